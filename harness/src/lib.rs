@@ -1,0 +1,19 @@
+//! Real peers for Switchboard's tests and developer tools.
+//!
+//! Everything here starts real software on 127.0.0.1 and stops only what it started, by PID:
+//! Asterisk in a bullseye chroot ([`pbx`]), its manager interface ([`ami`]), the user agents
+//! baresip and sipp ([`peers`]), and a way to wait for a condition with a timeout ([`wait`]).
+
+pub mod ami;
+pub mod host;
+pub mod paths;
+pub mod pbx;
+pub mod peers;
+pub mod process;
+pub mod sip_probe;
+pub mod users;
+pub mod wait;
+
+pub use pbx::{Lease, Pbx};
+pub use users::User;
+pub use wait::wait_for;

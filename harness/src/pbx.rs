@@ -1,0 +1,536 @@
+//! A real Asterisk 16 on 127.0.0.1, run from a Debian bullseye chroot with the repo's own config.
+//!
+//! The chroot lives under the git-ignored cache (`.cache/pbx/rootfs`) and is built once with
+//! debootstrap. Every `up` copies `pbx/asterisk/` into it, writes the per-user sections from
+//! `pbx/users.tsv`, and waits until Asterisk is booted *and* its SIP transports and AMI answer.
+//! Test processes share one PBX: `up` and `down` take a file lock, and each test leases the
+//! extensions it registers so that two tests never fight over one contact.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::process::{pid_alive, run_with_timeout, terminate_pid};
+use crate::users::{self, User};
+
+/// SIP over UDP and TCP. Unusual on purpose: 5060 and 5070 are often taken by baresip or Kamailio.
+pub const SIP_PORT: u16 = 25060;
+pub const AMI_PORT: u16 = 5038;
+pub const AMI_USER: &str = "switchboard";
+pub const AMI_SECRET: &str = "switchboard-ami";
+/// The SIP domain users register to.
+pub const DOMAIN: &str = "127.0.0.1";
+/// What the PBX calls itself in SIP replies; the health check insists on it.
+const USER_AGENT: &str = "Switchboard demo PBX";
+
+/// Packages inside the chroot, all from bullseye main, so asterisk-voicemail matches asterisk.
+const CHROOT_PACKAGES: &[&str] = &[
+    "asterisk",
+    "asterisk-modules",
+    "asterisk-voicemail",
+    "asterisk-opus",
+    "asterisk-moh-opsound-gsm",
+    "asterisk-core-sounds-en-gsm",
+];
+
+pub fn sip_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], SIP_PORT))
+}
+
+pub fn ami_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], AMI_PORT))
+}
+
+/// What `up` did, for the times it prints.
+#[derive(Debug)]
+pub struct UpReport {
+    /// Time spent building the chroot; `None` when it was reused.
+    pub setup: Option<Duration>,
+    /// Time from starting Asterisk to healthy; `None` when it was already running.
+    pub boot: Option<Duration>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub pid: i32,
+    pub version: String,
+}
+
+/// The PBX's files under the cache directory.
+#[derive(Clone, Debug)]
+pub struct Pbx {
+    dir: PathBuf,
+}
+
+impl Default for Pbx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pbx {
+    pub fn new() -> Self {
+        Self {
+            dir: crate::paths::cache_dir().join("pbx"),
+        }
+    }
+
+    /// Brings the PBX up if it is not healthy, for tests. Returns the handle either way.
+    pub fn ensure_up() -> anyhow::Result<Self> {
+        let pbx = Self::new();
+        if pbx.status().is_err() {
+            pbx.up()?;
+        }
+        Ok(pbx)
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// Asterisk's own log (verbose, notices, warnings, errors).
+    pub fn log_path(&self) -> PathBuf {
+        self.rootfs().join("var/log/asterisk/messages")
+    }
+
+    fn pid_path(&self) -> PathBuf {
+        self.dir.join("asterisk.pid")
+    }
+
+    fn lock(&self, name: &str) -> anyhow::Result<FileLock> {
+        fs::create_dir_all(&self.dir)?;
+        FileLock::exclusive(&self.dir.join(name))
+    }
+
+    /// Builds the chroot if needed, starts Asterisk if needed, and waits until it is healthy.
+    pub fn up(&self) -> anyhow::Result<UpReport> {
+        let _guard = self.lock("up.lock")?;
+        if let Ok(status) = self.status() {
+            return Ok(UpReport {
+                setup: None,
+                boot: None,
+                status,
+            });
+        }
+        let setup = self.ensure_rootfs()?;
+        // A process left from an earlier run that is not healthy must go before we bind its ports.
+        self.stop_asterisk()?;
+        self.install_config()?;
+        let started = Instant::now();
+        self.start_asterisk()?;
+        let status =
+            crate::wait::wait_for("Asterisk to be healthy", Duration::from_secs(60), || {
+                self.status().ok()
+            })
+            .map_err(|e| {
+                let diag = self
+                    .status()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                anyhow::anyhow!("{e}: {diag}\n{}", self.log_tail(30))
+            })?;
+        Ok(UpReport {
+            setup,
+            boot: Some(started.elapsed()),
+            status,
+        })
+    }
+
+    /// Stops Asterisk if it runs. The chroot stays for the next `up`.
+    pub fn down(&self) -> anyhow::Result<()> {
+        let _guard = self.lock("up.lock")?;
+        self.stop_asterisk()
+    }
+
+    /// Healthy means: our Asterisk process runs, reports fully booted, lists both SIP transports,
+    /// answers SIP OPTIONS over UDP as itself, accepts TCP on the SIP port, and AMI greets us.
+    pub fn status(&self) -> anyhow::Result<Status> {
+        let pid = self.running_pid().context("Asterisk is not running")?;
+        self.cli("core waitfullybooted")
+            .context("Asterisk is not fully booted")?;
+        let transports = self.cli("pjsip show transports")?;
+        for t in ["transport-udp", "transport-tcp"] {
+            if !transports.contains(t) {
+                bail!("SIP transport {t} is not listed by `pjsip show transports`");
+            }
+        }
+        let reply = crate::sip_probe::options(sip_addr(), Duration::from_millis(500))
+            .context("no SIP reply over UDP")?;
+        let server = reply
+            .header("Server")
+            .or_else(|| reply.header("User-Agent"))
+            .unwrap_or("");
+        if server != USER_AGENT {
+            bail!(
+                "UDP port {SIP_PORT} is answered by `{server}`, not by our Asterisk: another SIP program holds it"
+            );
+        }
+        TcpStream::connect_timeout(&sip_addr(), Duration::from_millis(500))
+            .with_context(|| format!("SIP over TCP is not accepting on port {SIP_PORT}"))?;
+        crate::ami::banner(ami_addr()).context("AMI is not answering")?;
+        let version = self
+            .cli("core show version")?
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Status { pid, version })
+    }
+
+    /// Runs an Asterisk CLI command (`asterisk -rx`) and returns its output.
+    pub fn cli(&self, command: &str) -> anyhow::Result<String> {
+        let mut cmd = Command::new("chroot");
+        cmd.arg(self.rootfs()).args([
+            "/usr/sbin/asterisk",
+            "-C",
+            "/etc/switchboard/asterisk.conf",
+            "-rx",
+            command,
+        ]);
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(10))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() || text.contains("Unable to connect to remote asterisk") {
+            bail!(
+                "`asterisk -rx '{command}'` failed: {}{}",
+                text.trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(text)
+    }
+
+    /// The last `lines` lines of Asterisk's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Leases one extension for the life of the returned guard: blocks while another test holds it.
+    pub fn lease(&self, extension: &str) -> anyhow::Result<Lease> {
+        let user = users::get(extension)?;
+        fs::create_dir_all(self.dir.join("leases"))?;
+        let lock = FileLock::exclusive(&self.dir.join(format!("leases/{extension}.lock")))?;
+        Ok(Lease { user, _lock: lock })
+    }
+
+    /// Leases the first free extension of the test pool (2001 and up).
+    pub fn lease_any(&self) -> anyhow::Result<Lease> {
+        fs::create_dir_all(self.dir.join("leases"))?;
+        let pool: Vec<User> = users::all()?.into_iter().filter(|u| !u.is_demo()).collect();
+        crate::wait::wait_for("a free test extension", Duration::from_secs(120), || {
+            pool.iter().find_map(|u| {
+                let path = self.dir.join(format!("leases/{}.lock", u.extension));
+                FileLock::try_exclusive(&path)
+                    .ok()
+                    .flatten()
+                    .map(|lock| Lease {
+                        user: u.clone(),
+                        _lock: lock,
+                    })
+            })
+        })
+    }
+
+    /// Deletes every voicemail of one mailbox, so a test starts from zero messages.
+    pub fn clear_voicemail(&self, extension: &str) -> anyhow::Result<()> {
+        let dir = self
+            .rootfs()
+            .join("var/spool/asterisk/voicemail/default")
+            .join(extension);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        Ok(())
+    }
+
+    fn running_pid(&self) -> Option<i32> {
+        let pid: i32 = fs::read_to_string(self.pid_path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        pid_alive(pid).then_some(pid)
+    }
+
+    /// Builds the bullseye chroot with Asterisk, unless a complete one exists. Returns the time
+    /// taken when it built one.
+    fn ensure_rootfs(&self) -> anyhow::Result<Option<Duration>> {
+        let root = self.rootfs();
+        if root.join("usr/sbin/asterisk").is_file() {
+            return Ok(None);
+        }
+        if !crate::host::is_root() {
+            bail!(
+                "building the PBX chroot needs root (debootstrap and chroot); run `sudo cargo xtask pbx up` once"
+            );
+        }
+        crate::host::ensure_packages(&["debootstrap"])?;
+        let started = Instant::now();
+        // Build beside the final path and rename at the end, so a half-built tree is never used.
+        let partial = self.dir.join("rootfs.partial");
+        if partial.exists() {
+            fs::remove_dir_all(&partial).context("removing an earlier half-built chroot")?;
+        }
+        let mut debootstrap = Command::new("debootstrap");
+        debootstrap
+            .args(["--variant=minbase", "bullseye"])
+            .arg(&partial)
+            .arg("http://deb.debian.org/debian");
+        run_checked(
+            &mut debootstrap,
+            Duration::from_secs(600),
+            "debootstrap bullseye",
+        )?;
+        let mut install = Command::new("chroot");
+        install
+            .arg(&partial)
+            .args(["apt-get", "install", "-y", "--no-install-recommends"])
+            .args(CHROOT_PACKAGES)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        run_checked(
+            &mut install,
+            Duration::from_secs(600),
+            "installing Asterisk in the chroot",
+        )?;
+        let mut clean = Command::new("chroot");
+        clean.arg(&partial).args(["apt-get", "clean"]);
+        run_checked(&mut clean, Duration::from_secs(60), "apt-get clean")?;
+        // Without /etc/hosts Asterisk logs name-resolution errors on every call.
+        fs::write(
+            partial.join("etc/hosts"),
+            "127.0.0.1 localhost\n::1 localhost\n",
+        )?;
+        fs::rename(&partial, &root)?;
+        Ok(Some(started.elapsed()))
+    }
+
+    /// Copies the repo's config into the chroot and writes the per-user sections.
+    fn install_config(&self) -> anyhow::Result<()> {
+        let root = self.rootfs();
+        let etc = root.join("etc/switchboard");
+        if etc.exists() {
+            fs::remove_dir_all(&etc)?;
+        }
+        fs::create_dir_all(etc.join("generated"))?;
+        let source = crate::paths::workspace_root().join("pbx/asterisk");
+        for entry in
+            fs::read_dir(&source).with_context(|| format!("reading {}", source.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "conf") {
+                fs::copy(&path, etc.join(path.file_name().context("file name")?))?;
+            }
+        }
+        let users = users::all()?;
+        let generated = render_user_config(&users);
+        for (name, text) in generated {
+            fs::write(etc.join("generated").join(name), text)?;
+        }
+        // Root inside the chroot cannot write to directories owned by its asterisk uid.
+        for dir in [
+            "var/run/asterisk",
+            "var/log/asterisk",
+            "var/spool/asterisk",
+            "var/lib/asterisk",
+        ] {
+            let d = root.join(dir);
+            fs::create_dir_all(&d)?;
+            chown_root_recursive(&d)?;
+        }
+        // Keep the previous run's log for a look after a failure; start this run's afresh.
+        let log = self.log_path();
+        if log.exists() {
+            let _ = fs::rename(&log, log.with_extension("previous"));
+        }
+        Ok(())
+    }
+
+    fn start_asterisk(&self) -> anyhow::Result<()> {
+        let console = File::create(self.dir.join("console.log"))?;
+        let mut cmd = Command::new("chroot");
+        cmd.arg(self.rootfs())
+            .args([
+                "/usr/sbin/asterisk",
+                "-f",
+                "-C",
+                "/etc/switchboard/asterisk.conf",
+            ])
+            .stdin(Stdio::null())
+            .stdout(console.try_clone()?)
+            .stderr(console);
+        // Its own session, so that it outlives `cargo xtask pbx up` and ignores our terminal's signals.
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().context("starting Asterisk in the chroot")?;
+        fs::write(self.pid_path(), child.id().to_string())?;
+        Ok(())
+    }
+
+    fn stop_asterisk(&self) -> anyhow::Result<()> {
+        let Some(pid) = self.running_pid() else {
+            let _ = fs::remove_file(self.pid_path());
+            return Ok(());
+        };
+        let _ = self.cli("core stop now");
+        let stopped = crate::wait::wait_for("Asterisk to stop", Duration::from_secs(10), || {
+            (!pid_alive(pid)).then_some(())
+        });
+        if stopped.is_err() {
+            terminate_pid(pid, Duration::from_secs(3));
+        }
+        let _ = fs::remove_file(self.pid_path());
+        let _ = fs::remove_file(self.rootfs().join("var/run/asterisk/asterisk.ctl"));
+        Ok(())
+    }
+}
+
+/// An extension a test holds: nobody else registers it until the lease is dropped.
+pub struct Lease {
+    pub user: User,
+    _lock: FileLock,
+}
+
+impl Lease {
+    pub fn extension(&self) -> &str {
+        &self.user.extension
+    }
+
+    pub fn password(&self) -> &str {
+        &self.user.password
+    }
+}
+
+/// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
+pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
+    let mut pjsip = String::new();
+    let mut voicemail = String::new();
+    let mut dialplan = String::new();
+    for u in users {
+        let e = &u.extension;
+        let _ = write!(
+            pjsip,
+            "[{e}](user-endpoint)\nauth = {e}\naors = {e}\ncallerid = \"{name}\" <{e}>\nmailboxes = {e}@default\n\n\
+             [{e}](user-auth)\nusername = {e}\npassword = {pw}\n\n\
+             [{e}](user-aor)\nmailboxes = {e}@default\n\n",
+            name = u.name,
+            pw = u.password,
+        );
+        let _ = writeln!(voicemail, "{e} => {e},{},{}", u.name, u.email);
+        let _ = write!(
+            dialplan,
+            "exten => {e},hint,PJSIP/{e}\nexten => {e},1,Gosub(user-call,s,1({e}))\n same => n,Hangup()\n"
+        );
+    }
+    vec![
+        ("pjsip_users.conf", pjsip),
+        ("voicemail_boxes.conf", format!("[default]\n{voicemail}")),
+        ("extensions_users.conf", dialplan),
+    ]
+}
+
+fn run_checked(cmd: &mut Command, timeout: Duration, what: &str) -> anyhow::Result<()> {
+    let out = run_with_timeout(cmd, timeout)?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(15).collect();
+        bail!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn chown_root_recursive(path: &Path) -> anyhow::Result<()> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())?;
+    // SAFETY: lchown on a path we own; a failure is reported, not ignored.
+    if unsafe { libc::lchown(c.as_ptr(), 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("chown {}", path.display()));
+    }
+    if path.is_dir() && !path.is_symlink() {
+        for entry in fs::read_dir(path)? {
+            chown_root_recursive(&entry?.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive `flock` held for the guard's life; the kernel drops it if the process dies.
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    pub fn exclusive(path: &Path) -> anyhow::Result<Self> {
+        let file = open_lock_file(path)?;
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("locking {}", path.display()));
+        }
+        Ok(Self { _file: file })
+    }
+
+    /// `Ok(None)` when someone else holds it.
+    pub fn try_exclusive(path: &Path) -> anyhow::Result<Option<Self>> {
+        let file = open_lock_file(path)?;
+        // SAFETY: as above.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Ok(None);
+        }
+        Ok(Some(Self { _file: file }))
+    }
+}
+
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening lock file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_an_endpoint_mailbox_and_dialplan_entry_per_user() {
+        let users = users::parse("1001\tAda Lovelace\tpw1\tada@x\n2001\tT\tpw2\tt@x\n").unwrap();
+        let files = render_user_config(&users);
+        let pjsip = &files[0].1;
+        assert!(pjsip.contains("[1001](user-endpoint)"));
+        assert!(pjsip.contains("password = pw2"));
+        assert!(pjsip.contains("callerid = \"Ada Lovelace\" <1001>"));
+        assert!(files[1].1.contains("1001 => 1001,Ada Lovelace,ada@x"));
+        assert!(files[2].1.contains("exten => 2001,hint,PJSIP/2001"));
+    }
+
+    #[test]
+    fn a_lock_excludes_a_second_holder_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let first = FileLock::exclusive(&path).unwrap();
+        assert!(FileLock::try_exclusive(&path).unwrap().is_none());
+        drop(first);
+        assert!(FileLock::try_exclusive(&path).unwrap().is_some());
+    }
+}

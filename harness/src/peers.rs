@@ -1,0 +1,155 @@
+//! Other real SIP user agents on loopback: sipp (scenario-driven) and baresip (a softphone).
+
+use std::fs;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::process::{ChildGuard, run_with_timeout};
+use crate::users::User;
+
+/// A UDP port that was free a moment ago on 127.0.0.1.
+pub fn free_udp_port() -> anyhow::Result<u16> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The repo's sipp scenarios (`tests/sipp/NAME.xml`).
+pub fn sipp_scenario(name: &str) -> PathBuf {
+    crate::paths::workspace_root().join(format!("tests/sipp/{name}.xml"))
+}
+
+/// Runs one sipp scenario once against the PBX as `user`, to completion.
+/// sipp exits 0 only if the scenario ran exactly as written.
+pub fn run_sipp(
+    scenario: &Path,
+    user: &User,
+    service: &str,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let port = free_udp_port()?;
+    let mut cmd = Command::new("sipp");
+    cmd.current_dir(dir.path())
+        .arg(crate::pbx::sip_addr().to_string())
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-m", "1", "-nostdin", "-trace_err", "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string()])
+        .args(["-s", service])
+        .args(["-au", &user.extension, "-ap", &user.password])
+        .args(["-set", "user", &user.extension])
+        .args(["-timeout", &format!("{}s", timeout.as_secs().max(1))]);
+    let out = run_with_timeout(&mut cmd, timeout + Duration::from_secs(5))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        let errors: String = fs::read_dir(dir.path())?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("errors"))
+            .filter_map(|e| fs::read_to_string(e.path()).ok())
+            .collect();
+        bail!(
+            "sipp {} failed ({}): {}\n{}",
+            scenario.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim(),
+            errors
+        );
+    }
+    Ok(stdout)
+}
+
+/// A running baresip registered as one user, answering calls automatically, controlled through
+/// its UDP console. Stopped by PID when dropped.
+pub struct Baresip {
+    child: ChildGuard,
+    console: UdpSocket,
+    console_addr: std::net::SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Baresip {
+    /// Starts baresip for `user` against the harness PBX. Audio is a 440 Hz sine source and a
+    /// bridge sink, so no sound device is needed.
+    pub fn start(user: &User) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let sip_port = free_udp_port()?;
+        let cons_port = free_udp_port()?;
+        let config = format!(
+            "poll_method\tepoll\n\
+             sip_listen\t127.0.0.1:{sip_port}\n\
+             net_interface\t127.0.0.1\n\
+             audio_player\taubridge,sb\n\
+             audio_source\tausine,440\n\
+             audio_alert\taubridge,sb\n\
+             module_path\t/usr/lib/baresip/modules\n\
+             module\tg711.so\n\
+             module\topus.so\n\
+             module\tausine.so\n\
+             module\taubridge.so\n\
+             module\tcons.so\n\
+             module_app\taccount.so\n\
+             module_app\tmenu.so\n\
+             cons_listen\t127.0.0.1:{cons_port}\n"
+        );
+        fs::write(dir.path().join("config"), config)?;
+        fs::write(
+            dir.path().join("accounts"),
+            format!(
+                "<sip:{ext}@{host}:{port};transport=udp>;auth_pass={pw};answermode=auto;regint=300\n",
+                ext = user.extension,
+                host = crate::pbx::DOMAIN,
+                port = crate::pbx::SIP_PORT,
+                pw = user.password,
+            ),
+        )?;
+        let log = dir.path().join("baresip.log");
+        let logfile = fs::File::create(&log)?;
+        let mut cmd = Command::new("baresip");
+        cmd.arg("-f")
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(logfile.try_clone()?)
+            .stderr(logfile);
+        let child = ChildGuard::spawn("baresip", &mut cmd)?;
+        let console = UdpSocket::bind("127.0.0.1:0")?;
+        Ok(Self {
+            child,
+            console,
+            console_addr: ([127, 0, 0, 1], cons_port).into(),
+            log,
+            _dir: dir,
+        })
+    }
+
+    /// Everything baresip has printed so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until baresip's output contains `text`.
+    pub fn wait_for_output(&mut self, text: &str, timeout: Duration) -> anyhow::Result<()> {
+        let res = crate::wait::wait_for(&format!("baresip to print {text:?}"), timeout, || {
+            self.output().contains(text).then_some(())
+        });
+        if res.is_err() && !self.child.is_running() {
+            bail!("baresip exited early:\n{}", self.output());
+        }
+        res.with_context(|| format!("baresip output so far:\n{}", self.output()))
+    }
+
+    /// Sends a console command such as `/dial 9196` or `/hangup`.
+    pub fn command(&self, line: &str) -> anyhow::Result<()> {
+        self.console
+            .send_to(format!("{line}\n").as_bytes(), self.console_addr)
+            .context("sending a command to baresip's console")?;
+        Ok(())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+}

@@ -1,0 +1,38 @@
+//! `cargo xtask <command>`: the project's developer commands. They need nothing but cargo to
+//! start, and install the system packages they need on Debian or Ubuntu when run as root.
+
+mod assets;
+mod demo;
+mod pbx;
+mod test;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo                      the local demo PBX, its bots, and the app logged in as 1001
+  test                      install what the suite needs, bring the PBX up, run every test
+  pbx up|down|status|logs   the local Asterisk on 127.0.0.1 (SIP 25060, AMI 5038)
+  assets                    synthesise the ringtones and hold music under assets/ again";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["demo"] => demo::run(),
+        ["test", rest @ ..] => test::run(rest),
+        ["pbx", sub] => pbx::run(sub),
+        ["assets"] => assets::run(),
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
