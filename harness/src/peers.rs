@@ -40,7 +40,6 @@ pub fn run_sipp(
         .args(["-p", &port.to_string()])
         .args(["-s", service])
         .args(["-au", &user.extension, "-ap", &user.password])
-        .args(["-set", "user", &user.extension])
         .args(["-timeout", &format!("{}s", timeout.as_secs().max(1))]);
     let out = run_with_timeout(&mut cmd, timeout + Duration::from_secs(5))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

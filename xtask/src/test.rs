@@ -1,5 +1,65 @@
-//! `cargo xtask test`.
+//! `cargo xtask test`: the whole suite on a fresh Debian or Ubuntu machine. Installs the system
+//! packages the tests drive for real, brings the PBX up, runs `cargo test --workspace`, and brings
+//! the PBX down again whatever the result. Extra arguments go to `cargo test`.
 
-pub fn run(_args: &[&str]) -> anyhow::Result<i32> {
-    anyhow::bail!("not yet")
+use std::process::Command;
+use std::time::Instant;
+
+use harness::Pbx;
+
+/// What the suite needs from the system, by what uses it.
+pub const PACKAGES: &[&str] = &[
+    // The PBX chroot and the peers that talk to it.
+    "debootstrap",
+    "sip-tester",
+    "baresip",
+    // Audio: ALSA headers for cpal, libopus for the codec, a virtual sound device through
+    // PulseAudio's null sink, and speech and signal tools for the quality tests.
+    "pkg-config",
+    "cmake",
+    "libasound2-dev",
+    "libopus-dev",
+    "pulseaudio",
+    "pulseaudio-utils",
+    "libasound2-plugins",
+    "alsa-utils",
+    "espeak-ng",
+    "sox",
+    // The window: X11/Wayland, xkbcommon and GL for eframe, Xvfb to run it headless, D-Bus for
+    // the keyring and notifications.
+    "libx11-dev",
+    "libxcursor-dev",
+    "libxrandr-dev",
+    "libxi-dev",
+    "libxkbcommon-dev",
+    "libxkbcommon-x11-0",
+    "libwayland-dev",
+    "libgl1-mesa-dri",
+    "libegl1",
+    "xvfb",
+    "libdbus-1-dev",
+];
+
+pub fn run(args: &[&str]) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    harness::host::ensure_packages(PACKAGES)?;
+    let pbx = Pbx::new();
+    crate::pbx::up(&pbx)?;
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let status = Command::new(cargo)
+        .args(["test", "--workspace"])
+        .args(args)
+        .status();
+
+    // Down even when the tests failed or could not start.
+    let down = pbx.down();
+    let status = status?;
+    down?;
+    println!(
+        "cargo xtask test: {} in {:.0} s",
+        if status.success() { "passed" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(status.code().unwrap_or(1))
 }

@@ -1,0 +1,99 @@
+//! The foundation's own proof: real user agents register with and call the real Asterisk, and
+//! AMI answers for the queue. If these fail, every other integration test would too.
+
+mod support;
+
+use support::*;
+
+/// A contact line for `ext` in `pjsip show contacts`, once Asterisk has registered it.
+fn contact_of(pbx: &Pbx, ext: &str) -> Option<String> {
+    let out = pbx.cli("pjsip show contacts").ok()?;
+    out.lines()
+        .find(|l| l.trim_start().starts_with("Contact:") && l.contains(&format!("{ext}/sip:")))
+        .map(str::to_string)
+}
+
+#[test]
+fn sipp_registers_1002_with_digest_auth_and_asterisk_lists_the_contact() {
+    let pbx = pbx();
+    let lease = pbx.lease("1002").unwrap();
+    run_sipp(
+        &sipp_scenario("register"),
+        &lease.user,
+        &lease.user.extension,
+        TIMEOUT,
+    )
+    .unwrap();
+    let contact = wait_for("Asterisk to list 1002's contact", TIMEOUT, || {
+        contact_of(&pbx, "1002")
+    })
+    .unwrap();
+    assert!(contact.contains("127.0.0.1"), "{contact}");
+}
+
+#[test]
+fn a_wrong_password_is_refused() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut wrong = lease.user.clone();
+    wrong.password.push('x');
+    let err = run_sipp(&sipp_scenario("register"), &wrong, &wrong.extension, TIMEOUT).unwrap_err();
+    // The scenario expects 200 after the challenge; Asterisk answers 401 again instead.
+    let text = format!("{err:#}");
+    assert!(text.contains("expecting '200'") && text.contains("401 Unauthorized"), "{text}");
+    assert!(contact_of(&pbx, &lease.user.extension).is_none());
+}
+
+#[test]
+fn a_registered_baresip_calls_the_echo_test_and_is_answered() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut phone = Baresip::start(&lease.user).unwrap();
+    let ext = lease.user.extension.clone();
+    wait_for("baresip to register", TIMEOUT, || contact_of(&pbx, &ext)).unwrap();
+    phone.command("/dial 9196").unwrap();
+    phone.wait_for_output("Call established", TIMEOUT).unwrap();
+    // Asterisk's own view: a channel of this endpoint sits in the Echo application.
+    let channel = wait_for("an Echo channel for the caller", TIMEOUT, || {
+        let out = pbx.cli("core show channels concise").ok()?;
+        out.lines()
+            .find(|l| l.starts_with(&format!("PJSIP/{ext}-")) && l.contains("!Echo!"))
+            .map(str::to_string)
+    })
+    .unwrap();
+    assert!(channel.contains("!9196!"), "{channel}");
+    phone.command("/hangup").unwrap();
+    wait_for("the echo channel to go", TIMEOUT, || {
+        let out = pbx.cli("core show channels concise").ok()?;
+        (!out.contains(&format!("PJSIP/{ext}-"))).then_some(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn ami_logs_in_and_reports_queue_600_with_its_members() {
+    pbx();
+    let mut ami = Ami::login_default().unwrap();
+    let reply = ami.action("QueueStatus", &[("Queue", "600")]).unwrap();
+    assert_eq!(reply[0].get("Response"), Some("Success"), "{reply:?}");
+    let params = reply
+        .iter()
+        .find(|m| m.get("Event") == Some("QueueParams"))
+        .expect("a QueueParams event");
+    assert_eq!(params.get("Queue"), Some("600"));
+    let members: Vec<&str> = reply
+        .iter()
+        .filter(|m| m.get("Event") == Some("QueueMember"))
+        .filter_map(|m| m.get("Location"))
+        .collect();
+    assert!(members.contains(&"PJSIP/1003"), "{members:?}");
+    assert!(members.contains(&"PJSIP/1004"), "{members:?}");
+    assert!(reply.last().and_then(|m| m.get("Event")) == Some("QueueStatusComplete"));
+}
+
+#[test]
+fn ami_refuses_a_wrong_secret() {
+    pbx();
+    let err = Ami::login(harness::pbx::ami_addr(), "switchboard", "wrong").err().unwrap();
+    assert!(err.to_string().contains("refused"), "{err:#}");
+}
