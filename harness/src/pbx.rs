@@ -123,6 +123,7 @@ impl Pbx {
         let setup = self.ensure_rootfs()?;
         // A process left from an earlier run that is not healthy must go before we bind its ports.
         self.stop_asterisk()?;
+        self.check_ports_free()?;
         self.install_config()?;
         let started = Instant::now();
         self.start_asterisk()?;
@@ -351,6 +352,23 @@ impl Pbx {
         let log = self.log_path();
         if log.exists() {
             let _ = fs::rename(&log, log.with_extension("previous"));
+        }
+        Ok(())
+    }
+
+    /// Fails with a clear reason when another program, or a PBX from another checkout, already
+    /// answers our ports: Asterisk would start anyway and only log the bind failure.
+    fn check_ports_free(&self) -> anyhow::Result<()> {
+        if let Ok(reply) = crate::sip_probe::options(sip_addr(), Duration::from_millis(300)) {
+            let server = reply.header("Server").or_else(|| reply.header("User-Agent"));
+            bail!(
+                "SIP port {SIP_PORT} is already answered by `{}`: stop that program (for a PBX \
+                 from another checkout, `cargo xtask pbx down` there) and try again",
+                server.unwrap_or("an unknown SIP program")
+            );
+        }
+        if TcpStream::connect_timeout(&ami_addr(), Duration::from_millis(300)).is_ok() {
+            bail!("AMI port {AMI_PORT} is already taken by another program: stop it and try again");
         }
         Ok(())
     }
