@@ -14,6 +14,8 @@ const REQUIRED_ASSETS: &[&str] = &[
     "assets/icons/switchboard-256.png",
     "assets/fonts/Inter-Regular.otf",
     "assets/fonts/Inter-SemiBold.otf",
+    "assets/fonts/Phosphor.ttf",
+    "assets/fonts/Phosphor-Fill.ttf",
 ];
 
 fn main() {

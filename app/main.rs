@@ -1,6 +1,6 @@
 //! The Switchboard desktop client.
 
-mod version;
+use switchboard::version;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -37,10 +37,19 @@ fn a_wrong_password_is_refused() {
     let lease = pbx.lease_any().unwrap();
     let mut wrong = lease.user.clone();
     wrong.password.push('x');
-    let err = run_sipp(&sipp_scenario("register"), &wrong, &wrong.extension, TIMEOUT).unwrap_err();
+    let err = run_sipp(
+        &sipp_scenario("register"),
+        &wrong,
+        &wrong.extension,
+        TIMEOUT,
+    )
+    .unwrap_err();
     // The scenario expects 200 after the challenge; Asterisk answers 401 again instead.
     let text = format!("{err:#}");
-    assert!(text.contains("expecting '200'") && text.contains("401 Unauthorized"), "{text}");
+    assert!(
+        text.contains("expecting '200'") && text.contains("401 Unauthorized"),
+        "{text}"
+    );
     assert!(contact_of(&pbx, &lease.user.extension).is_none());
 }
 
@@ -94,6 +103,8 @@ fn ami_logs_in_and_reports_queue_600_with_its_members() {
 #[test]
 fn ami_refuses_a_wrong_secret() {
     pbx();
-    let err = Ami::login(harness::pbx::ami_addr(), "switchboard", "wrong").err().unwrap();
+    let err = Ami::login(harness::pbx::ami_addr(), "switchboard", "wrong")
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("refused"), "{err:#}");
 }

@@ -360,7 +360,9 @@ impl Pbx {
     /// answers our ports: Asterisk would start anyway and only log the bind failure.
     fn check_ports_free(&self) -> anyhow::Result<()> {
         if let Ok(reply) = crate::sip_probe::options(sip_addr(), Duration::from_millis(300)) {
-            let server = reply.header("Server").or_else(|| reply.header("User-Agent"));
+            let server = reply
+                .header("Server")
+                .or_else(|| reply.header("User-Agent"));
             bail!(
                 "SIP port {SIP_PORT} is already answered by `{}`: stop that program (for a PBX \
                  from another checkout, `cargo xtask pbx down` there) and try again",

@@ -1,0 +1,52 @@
+//! What the window asks the core to do. Screens send these over a channel and return at once;
+//! the backend carries them out off the UI thread and reports back as events.
+
+use crate::model::CallId;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Call a number or SIP address, as typed (already normalised by [`crate::dial_string`]).
+    Dial(String),
+    Answer(CallId),
+    /// Decline an incoming call (486 Busy Here).
+    Decline(CallId),
+    HangUp(CallId),
+    Hold(CallId),
+    Resume(CallId),
+    SetMute(CallId, bool),
+    SendDtmf(CallId, char),
+    /// Transfer now; `attended` consults the target first.
+    Transfer {
+        call: CallId,
+        target: String,
+        attended: bool,
+    },
+    /// Make `call` the line we talk on; others go on hold.
+    SwitchTo(CallId),
+    Merge(CallId, CallId),
+    Split(CallId),
+}
+
+/// The sending half the screens hold. Sending never blocks; a closed backend is logged once.
+#[derive(Clone)]
+pub struct Commands {
+    tx: std::sync::mpsc::Sender<Command>,
+}
+
+impl Commands {
+    pub fn new(tx: std::sync::mpsc::Sender<Command>) -> Self {
+        Self { tx }
+    }
+
+    /// A channel pair for tests and for the backend to own the receiver.
+    pub fn channel() -> (Self, std::sync::mpsc::Receiver<Command>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (Self { tx }, rx)
+    }
+
+    pub fn send(&self, command: Command) {
+        if self.tx.send(command).is_err() {
+            tracing::warn!("the backend has stopped; a command was dropped");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The Switchboard window: eframe + egui, immediate mode and reactive. It draws the model the
+//! core reports and sends commands; it never touches the network or the disk itself.
+
+pub mod command;
+pub mod dial_string;
+pub mod icons;
+pub mod model;
+pub mod screens;
+pub mod shell;
+pub mod theme;
+pub mod version;
+pub mod widgets;

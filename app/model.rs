@@ -1,0 +1,153 @@
+//! What the window knows, as last reported by the core: the signed-in account, its lines
+//! (calls), contacts, history and voicemail. Events from the core update it through
+//! [`Model::apply`]; screens only read it. Per-screen UI state (selection, half-typed text)
+//! lives in the screens, not here.
+
+use std::time::Instant;
+
+/// Identifies one call for as long as it exists, across the core and the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// Where one call stands, as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallState {
+    /// We sent the INVITE; nothing back yet.
+    Dialing,
+    /// The far end rings (180/183); `early_media` when we already hear its audio.
+    Ringback { early_media: bool },
+    /// Someone calls us.
+    Ringing,
+    /// Talking.
+    Active,
+    /// We put it on hold.
+    Held,
+    /// Over, with the reason in words ("Busy", "Declined", "Ended").
+    Ended { reason: String },
+}
+
+impl CallState {
+    pub fn label(&self) -> &str {
+        match self {
+            CallState::Dialing => "Calling…",
+            CallState::Ringback { .. } => "Ringing…",
+            CallState::Ringing => "Incoming call",
+            CallState::Active => "Talking",
+            CallState::Held => "On hold",
+            CallState::Ended { reason } => reason,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        !matches!(self, CallState::Ended { .. })
+    }
+}
+
+/// A transfer in progress, from REFER's NOTIFY progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferProgress {
+    Trying { target: String },
+    Done { target: String },
+    Failed { target: String, reason: String },
+}
+
+/// Call quality from the media statistics, about once a second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quality {
+    pub loss_pct: f32,
+    pub jitter_ms: f32,
+    pub rtt_ms: Option<f32>,
+    /// Estimated MOS, 1.0 to 4.5 (ITU-T G.107 E-model).
+    pub mos: f32,
+}
+
+impl Quality {
+    /// Bars for the meter: 0 to 3.
+    pub fn bars(&self) -> u8 {
+        match self.mos {
+            m if m >= 4.0 => 3,
+            m if m >= 3.6 => 2,
+            m if m >= 3.1 => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// One line: a call the window shows.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub id: CallId,
+    pub direction: Direction,
+    pub remote_name: Option<String>,
+    pub remote_number: String,
+    pub state: CallState,
+    pub answered_at: Option<Instant>,
+    pub muted: bool,
+    /// The far end put us on hold (its re-INVITE said sendonly or inactive).
+    pub held_by_remote: bool,
+    /// Calls sharing a conference number are merged into one 3-way call.
+    pub conference: Option<u32>,
+    pub quality: Option<Quality>,
+    pub transfer: Option<TransferProgress>,
+}
+
+impl Call {
+    pub fn display_name(&self) -> &str {
+        self.remote_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.remote_number)
+    }
+
+    /// Seconds since the call was answered, for the timer.
+    pub fn talk_seconds(&self, now: Instant) -> Option<u64> {
+        self.answered_at
+            .map(|t| now.saturating_duration_since(t).as_secs())
+    }
+}
+
+/// The timer text: `0:07`, `12:30`, `1:02:03`.
+pub fn format_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// Registration as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Registration {
+    #[default]
+    Offline,
+    Connecting,
+    Registered,
+    /// Failed, in words, e.g. "The server rejected the password for 1001".
+    Failed(String),
+}
+
+/// The availability dot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Presence {
+    Online,
+    Away,
+    #[default]
+    Offline,
+}
+
+/// The phone-status colour (busy lamp).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PhoneStatus {
+    Idle,
+    OnCall,
+    Ringing,
+    #[default]
+    Unknown,
+}

@@ -1,0 +1,114 @@
+//! The left bar: the user's avatar with availability and phone status, then one icon per
+//! section of the product.
+
+use crate::icons;
+use crate::model::{PhoneStatus, Presence, Registration};
+use crate::theme;
+use crate::widgets::avatar::{self, Avatar, Face};
+use crate::widgets::icon_button::IconButton;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Section {
+    #[default]
+    Voice,
+    Messaging,
+    CallCenter,
+    Fax,
+    Marketplace,
+    Settings,
+}
+
+impl Section {
+    pub const ALL: [Section; 6] = [
+        Section::Voice,
+        Section::Messaging,
+        Section::CallCenter,
+        Section::Fax,
+        Section::Marketplace,
+        Section::Settings,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::Voice => "Voice",
+            Section::Messaging => "Messaging",
+            Section::CallCenter => "Call Center",
+            Section::Fax => "Fax",
+            Section::Marketplace => "Marketplace",
+            Section::Settings => "Settings",
+        }
+    }
+
+    pub fn icon(self) -> &'static str {
+        match self {
+            Section::Voice => icons::VOICE,
+            Section::Messaging => icons::MESSAGING,
+            Section::CallCenter => icons::CALL_CENTER,
+            Section::Fax => icons::FAX,
+            Section::Marketplace => icons::MARKETPLACE,
+            Section::Settings => icons::SETTINGS,
+        }
+    }
+}
+
+/// The signed-in user as the left bar shows them.
+pub struct Me<'a> {
+    pub name: &'a str,
+    pub photo: Option<&'a [u8]>,
+    /// False for a line without messaging: it shows a phone icon instead of a person.
+    pub can_message: bool,
+    pub registration: &'a Registration,
+    pub on_a_call: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(theme::SPACING);
+        let presence = match me.registration {
+            Registration::Registered => Presence::Online,
+            _ => Presence::Offline,
+        };
+        let phone = match (me.registration, me.on_a_call) {
+            (Registration::Registered, true) => PhoneStatus::OnCall,
+            (Registration::Registered, false) => PhoneStatus::Idle,
+            _ => PhoneStatus::Unknown,
+        };
+        let face = match (me.photo, me.can_message) {
+            (Some(bytes), _) => Face::Photo {
+                uri: "bytes://me/photo.png".into(),
+                bytes,
+            },
+            (None, true) => Face::Person,
+            (None, false) => Face::Phone,
+        };
+        let status = match me.registration {
+            Registration::Registered => avatar::phone_words(phone).to_string(),
+            Registration::Connecting => "connecting".to_string(),
+            Registration::Offline => "offline".to_string(),
+            Registration::Failed(why) => format!("not connected: {why}"),
+        };
+        let label = format!("{}, {status}", me.name);
+        ui.add(Avatar {
+            face,
+            size: 44.0,
+            presence: Some(presence),
+            phone: Some(phone),
+            label: label.clone(),
+        })
+        .on_hover_text(label);
+        ui.add_space(theme::SPACING * 2.0);
+        for section in Section::ALL {
+            let selected = *current == section;
+            if ui
+                .add(
+                    IconButton::new(section.icon(), section.label())
+                        .size(40.0)
+                        .selected(selected),
+                )
+                .clicked()
+            {
+                *current = section;
+            }
+        }
+    });
+}

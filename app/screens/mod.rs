@@ -1,0 +1,6 @@
+//! One module per screen: a struct with its UI state and a `ui` function that draws it from the
+//! model and sends commands.
+
+pub mod dial_pad;
+pub mod empty_state;
+pub mod left_bar;

@@ -1,0 +1,164 @@
+//! A person's picture (or initials, or an icon) in a circle, with the availability dot and the
+//! phone-status ring: the same look in the left bar, the contact list and the call view.
+
+use egui::{Color32, Sense, Stroke, Vec2, WidgetInfo};
+
+use crate::icons;
+use crate::model::{PhoneStatus, Presence};
+use crate::theme;
+
+/// What fills the circle.
+#[derive(Clone, Debug)]
+pub enum Face<'a> {
+    /// A square PNG/JPEG, shown through egui's image loaders under a stable `bytes://` URI.
+    Photo {
+        uri: String,
+        bytes: &'a [u8],
+    },
+    Initials(String),
+    /// A person icon: someone without a picture or name.
+    Person,
+    /// A phone icon: a line that has no messaging.
+    Phone,
+}
+
+/// Initials from a display name: "Grace Hopper" → "GH", "1002" → "10".
+pub fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => one.chars().take(2).collect::<String>().to_uppercase(),
+        [first, .., last] => [first, last]
+            .iter()
+            .filter_map(|w| w.chars().next())
+            .collect::<String>()
+            .to_uppercase(),
+    }
+}
+
+pub struct Avatar<'a> {
+    pub face: Face<'a>,
+    pub size: f32,
+    pub presence: Option<Presence>,
+    pub phone: Option<PhoneStatus>,
+    /// What a screen reader says, e.g. "Grace Hopper, on the phone".
+    pub label: String,
+}
+
+impl egui::Widget for Avatar<'_> {
+    fn ui(self, ui: &mut egui::Ui) -> egui::Response {
+        let (rect, response) = ui.allocate_exact_size(Vec2::splat(self.size), Sense::click());
+        let label = self.label.clone();
+        response.widget_info(|| WidgetInfo::labeled(egui::Role::Image, true, &label));
+        if !ui.is_rect_visible(rect) {
+            return response;
+        }
+        let painter = ui.painter();
+        let center = rect.center();
+        let radius = self.size / 2.0 - 2.0;
+        let bg = ui.visuals().widgets.inactive.bg_fill;
+        let fg = ui.visuals().strong_text_color();
+        match &self.face {
+            Face::Photo { uri, bytes } => {
+                let inner = egui::Rect::from_center_size(center, Vec2::splat(radius * 2.0));
+                egui::Image::from_bytes(uri.clone(), bytes.to_vec())
+                    .corner_radius(radius)
+                    .paint_at(ui, inner);
+            }
+            Face::Initials(text) => {
+                painter.circle_filled(center, radius, bg);
+                painter.text(
+                    center,
+                    egui::Align2::CENTER_CENTER,
+                    text,
+                    egui::FontId::proportional(self.size * 0.36),
+                    fg,
+                );
+            }
+            Face::Person | Face::Phone => {
+                painter.circle_filled(center, radius, bg);
+                let glyph = if matches!(self.face, Face::Phone) {
+                    icons::PHONE_ONLY
+                } else {
+                    icons::PERSON
+                };
+                painter.text(
+                    center,
+                    egui::Align2::CENTER_CENTER,
+                    glyph,
+                    theme::icon_font(self.size * 0.5),
+                    fg,
+                );
+            }
+        }
+        if let Some(status) = self.phone {
+            let color = phone_color(status, ui.input(|i| i.time));
+            if let Some(color) = color {
+                painter.circle_stroke(center, radius + 1.0, Stroke::new(2.0, color));
+            }
+            if status == PhoneStatus::Ringing {
+                // The lamp flashes at 1 Hz; one repaint a second is the budget for it.
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(500));
+            }
+        }
+        if let Some(presence) = self.presence {
+            let dot = self.size * 0.14;
+            let pos = rect.right_bottom() - Vec2::splat(dot + 1.0);
+            painter.circle_filled(pos, dot + 1.5, ui.visuals().panel_fill);
+            painter.circle_filled(pos, dot, presence_color(presence));
+        }
+        response
+    }
+}
+
+pub fn presence_color(p: Presence) -> Color32 {
+    match p {
+        Presence::Online => theme::ACCENT,
+        Presence::Away => theme::RINGING,
+        Presence::Offline => theme::OFFLINE,
+    }
+}
+
+/// The ring colour; `None` when there is no ring to draw (unknown, or the dark half of a flash).
+pub fn phone_color(status: PhoneStatus, time: f64) -> Option<Color32> {
+    match status {
+        PhoneStatus::Idle => Some(theme::AVAILABLE),
+        PhoneStatus::OnCall => Some(theme::BUSY),
+        PhoneStatus::Ringing => (time.fract() < 0.5).then_some(theme::RINGING),
+        PhoneStatus::Unknown => None,
+    }
+}
+
+/// Words for the phone status, for labels and tooltips.
+pub fn phone_words(status: PhoneStatus) -> &'static str {
+    match status {
+        PhoneStatus::Idle => "available",
+        PhoneStatus::OnCall => "on the phone",
+        PhoneStatus::Ringing => "ringing",
+        PhoneStatus::Unknown => "status unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_come_from_first_and_last_names() {
+        assert_eq!(initials("Grace Hopper"), "GH");
+        assert_eq!(initials("Ada King Lovelace"), "AL");
+        assert_eq!(initials("ada"), "AD");
+        assert_eq!(initials("  "), "");
+    }
+
+    #[test]
+    fn ringing_flashes_and_idle_is_green() {
+        assert_eq!(phone_color(PhoneStatus::Idle, 0.2), Some(theme::AVAILABLE));
+        assert_eq!(
+            phone_color(PhoneStatus::Ringing, 10.2),
+            Some(theme::RINGING)
+        );
+        assert_eq!(phone_color(PhoneStatus::Ringing, 10.7), None);
+    }
+}
