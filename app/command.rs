@@ -3,8 +3,51 @@
 
 use crate::model::CallId;
 
+/// How to reach the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+}
+
+/// The sign-in form as submitted.
+#[derive(Clone, PartialEq)]
+pub struct SignIn {
+    pub identity: String,
+    pub password: String,
+    pub server: String,
+    pub transport: Transport,
+    pub remember: bool,
+}
+
+impl std::fmt::Debug for SignIn {
+    // Never print the password, not even in a debug log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("identity", &self.identity)
+            .field("server", &self.server)
+            .field("transport", &self.transport)
+            .field("remember", &self.remember)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    SignIn(SignIn),
+    SignOut,
     /// Call a number or SIP address, as typed (already normalised by [`crate::dial_string`]).
     Dial(String),
     Answer(CallId),

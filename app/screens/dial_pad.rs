@@ -177,10 +177,10 @@ mod tests {
     ) {
         let (commands, rx) = Commands::channel();
         let harness = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(300.0, 520.0))
             .build_ui_state(
                 move |ui, pad: &mut DialPad| {
-                    crate::theme::install(ui.ctx());
                     pad.ui(ui, &commands, &suggestions);
                 },
                 DialPad::default(),

@@ -1,6 +1,10 @@
 //! One module per screen: a struct with its UI state and a `ui` function that draws it from the
 //! model and sends commands.
 
+pub mod call_bar;
+pub mod call_view;
+pub mod calls;
 pub mod dial_pad;
 pub mod empty_state;
 pub mod left_bar;
+pub mod login;

@@ -1,0 +1,213 @@
+//! Sign in: an extension, phone number or email, the password, and the server. Errors come back
+//! from the core in words and are shown under the form; nothing typed is cleared by a failure.
+
+use crate::command::{Command, Commands, SignIn, Transport};
+use crate::theme;
+
+pub struct Login {
+    pub identity: String,
+    pub password: String,
+    pub server: String,
+    pub transport: Transport,
+    pub remember: bool,
+    /// Set while the core is trying; the button is disabled meanwhile.
+    pub busy: bool,
+    /// The last failure in words, from the core or from checking the form.
+    pub error: Option<String>,
+}
+
+impl Login {
+    /// `server` pre-fills the server field (the demo PBX's address in the demo).
+    pub fn new(server: Option<String>) -> Self {
+        Self {
+            identity: String::new(),
+            password: String::new(),
+            server: server.unwrap_or_default(),
+            transport: Transport::Udp,
+            remember: true,
+            busy: false,
+            error: None,
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, commands: &Commands) {
+        ui.vertical_centered(|ui| {
+            ui.add_space((ui.available_height() * 0.12).min(80.0));
+            ui.add(
+                egui::Image::new(egui::include_image!(
+                    "../../assets/icons/switchboard-256.png"
+                ))
+                .fit_to_exact_size(egui::vec2(72.0, 72.0))
+                .alt_text("Switchboard"),
+            );
+            ui.heading("Sign in to Switchboard");
+            ui.add_space(theme::SPACING * 2.0);
+            ui.scope(|ui| {
+                ui.set_max_width(340.0);
+                let mut submit = false;
+                submit |= field(
+                    ui,
+                    "Extension, phone number or email",
+                    &mut self.identity,
+                    false,
+                );
+                submit |= field(ui, "Password", &mut self.password, true);
+                submit |= field(ui, "Server", &mut self.server, false);
+                ui.horizontal(|ui| {
+                    ui.label("Transport");
+                    for t in [Transport::Udp, Transport::Tcp, Transport::Tls] {
+                        ui.radio_value(&mut self.transport, t, t.label());
+                    }
+                });
+                ui.checkbox(&mut self.remember, "Remember me");
+                ui.add_space(theme::SPACING);
+                let button = egui::Button::new(if self.busy {
+                    "Signing in…"
+                } else {
+                    "Sign in"
+                })
+                .fill(theme::ACCENT)
+                .min_size(egui::vec2(340.0, 36.0));
+                if ui.add_enabled(!self.busy, button).clicked() || submit {
+                    self.submit(commands);
+                }
+                if let Some(error) = &self.error {
+                    ui.add_space(theme::SPACING);
+                    ui.colored_label(theme::BUSY, error);
+                }
+            });
+        });
+    }
+
+    fn submit(&mut self, commands: &Commands) {
+        if self.busy {
+            return;
+        }
+        match check(&self.identity, &self.password, &self.server) {
+            Ok(()) => {
+                self.error = None;
+                self.busy = true;
+                commands.send(Command::SignIn(SignIn {
+                    identity: self.identity.trim().to_string(),
+                    password: self.password.clone(),
+                    server: self.server.trim().to_string(),
+                    transport: self.transport,
+                    remember: self.remember,
+                }));
+            }
+            Err(why) => self.error = Some(why),
+        }
+    }
+
+    /// The core's answer: failure keeps every field as typed.
+    pub fn failed(&mut self, why: String) {
+        self.busy = false;
+        self.error = Some(why);
+    }
+}
+
+/// A labelled single-line field; true when Enter was pressed in it.
+fn field(ui: &mut egui::Ui, label: &str, value: &mut String, password: bool) -> bool {
+    let caption = ui.label(label);
+    let response = ui
+        .add(
+            egui::TextEdit::singleline(value)
+                .password(password)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(caption.id);
+    response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// What is wrong with the form before anything is sent, in words.
+pub fn check(identity: &str, password: &str, server: &str) -> Result<(), String> {
+    if identity.trim().is_empty() {
+        return Err("Enter your extension, phone number or email.".into());
+    }
+    if password.is_empty() {
+        return Err("Enter your password.".into());
+    }
+    let server = server.trim();
+    if server.is_empty() {
+        return Err("Enter your phone system's server address.".into());
+    }
+    if server.contains(char::is_whitespace) || server.contains('/') {
+        return Err(format!(
+            "“{server}” is not a server address; use a host name or host:port."
+        ));
+    }
+    if let Some((_, port)) = server.rsplit_once(':')
+        && !server.ends_with(']')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!("“{port}” is not a port number."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::kittest::Queryable;
+
+    #[test]
+    fn checks_the_form_in_words() {
+        assert!(check("", "pw", "pbx").unwrap_err().contains("extension"));
+        assert!(check("1001", "", "pbx").unwrap_err().contains("password"));
+        assert!(check("1001", "pw", " ").unwrap_err().contains("server"));
+        assert!(check("1001", "pw", "pbx:50x").unwrap_err().contains("port"));
+        assert!(check("1001", "pw", "http://pbx").is_err());
+        assert!(check("1001", "pw", "127.0.0.1:25060").is_ok());
+        assert!(check("ada@example.com", "pw", "pbx.example.com").is_ok());
+    }
+
+    fn type_into(h: &mut egui_kittest::Harness<'_, Login>, label: &str, text: &str) {
+        h.get_by_label(label).focus();
+        h.run();
+        h.event(egui::Event::Text(text.into()));
+        h.run();
+    }
+
+    #[test]
+    fn signing_in_sends_the_form_and_a_failure_keeps_what_was_typed() {
+        let (commands, rx) = Commands::channel();
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(800.0, 600.0))
+            .build_ui_state(
+                move |ui, login: &mut Login| {
+                    egui_extras::install_image_loaders(ui.ctx());
+                    login.ui(ui, &commands)
+                },
+                Login::new(Some("127.0.0.1:25060".into())),
+            );
+        h.run();
+        h.get_by_label("Sign in").click();
+        h.run();
+        assert!(h.query_by_label_contains("Enter your extension").is_some());
+        type_into(&mut h, "Extension, phone number or email", "1001");
+        type_into(&mut h, "Password", "secret");
+        h.get_by_label("Sign in").click();
+        h.run();
+        match rx.try_recv() {
+            Ok(Command::SignIn(s)) => {
+                assert_eq!(
+                    (s.identity.as_str(), s.password.as_str()),
+                    ("1001", "secret")
+                );
+                assert_eq!(s.server, "127.0.0.1:25060");
+                assert!(s.remember);
+            }
+            other => panic!("expected SignIn, got {other:?}"),
+        }
+        h.state_mut()
+            .failed("The server rejected the password for 1001.".into());
+        h.run();
+        assert!(
+            h.query_by_label("The server rejected the password for 1001.")
+                .is_some()
+        );
+        assert_eq!(h.state().identity, "1001");
+        assert_eq!(h.state().password, "secret");
+    }
+}
