@@ -6,5 +6,6 @@ pub mod call_view;
 pub mod calls;
 pub mod dial_pad;
 pub mod empty_state;
+pub mod incoming;
 pub mod left_bar;
 pub mod login;
