@@ -68,6 +68,15 @@ pub enum Command {
     SwitchTo(CallId),
     Merge(CallId, CallId),
     Split(CallId),
+    /// Reload My Calls with this filter and search text (newest first).
+    LoadHistory {
+        filter: crate::model::HistoryFilter,
+        search: String,
+    },
+    PlayVoicemail(i64),
+    PauseVoicemail,
+    SeekVoicemail(i64, f32),
+    DeleteVoicemail(i64),
 }
 
 /// The sending half the screens hold. Sending never blocks; a closed backend is logged once.

@@ -8,5 +8,6 @@ pub mod model;
 pub mod screens;
 pub mod shell;
 pub mod theme;
+pub mod time_format;
 pub mod version;
 pub mod widgets;

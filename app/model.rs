@@ -151,3 +151,116 @@ pub enum PhoneStatus {
     #[default]
     Unknown,
 }
+
+/// A person in the contact list (interoffice contacts by extension).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub extension: Option<String>,
+    pub number: Option<String>,
+    pub photo: Option<std::sync::Arc<[u8]>>,
+    pub presence: Presence,
+    pub phone: PhoneStatus,
+    /// Whether the contact can receive texts (has messaging on this system).
+    pub can_text: bool,
+}
+
+impl Contact {
+    /// What to dial for this contact: the extension, else the number.
+    pub fn dial_target(&self) -> Option<&str> {
+        self.extension.as_deref().or(self.number.as_deref())
+    }
+}
+
+/// The kinds My Calls can filter by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HistoryFilter {
+    #[default]
+    All,
+    Missed,
+    Incoming,
+    Outgoing,
+    Voicemail,
+}
+
+impl HistoryFilter {
+    pub const ALL: [HistoryFilter; 5] = [
+        HistoryFilter::All,
+        HistoryFilter::Missed,
+        HistoryFilter::Incoming,
+        HistoryFilter::Outgoing,
+        HistoryFilter::Voicemail,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HistoryFilter::All => "All",
+            HistoryFilter::Missed => "Missed",
+            HistoryFilter::Incoming => "Incoming",
+            HistoryFilter::Outgoing => "Outgoing",
+            HistoryFilter::Voicemail => "Voicemail",
+        }
+    }
+}
+
+/// What kind of entry a history row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryKind {
+    Incoming,
+    Outgoing,
+    Missed,
+    Voicemail,
+}
+
+/// One row of My Calls.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub kind: HistoryKind,
+    pub remote_name: Option<String>,
+    pub remote_number: String,
+    /// Unix time in milliseconds, shown in the user's time zone.
+    pub started_at_ms: i64,
+    pub duration_secs: u64,
+}
+
+impl HistoryEntry {
+    pub fn display_name(&self) -> &str {
+        self.remote_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.remote_number)
+    }
+
+    pub fn matches(&self, filter: HistoryFilter) -> bool {
+        match filter {
+            HistoryFilter::All => true,
+            HistoryFilter::Missed => self.kind == HistoryKind::Missed,
+            HistoryFilter::Incoming => self.kind == HistoryKind::Incoming,
+            HistoryFilter::Outgoing => self.kind == HistoryKind::Outgoing,
+            HistoryFilter::Voicemail => self.kind == HistoryKind::Voicemail,
+        }
+    }
+}
+
+/// One voicemail in the list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Voicemail {
+    pub id: i64,
+    pub caller_name: Option<String>,
+    pub caller_number: String,
+    pub received_at_ms: i64,
+    pub duration_secs: u64,
+    pub transcript: Option<String>,
+    pub heard: bool,
+}
+
+/// The voicemail being played, as the media engine reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Playback {
+    pub voicemail: i64,
+    pub position_secs: f32,
+    pub duration_secs: f32,
+    pub playing: bool,
+}

@@ -4,8 +4,11 @@
 pub mod call_bar;
 pub mod call_view;
 pub mod calls;
+pub mod contacts;
 pub mod dial_pad;
 pub mod empty_state;
+pub mod history;
 pub mod incoming;
 pub mod left_bar;
 pub mod login;
+pub mod voicemails;

@@ -1,0 +1,175 @@
+//! Interoffice contacts by extension, with their picture, availability dot and phone status.
+//! Hovering a row shows its call button (a text button joins it with messaging).
+
+use crate::command::{Command, Commands};
+use crate::icons;
+use crate::model::Contact;
+use crate::theme;
+use crate::widgets::avatar::{self, Avatar, Face, initials};
+use crate::widgets::icon_button::IconButton;
+
+#[derive(Default)]
+pub struct Contacts {
+    pub search: String,
+}
+
+/// Contacts whose name, extension or number contains the search text.
+pub fn filter<'a>(contacts: &'a [Contact], search: &str) -> Vec<&'a Contact> {
+    let s = search.trim().to_lowercase();
+    contacts
+        .iter()
+        .filter(|c| {
+            s.is_empty()
+                || c.name.to_lowercase().contains(&s)
+                || c.extension.as_deref().is_some_and(|e| e.contains(&s))
+                || c.number.as_deref().is_some_and(|n| n.contains(&s))
+        })
+        .collect()
+}
+
+impl Contacts {
+    pub fn ui(&mut self, ui: &mut egui::Ui, contacts: &[Contact], commands: &Commands) {
+        let caption = ui.small("Search contacts");
+        ui.add(
+            egui::TextEdit::singleline(&mut self.search)
+                .hint_text("Name or extension")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(caption.id);
+        let shown = filter(contacts, &self.search);
+        if contacts.is_empty() {
+            ui.weak("No contacts yet. Your company directory fills this list once it is set up.");
+            return;
+        }
+        if shown.is_empty() {
+            ui.weak(format!("Nobody matches “{}”.", self.search.trim()));
+            return;
+        }
+        let row_height = theme::AVATAR_SMALL + theme::SPACING;
+        egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+            ui,
+            row_height,
+            shown.len(),
+            |ui, range| {
+                for c in &shown[range] {
+                    row(ui, c, commands);
+                }
+            },
+        );
+    }
+}
+
+fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) {
+    let face = match &c.photo {
+        Some(bytes) => Face::Photo {
+            uri: format!("bytes://contact/{}.png", c.id),
+            bytes,
+        },
+        None => Face::Initials(initials(&c.name)),
+    };
+    let status = avatar::phone_words(c.phone);
+    let mut avatar_focused = false;
+    let response = ui
+        .horizontal(|ui| {
+            avatar_focused = ui
+                .add(Avatar {
+                    face,
+                    size: theme::AVATAR_SMALL,
+                    presence: Some(c.presence),
+                    phone: Some(c.phone),
+                    label: format!("{}, {status}", c.name),
+                })
+                .has_focus();
+            ui.vertical(|ui| {
+                ui.label(&c.name);
+                ui.small(c.extension.as_deref().or(c.number.as_deref()).unwrap_or(""));
+            });
+        })
+        .response;
+    // Hover shows the actions. So that keyboard users reach them too, they also show while the
+    // row's avatar or one of the actions has focus (remembered from the last frame).
+    let row_id = ui.scope_id().with(("contact-actions", c.id));
+    let actions_focused = ui.data(|d| d.get_temp::<bool>(row_id).unwrap_or(false));
+    let hovered = ui.rect_contains_pointer(response.rect.expand(2.0));
+    let mut focused = false;
+    if hovered || avatar_focused || actions_focused {
+        let rect = response.rect;
+        let mut child = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(egui::Rect::from_min_max(
+                    rect.right_top() - egui::vec2(80.0, 0.0),
+                    rect.right_bottom(),
+                ))
+                .layout(egui::Layout::right_to_left(egui::Align::Center)),
+        );
+        if let Some(target) = c.dial_target() {
+            let call = child.add(
+                IconButton::new(icons::CALL, &format!("Call {}", c.name))
+                    .size(28.0)
+                    .fill(theme::CALL),
+            );
+            focused |= call.has_focus();
+            if call.clicked() {
+                commands.send(Command::Dial(target.to_string()));
+            }
+        }
+    }
+    ui.data_mut(|d| d.insert_temp(row_id, focused));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PhoneStatus, Presence};
+    use egui_kittest::kittest::Queryable;
+
+    pub fn contact(id: i64, name: &str, ext: &str, phone: PhoneStatus) -> Contact {
+        Contact {
+            id,
+            name: name.into(),
+            extension: Some(ext.into()),
+            number: None,
+            photo: None,
+            presence: Presence::Online,
+            phone,
+            can_text: true,
+        }
+    }
+
+    #[test]
+    fn filters_by_name_or_extension() {
+        let list = vec![
+            contact(1, "Grace Hopper", "1002", PhoneStatus::Idle),
+            contact(2, "Alan Turing", "1003", PhoneStatus::OnCall),
+        ];
+        assert_eq!(filter(&list, "grace").len(), 1);
+        assert_eq!(filter(&list, "100").len(), 2);
+        assert_eq!(filter(&list, "1003")[0].name, "Alan Turing");
+        assert!(filter(&list, "zz").is_empty());
+    }
+
+    #[test]
+    fn rows_say_the_phone_status_and_hovering_offers_a_call() {
+        let (commands, rx) = Commands::channel();
+        let list = vec![
+            contact(1, "Grace Hopper", "1002", PhoneStatus::Idle),
+            contact(2, "Alan Turing", "1003", PhoneStatus::OnCall),
+        ];
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(300.0, 400.0))
+            .build_ui_state(
+                move |ui, state: &mut (Contacts, Vec<Contact>)| state.0.ui(ui, &state.1, &commands),
+                (Contacts::default(), list),
+            );
+        h.run();
+        assert!(h.query_by_label("Grace Hopper, available").is_some());
+        assert!(h.query_by_label("Alan Turing, on the phone").is_some());
+        let row = h.get_by_label("Alan Turing, on the phone").rect();
+        h.hover_at(row.center());
+        h.run();
+        h.get_by_label("Call Alan Turing").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::Dial("1003".into())));
+    }
+}

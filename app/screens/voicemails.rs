@@ -1,0 +1,146 @@
+//! Voicemails: newest first, with play, pause and seek, the transcript when there is one, and
+//! delete. New messages are marked until played. The counts come from message-waiting.
+
+use chrono_tz::Tz;
+
+use crate::command::{Command, Commands};
+use crate::icons;
+use crate::model::{Playback, Voicemail, format_duration};
+use crate::theme;
+use crate::time_format;
+use crate::widgets::icon_button::IconButton;
+
+pub fn show(
+    ui: &mut egui::Ui,
+    voicemails: &[Voicemail],
+    waiting: Option<(u32, u32)>,
+    playback: Option<&Playback>,
+    tz: Tz,
+    now_ms: i64,
+    commands: &Commands,
+) {
+    if let Some((new, old)) = waiting {
+        ui.label(format!("{new} new, {old} old on the server"));
+    }
+    if voicemails.is_empty() {
+        ui.weak("No voicemail.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for vm in voicemails {
+                let caller = vm.caller_name.as_deref().unwrap_or(&vm.caller_number);
+                let when = time_format::short(vm.received_at_ms, now_ms, tz);
+                ui.horizontal(|ui| {
+                    let title = egui::RichText::new(caller);
+                    ui.label(if vm.heard { title } else { title.strong() });
+                    if !vm.heard {
+                        ui.small(egui::RichText::new("new").color(theme::ACCENT));
+                    }
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if ui
+                            .add(
+                                IconButton::new(
+                                    icons::DELETE,
+                                    &format!("Delete voicemail from {caller}"),
+                                )
+                                .size(28.0),
+                            )
+                            .clicked()
+                        {
+                            commands.send(Command::DeleteVoicemail(vm.id));
+                        }
+                        let playing = playback.is_some_and(|p| p.voicemail == vm.id && p.playing);
+                        let (icon, label) = if playing {
+                            (icons::PAUSE, format!("Pause voicemail from {caller}"))
+                        } else {
+                            (icons::PLAY, format!("Play voicemail from {caller}"))
+                        };
+                        if ui.add(IconButton::new(icon, &label).size(28.0)).clicked() {
+                            commands.send(if playing {
+                                Command::PauseVoicemail
+                            } else {
+                                Command::PlayVoicemail(vm.id)
+                            });
+                        }
+                    });
+                });
+                ui.small(format!("{when} · {}", format_duration(vm.duration_secs)));
+                if let Some(p) = playback.filter(|p| p.voicemail == vm.id) {
+                    let mut pos = p.position_secs;
+                    let slider = ui.add(
+                        egui::Slider::new(&mut pos, 0.0..=p.duration_secs.max(0.1))
+                            .show_value(false)
+                            .text("Position"),
+                    );
+                    if slider.drag_stopped() || (slider.changed() && !slider.dragged()) {
+                        commands.send(Command::SeekVoicemail(vm.id, pos));
+                    }
+                }
+                if let Some(t) = &vm.transcript {
+                    ui.label(egui::RichText::new(t).italics());
+                }
+                ui.separator();
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::kittest::Queryable;
+
+    #[test]
+    fn play_pause_and_delete_a_voicemail() {
+        let (commands, rx) = Commands::channel();
+        let vms = vec![Voicemail {
+            id: 7,
+            caller_name: Some("Grace Hopper".into()),
+            caller_number: "1002".into(),
+            received_at_ms: 0,
+            duration_secs: 12,
+            transcript: Some("Call me back about the release.".into()),
+            heard: false,
+        }];
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(360.0, 400.0))
+            .build_ui_state(
+                move |ui, state: &mut (Vec<Voicemail>, Option<Playback>)| {
+                    show(
+                        ui,
+                        &state.0,
+                        Some((1, 0)),
+                        state.1.as_ref(),
+                        chrono_tz::UTC,
+                        0,
+                        &commands,
+                    )
+                },
+                (vms, None),
+            );
+        h.run();
+        assert!(h.query_by_label("1 new, 0 old on the server").is_some());
+        assert!(
+            h.query_by_label("Call me back about the release.")
+                .is_some()
+        );
+        h.get_by_label("Play voicemail from Grace Hopper").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::PlayVoicemail(7)));
+        h.state_mut().1 = Some(Playback {
+            voicemail: 7,
+            position_secs: 3.0,
+            duration_secs: 12.0,
+            playing: true,
+        });
+        h.run();
+        h.get_by_label("Pause voicemail from Grace Hopper").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::PauseVoicemail));
+        h.get_by_label("Delete voicemail from Grace Hopper").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::DeleteVoicemail(7)));
+    }
+}
