@@ -5,6 +5,7 @@ pub mod command;
 pub mod dial_string;
 pub mod icons;
 pub mod model;
+pub mod photo;
 pub mod screens;
 pub mod shell;
 pub mod theme;

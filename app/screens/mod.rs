@@ -11,4 +11,5 @@ pub mod history;
 pub mod incoming;
 pub mod left_bar;
 pub mod login;
+pub mod photo_crop;
 pub mod voicemails;
