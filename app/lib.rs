@@ -7,6 +7,7 @@ pub mod icons;
 pub mod model;
 pub mod photo;
 pub mod screens;
+pub mod settings_form;
 pub mod shell;
 pub mod theme;
 pub mod time_format;

@@ -12,4 +12,5 @@ pub mod incoming;
 pub mod left_bar;
 pub mod login;
 pub mod photo_crop;
+pub mod settings;
 pub mod voicemails;

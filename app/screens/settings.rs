@@ -1,0 +1,559 @@
+//! Settings: one page with six categories (profile, call strategy, business hours,
+//! notifications, mailbox, audio), a Save button at the bottom, and an "unsaved changes"
+//! indication. The page edits a draft; Save sends it to the core, which stores it and reports
+//! back. Refresh and Log out live in the profile menu at the top.
+
+use crate::icons;
+use crate::settings_form::{
+    AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Mailbox,
+    Notifications, RetentionDays, SettingsForm, WEEKDAYS,
+};
+use crate::theme;
+use crate::widgets::icon_button::IconButton;
+
+/// What the page asks of the window and the core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingsAction {
+    Save(SettingsForm),
+    PickPhoto,
+    RemovePhoto,
+    PreviewRingtone { ringtone: String, volume: f32 },
+    PlayTestTone,
+    Refresh,
+    LogOut,
+}
+
+/// Read-only facts about the signed-in user.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileFacts {
+    pub name: String,
+    pub extension: String,
+    pub number: String,
+    pub email: String,
+}
+
+/// Choices the page offers that come from the system.
+#[derive(Clone, Debug, Default)]
+pub struct Choices {
+    pub ringtones: Vec<String>,
+    pub inputs: Vec<(String, String)>,
+    pub outputs: Vec<(String, String)>,
+    pub time_zones: Vec<&'static str>,
+}
+
+pub struct SettingsPage {
+    /// What was last saved (or loaded); the draft is compared with it.
+    saved: SettingsForm,
+    pub draft: SettingsForm,
+    /// A save failure in words, shown by the Save button.
+    pub error: Option<String>,
+}
+
+impl SettingsPage {
+    pub fn new(saved: SettingsForm) -> Self {
+        Self {
+            draft: saved.clone(),
+            saved,
+            error: None,
+        }
+    }
+
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.draft != self.saved
+    }
+
+    /// The core stored the settings: they become the new baseline.
+    pub fn saved(&mut self, form: SettingsForm) {
+        self.saved = form;
+        self.error = None;
+    }
+
+    /// Settings changed elsewhere (Refresh): keep the user's edits if any, else follow.
+    pub fn reloaded(&mut self, form: SettingsForm) {
+        if !self.has_unsaved_changes() {
+            self.draft = form.clone();
+        }
+        self.saved = form;
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        facts: &ProfileFacts,
+        photo: Option<&[u8]>,
+        mic_level: f32,
+        choices: &Choices,
+    ) -> Option<SettingsAction> {
+        let mut action = None;
+        ui.horizontal(|ui| {
+            ui.heading("Settings");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.menu_button(format!("{} {}", icons::PERSON, facts.name), |ui| {
+                    if ui.button(format!("{} Refresh", icons::REFRESH)).clicked() {
+                        action = Some(SettingsAction::Refresh);
+                    }
+                    if ui.button(format!("{} Log out", icons::SIGN_OUT)).clicked() {
+                        action = Some(SettingsAction::LogOut);
+                    }
+                });
+            });
+        });
+        ui.separator();
+        let bottom = 56.0;
+        egui::ScrollArea::vertical()
+            .auto_shrink(false)
+            .max_height(ui.available_height() - bottom)
+            .show(ui, |ui| {
+                let d = &mut self.draft;
+                category(ui, "Profile", |ui| {
+                    if let Some(a) = profile(ui, facts, photo, &mut d.time_zone, choices) {
+                        action = Some(a);
+                    }
+                });
+                category(ui, "Call Strategy", |ui| {
+                    call_strategy(ui, &mut d.call_strategy)
+                });
+                category(ui, "Business Hours", |ui| {
+                    business_hours(ui, &mut d.business_hours)
+                });
+                category(ui, "Notifications", |ui| {
+                    if let Some(a) = notifications(ui, &mut d.notifications, choices) {
+                        action = Some(a);
+                    }
+                });
+                category(ui, "Mailbox", |ui| mailbox(ui, &mut d.mailbox));
+                category(ui, "Audio", |ui| {
+                    if let Some(a) = audio(ui, &mut d.audio, mic_level, choices) {
+                        action = Some(a);
+                    }
+                });
+            });
+        ui.separator();
+        ui.horizontal(|ui| {
+            let dirty = self.has_unsaved_changes();
+            let save = egui::Button::new("Save").fill(if dirty {
+                theme::ACCENT
+            } else {
+                ui.visuals().widgets.inactive.weak_bg_fill
+            });
+            if ui.add_enabled(dirty, save).clicked() {
+                action = Some(SettingsAction::Save(self.draft.clone()));
+            }
+            if dirty && ui.button("Discard changes").clicked() {
+                self.draft = self.saved.clone();
+            }
+            if dirty {
+                ui.colored_label(theme::RINGING, "Unsaved changes");
+            }
+            if let Some(e) = &self.error {
+                ui.colored_label(theme::BUSY, e);
+            }
+        });
+        action
+    }
+}
+
+fn category(ui: &mut egui::Ui, title: &str, body: impl FnOnce(&mut egui::Ui)) {
+    ui.add_space(theme::SPACING);
+    ui.label(egui::RichText::new(title).heading());
+    ui.add_space(theme::SPACING / 2.0);
+    ui.indent(title, body);
+    ui.add_space(theme::SPACING);
+    ui.separator();
+}
+
+/// A labelled combo box whose accessible name is `label`.
+fn combo<T: PartialEq + Clone>(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut T,
+    options: &[(T, String)],
+) -> bool {
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let caption = ui.label(label);
+        let current = options
+            .iter()
+            .find(|(v, _)| v == value)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| "—".into());
+        egui::ComboBox::from_id_salt(label)
+            .selected_text(current)
+            .width(240.0)
+            .show_ui(ui, |ui| {
+                for (v, text) in options {
+                    if ui.selectable_label(v == value, text).clicked() && v != value {
+                        *value = v.clone();
+                        changed = true;
+                    }
+                }
+            })
+            .response
+            .labelled_by(caption.id);
+    });
+    changed
+}
+
+fn profile(
+    ui: &mut egui::Ui,
+    facts: &ProfileFacts,
+    photo: Option<&[u8]>,
+    time_zone: &mut String,
+    choices: &Choices,
+) -> Option<SettingsAction> {
+    let mut action = None;
+    ui.horizontal(|ui| {
+        let face = match photo {
+            Some(bytes) => crate::widgets::avatar::Face::Photo {
+                uri: "bytes://me/photo-settings.png".into(),
+                bytes,
+            },
+            None => crate::widgets::avatar::Face::Person,
+        };
+        ui.add(crate::widgets::avatar::Avatar {
+            face,
+            size: theme::AVATAR_LARGE,
+            presence: None,
+            phone: None,
+            label: "Your photo".into(),
+        });
+        ui.vertical(|ui| {
+            if ui.button("Upload photo…").clicked() {
+                action = Some(SettingsAction::PickPhoto);
+            }
+            if photo.is_some() && ui.button("Remove photo").clicked() {
+                action = Some(SettingsAction::RemovePhoto);
+            }
+            ui.small("GIF, PNG or JPEG; you crop it to a square.");
+        });
+    });
+    egui::Grid::new("profile-facts")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (k, v) in [
+                ("Name", &facts.name),
+                ("Extension", &facts.extension),
+                ("Number", &facts.number),
+                ("Email", &facts.email),
+            ] {
+                ui.label(k);
+                ui.label(if v.is_empty() { "—" } else { v.as_str() });
+                ui.end_row();
+            }
+        });
+    let zones: Vec<(String, String)> = choices
+        .time_zones
+        .iter()
+        .map(|z| (z.to_string(), z.replace('_', " ")))
+        .collect();
+    combo(ui, "Time zone", time_zone, &zones);
+    action
+}
+
+fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
+    ui.small("Stored now; incoming calls will follow it in a coming release.");
+    let modes: Vec<(CallStrategyMode, String)> = CallStrategyMode::ALL
+        .iter()
+        .map(|m| (*m, m.label().to_string()))
+        .collect();
+    combo(ui, "When someone calls", &mut s.mode, &modes);
+    ui.horizontal(|ui| {
+        let c = ui.label("Ring for (seconds)");
+        ui.add(egui::DragValue::new(&mut s.ring_seconds).range(5..=120))
+            .labelled_by(c.id);
+    });
+    ui.horizontal(|ui| {
+        let c = ui.label("Mobile number");
+        ui.add(egui::TextEdit::singleline(&mut s.mobile_number).desired_width(200.0))
+            .labelled_by(c.id);
+    });
+    ui.horizontal(|ui| {
+        ui.label("Handle calls");
+        ui.radio_value(&mut s.use_desk_phone, false, "In the app");
+        ui.radio_value(&mut s.use_desk_phone, true, "On the desk phone");
+    });
+}
+
+fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours) {
+    ui.small("Stored now; incoming calls will follow them in a coming release.");
+    ui.checkbox(&mut b.enabled, "Use business hours");
+    ui.add_enabled_ui(b.enabled, |ui| {
+        egui::Grid::new("business-days")
+            .num_columns(3)
+            .show(ui, |ui| {
+                for (i, day) in WEEKDAYS.iter().enumerate() {
+                    let hours: &mut DayHours = &mut b.days[i];
+                    ui.label(*day);
+                    let (icon, color, words) = if hours.open {
+                        (icons::OPEN_DAY, theme::OPEN_DAY, "open")
+                    } else {
+                        (icons::CLOSED_DAY, theme::OFFLINE, "closed")
+                    };
+                    let label = format!("{day}: {words}");
+                    if ui
+                        .add(IconButton::new(icon, &label).size(30.0).fill(color))
+                        .clicked()
+                    {
+                        hours.open = !hours.open;
+                    }
+                    ui.add_enabled_ui(hours.open, |ui| {
+                        ui.horizontal(|ui| {
+                            time_field(ui, &format!("{day} opens"), &mut hours.open_minute);
+                            ui.label("to");
+                            time_field(ui, &format!("{day} closes"), &mut hours.close_minute);
+                        });
+                    });
+                    ui.end_row();
+                }
+            });
+        let modes: Vec<(AfterHours, String)> = AfterHours::ALL
+            .iter()
+            .map(|m| (*m, m.label().to_string()))
+            .collect();
+        combo(ui, "Outside business hours", &mut b.after_hours, &modes);
+        ui.horizontal(|ui| {
+            let c = ui.label("Ring for, after hours (seconds)");
+            ui.add(egui::DragValue::new(&mut b.after_hours_ring_seconds).range(5..=120))
+                .labelled_by(c.id);
+        });
+    });
+}
+
+/// Minutes since midnight, edited as hours and minutes.
+fn time_field(ui: &mut egui::Ui, label: &str, minute: &mut u16) {
+    let mut h = *minute / 60;
+    let mut m = *minute % 60;
+    let a = ui.add(
+        egui::DragValue::new(&mut h)
+            .range(0..=23)
+            .custom_formatter(|v, _| format!("{v:02}")),
+    );
+    a.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::SpinButton, true, format!("{label}, hour"))
+    });
+    ui.label(":");
+    let b = ui.add(
+        egui::DragValue::new(&mut m)
+            .range(0..=59)
+            .speed(0.5)
+            .custom_formatter(|v, _| format!("{v:02}")),
+    );
+    b.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::SpinButton, true, format!("{label}, minute"))
+    });
+    *minute = h * 60 + m;
+}
+
+fn notifications(
+    ui: &mut egui::Ui,
+    n: &mut Notifications,
+    choices: &Choices,
+) -> Option<SettingsAction> {
+    let mut action = None;
+    ui.checkbox(&mut n.mute_all, "Mute all notifications");
+    let tones: Vec<(String, String)> = choices
+        .ringtones
+        .iter()
+        .map(|t| (t.clone(), title_case(t)))
+        .collect();
+    if combo(ui, "Ringtone", &mut n.ringtone, &tones) {
+        action = Some(SettingsAction::PreviewRingtone {
+            ringtone: n.ringtone.clone(),
+            volume: n.volume,
+        });
+    }
+    ui.horizontal(|ui| {
+        let c = ui.label("Volume");
+        ui.add(egui::Slider::new(&mut n.volume, 0.0..=1.0).show_value(false))
+            .labelled_by(c.id);
+        if ui.button(format!("{} Preview", icons::PLAY)).clicked() {
+            action = Some(SettingsAction::PreviewRingtone {
+                ringtone: n.ringtone.clone(),
+                volume: n.volume,
+            });
+        }
+    });
+    action
+}
+
+fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
+    ui.small("Stored now; the local mailbox will follow it in a coming release.");
+    let options: Vec<(RetentionDays, String)> = RetentionDays::CHOICES
+        .iter()
+        .map(|r| (*r, r.label()))
+        .collect();
+    combo(ui, "Delete voicemail after", &mut m.delete_after, &options);
+    ui.checkbox(
+        &mut m.email_notification,
+        "Email me when a voicemail arrives",
+    );
+    ui.add_enabled_ui(m.email_notification, |ui| {
+        ui.horizontal(|ui| {
+            let c = ui.label("Email address");
+            ui.add(egui::TextEdit::singleline(&mut m.email_address).desired_width(240.0))
+                .labelled_by(c.id);
+        });
+        ui.checkbox(&mut m.attach_audio, "Attach the voicemail to the email");
+    });
+    ui.checkbox(&mut m.transcription, "Transcribe voicemail");
+}
+
+fn audio(
+    ui: &mut egui::Ui,
+    a: &mut Audio,
+    mic_level: f32,
+    choices: &Choices,
+) -> Option<SettingsAction> {
+    let mut action = None;
+    let with_default = |list: &[(String, String)]| {
+        let mut v = vec![(None, "System default".to_string())];
+        v.extend(
+            list.iter()
+                .map(|(id, name)| (Some(id.clone()), name.clone())),
+        );
+        v
+    };
+    combo(
+        ui,
+        "Microphone",
+        &mut a.microphone,
+        &with_default(&choices.inputs),
+    );
+    combo(
+        ui,
+        "Speaker",
+        &mut a.speaker,
+        &with_default(&choices.outputs),
+    );
+    combo(
+        ui,
+        "Ringing device",
+        &mut a.ringer,
+        &with_default(&choices.outputs),
+    );
+    ui.horizontal(|ui| {
+        if ui
+            .button(format!("{} Play a test tone", icons::SPEAKER))
+            .clicked()
+        {
+            action = Some(SettingsAction::PlayTestTone);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label(format!("{} Microphone level", icons::MICROPHONE));
+        let bar = egui::ProgressBar::new(mic_level.clamp(0.0, 1.0)).desired_width(200.0);
+        let r = ui.add(bar);
+        r.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Meter,
+                true,
+                format!(
+                    "Microphone level {:.0} %",
+                    mic_level.clamp(0.0, 1.0) * 100.0
+                ),
+            )
+        });
+    });
+    action
+}
+
+fn title_case(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::kittest::Queryable;
+
+    type State = (SettingsPage, Vec<SettingsAction>);
+
+    fn harness() -> egui_kittest::Harness<'static, State> {
+        let choices = Choices {
+            ringtones: vec!["classic".into(), "chime".into(), "pulse".into()],
+            inputs: vec![("in-1".into(), "Null Input".into())],
+            outputs: vec![("out-1".into(), "Null Output".into())],
+            time_zones: vec!["UTC", "Europe/Paris", "America/New_York"],
+        };
+        let facts = ProfileFacts {
+            name: "Ada Lovelace".into(),
+            extension: "1001".into(),
+            number: "+1 555 0100".into(),
+            email: "ada@switchboard.test".into(),
+        };
+        egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(800.0, 2400.0))
+            .build_ui_state(
+                move |ui, (page, actions): &mut State| {
+                    if let Some(a) = page.ui(ui, &facts, None, 0.25, &choices) {
+                        actions.push(a);
+                    }
+                },
+                (SettingsPage::new(SettingsForm::default()), Vec::new()),
+            )
+    }
+
+    #[test]
+    fn choosing_a_ringtone_previews_it_and_marks_the_page_unsaved_until_saved() {
+        let mut h = harness();
+        h.run();
+        assert!(h.query_by_label("Unsaved changes").is_none());
+        assert!(
+            h.query_by_label("Ada Lovelace").is_some()
+                || h.query_by_label_contains("Ada Lovelace").is_some()
+        );
+        h.get_by_label("Ringtone").click();
+        h.run();
+        h.get_by_label("Chime").click();
+        h.run();
+        assert_eq!(
+            h.state().1.last(),
+            Some(&SettingsAction::PreviewRingtone {
+                ringtone: "chime".into(),
+                volume: 0.8
+            })
+        );
+        assert!(h.query_by_label("Unsaved changes").is_some());
+        h.get_by_label("Save").click();
+        h.run();
+        let Some(SettingsAction::Save(form)) = h.state().1.last().cloned() else {
+            panic!("expected Save, got {:?}", h.state().1);
+        };
+        assert_eq!(form.notifications.ringtone, "chime");
+        h.state_mut().0.saved(form);
+        h.run();
+        assert!(h.query_by_label("Unsaved changes").is_none());
+    }
+
+    #[test]
+    fn business_days_toggle_between_open_and_closed() {
+        let mut h = harness();
+        h.get_by_label("Use business hours").click();
+        h.run();
+        assert!(h.query_by_label("Saturday: closed").is_some());
+        h.get_by_label("Saturday: closed").click();
+        h.run();
+        assert!(h.query_by_label("Saturday: open").is_some());
+        assert!(h.state().0.draft.business_hours.enabled);
+        assert!(h.state().0.draft.business_hours.days[5].open);
+        h.get_by_label("Discard changes").click();
+        h.run();
+        assert_eq!(h.state().0.draft, SettingsForm::default());
+    }
+
+    #[test]
+    fn the_profile_menu_offers_refresh_and_log_out() {
+        let mut h = harness();
+        h.get_by_label(&format!("{} Ada Lovelace", icons::PERSON))
+            .click();
+        h.run();
+        h.get_by_label_contains("Log out").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::LogOut));
+    }
+}

@@ -1,0 +1,209 @@
+//! The settings as the settings page edits them: one value per control, compared with the
+//! saved copy to show "unsaved changes". The backend converts to and from storage's records.
+
+/// Monday first, as a business week is read.
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingsForm {
+    /// IANA name, e.g. "Europe/Paris".
+    pub time_zone: String,
+    pub call_strategy: CallStrategy,
+    pub business_hours: BusinessHours,
+    pub notifications: Notifications,
+    pub mailbox: Mailbox,
+    pub audio: Audio,
+}
+
+impl Default for SettingsForm {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+            call_strategy: CallStrategy::default(),
+            business_hours: BusinessHours::default(),
+            notifications: Notifications::default(),
+            mailbox: Mailbox::default(),
+            audio: Audio::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CallStrategyMode {
+    #[default]
+    DeskThenMobile,
+    MobileThenDesk,
+    DeskOnly,
+    MobileOnly,
+    Simultaneous,
+}
+
+impl CallStrategyMode {
+    pub const ALL: [CallStrategyMode; 5] = [
+        CallStrategyMode::DeskThenMobile,
+        CallStrategyMode::MobileThenDesk,
+        CallStrategyMode::DeskOnly,
+        CallStrategyMode::MobileOnly,
+        CallStrategyMode::Simultaneous,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CallStrategyMode::DeskThenMobile => "Ring my desk, then my mobile",
+            CallStrategyMode::MobileThenDesk => "Ring my mobile, then my desk",
+            CallStrategyMode::DeskOnly => "Ring my desk only",
+            CallStrategyMode::MobileOnly => "Ring my mobile only",
+            CallStrategyMode::Simultaneous => "Ring both at once",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallStrategy {
+    pub mode: CallStrategyMode,
+    pub ring_seconds: u32,
+    pub mobile_number: String,
+    /// Calls go to the desk phone instead of the app's audio.
+    pub use_desk_phone: bool,
+}
+
+impl Default for CallStrategy {
+    fn default() -> Self {
+        Self {
+            mode: CallStrategyMode::default(),
+            ring_seconds: 20,
+            mobile_number: String::new(),
+            use_desk_phone: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DayHours {
+    pub open: bool,
+    /// Minutes since midnight.
+    pub open_minute: u16,
+    pub close_minute: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AfterHours {
+    #[default]
+    Voicemail,
+    Mobile,
+    Busy,
+}
+
+impl AfterHours {
+    pub const ALL: [AfterHours; 3] = [AfterHours::Voicemail, AfterHours::Mobile, AfterHours::Busy];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AfterHours::Voicemail => "Send callers to voicemail",
+            AfterHours::Mobile => "Forward to my mobile",
+            AfterHours::Busy => "Tell callers I'm busy",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BusinessHours {
+    /// Off by default: every hour counts as open.
+    pub enabled: bool,
+    /// Monday first.
+    pub days: [DayHours; 7],
+    pub after_hours: AfterHours,
+    pub after_hours_ring_seconds: u32,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        let weekday = DayHours {
+            open: true,
+            open_minute: 9 * 60,
+            close_minute: 17 * 60,
+        };
+        let weekend = DayHours {
+            open: false,
+            ..weekday
+        };
+        Self {
+            enabled: false,
+            days: [
+                weekday, weekday, weekday, weekday, weekday, weekend, weekend,
+            ],
+            after_hours: AfterHours::default(),
+            after_hours_ring_seconds: 15,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notifications {
+    pub mute_all: bool,
+    /// A ringtone name from `assets/ringtones/` ("classic", "chime", "pulse").
+    pub ringtone: String,
+    /// 0.0 to 1.0.
+    pub volume: f32,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            mute_all: false,
+            ringtone: "classic".into(),
+            volume: 0.8,
+        }
+    }
+}
+
+/// How long voicemail is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RetentionDays {
+    #[default]
+    Never,
+    Days(u32),
+}
+
+impl RetentionDays {
+    pub const CHOICES: [RetentionDays; 5] = [
+        RetentionDays::Never,
+        RetentionDays::Days(7),
+        RetentionDays::Days(30),
+        RetentionDays::Days(90),
+        RetentionDays::Days(365),
+    ];
+
+    pub fn label(self) -> String {
+        match self {
+            RetentionDays::Never => "Never".into(),
+            RetentionDays::Days(365) => "1 year".into(),
+            RetentionDays::Days(n) => format!("{n} days"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Mailbox {
+    pub delete_after: RetentionDays,
+    pub email_notification: bool,
+    pub email_address: String,
+    pub transcription: bool,
+    pub attach_audio: bool,
+}
+
+/// Device ids from the media engine; `None` is the system default.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Audio {
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+    pub ringer: Option<String>,
+}
