@@ -14,7 +14,7 @@ use crate::widgets::icon_button::IconButton;
 /// What the page asks of the window and the core.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SettingsAction {
-    Save(SettingsForm),
+    Save(Box<SettingsForm>),
     PickPhoto,
     RemovePhoto,
     PreviewRingtone { ringtone: String, volume: f32 },
@@ -137,7 +137,7 @@ impl SettingsPage {
                 ui.visuals().widgets.inactive.weak_bg_fill
             });
             if ui.add_enabled(dirty, save).clicked() {
-                action = Some(SettingsAction::Save(self.draft.clone()));
+                action = Some(SettingsAction::Save(Box::new(self.draft.clone())));
             }
             if dirty && ui.button("Discard changes").clicked() {
                 self.draft = self.saved.clone();
@@ -525,7 +525,7 @@ mod tests {
             panic!("expected Save, got {:?}", h.state().1);
         };
         assert_eq!(form.notifications.ringtone, "chime");
-        h.state_mut().0.saved(form);
+        h.state_mut().0.saved(*form);
         h.run();
         assert!(h.query_by_label("Unsaved changes").is_none());
     }
