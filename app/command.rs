@@ -73,6 +73,16 @@ pub enum Command {
         filter: crate::model::HistoryFilter,
         search: String,
     },
+    SaveSettings(Box<crate::settings_form::SettingsForm>),
+    /// Store this cropped square PNG as the profile photo (`None` removes it).
+    SetPhoto(Option<Vec<u8>>),
+    PreviewRingtone {
+        ringtone: String,
+        volume: f32,
+    },
+    PlayTestTone,
+    /// Reload contacts, history, voicemail and settings from their sources.
+    Refresh,
     PlayVoicemail(i64),
     PauseVoicemail,
     SeekVoicemail(i64, f32),

@@ -1,8 +1,10 @@
 //! The Switchboard window: eframe + egui, immediate mode and reactive. It draws the model the
 //! core reports and sends commands; it never touches the network or the disk itself.
 
+pub mod assets;
 pub mod command;
 pub mod dial_string;
+pub mod event;
 pub mod icons;
 pub mod model;
 pub mod photo;
@@ -13,3 +15,4 @@ pub mod theme;
 pub mod time_format;
 pub mod version;
 pub mod widgets;
+pub mod window;

@@ -5,6 +5,95 @@
 
 use std::time::Instant;
 
+use crate::event::Event;
+use crate::screens::settings::ProfileFacts;
+use crate::settings_form::SettingsForm;
+
+/// Everything the signed-in window shows, as last reported by the core.
+#[derive(Default)]
+pub struct Model {
+    pub facts: ProfileFacts,
+    pub photo: Option<Vec<u8>>,
+    pub settings: SettingsForm,
+    pub registration: Registration,
+    pub calls: Vec<Call>,
+    pub contacts: Vec<Contact>,
+    pub history: Vec<HistoryEntry>,
+    pub voicemails: Vec<Voicemail>,
+    pub waiting: Option<(u32, u32)>,
+    pub playback: Option<Playback>,
+    pub inputs: Vec<(String, String)>,
+    pub outputs: Vec<(String, String)>,
+    pub mic_level: f32,
+    /// Messages for the user, newest last; the window shows and dismisses them.
+    pub notices: Vec<String>,
+}
+
+impl Model {
+    /// Applies one event from the core. Events that belong to the sign-in flow or the settings
+    /// page are handled by the window before they reach here.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::SignedIn {
+                facts,
+                photo,
+                settings,
+                keyring_warning,
+            } => {
+                self.facts = facts;
+                self.photo = photo;
+                self.settings = *settings;
+                if let Some(w) = keyring_warning {
+                    self.notices.push(w);
+                }
+            }
+            Event::SignInFailed(_) | Event::SignedOut => {}
+            Event::Registration(r) => self.registration = r,
+            Event::Call(call) => match self.calls.iter_mut().find(|c| c.id == call.id) {
+                Some(existing) => *existing = *call,
+                None => self.calls.push(*call),
+            },
+            Event::CallRemoved(id) => self.calls.retain(|c| c.id != id),
+            Event::Contacts(list) => self.contacts = list,
+            Event::ContactStatus {
+                extension,
+                presence,
+                phone,
+            } => {
+                for c in self
+                    .contacts
+                    .iter_mut()
+                    .filter(|c| c.extension.as_deref() == Some(extension.as_str()))
+                {
+                    if let Some(p) = presence {
+                        c.presence = p;
+                    }
+                    if let Some(p) = phone {
+                        c.phone = p;
+                    }
+                }
+            }
+            Event::History(rows) => self.history = rows,
+            Event::Voicemails(list) => self.voicemails = list,
+            Event::MessageWaiting { new, old } => self.waiting = Some((new, old)),
+            Event::Playback(p) => self.playback = p,
+            Event::SettingsSaved(s) => self.settings = *s,
+            Event::SettingsFailed(why) => self.notices.push(why),
+            Event::Photo(p) => self.photo = p,
+            Event::Devices { inputs, outputs } => {
+                self.inputs = inputs;
+                self.outputs = outputs;
+            }
+            Event::MicLevel(l) => self.mic_level = l,
+            Event::Notice(n) => self.notices.push(n),
+        }
+    }
+
+    pub fn on_a_call(&self) -> bool {
+        self.calls.iter().any(|c| c.state.is_live())
+    }
+}
+
 /// Identifies one call for as long as it exists, across the core and the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub u64);
@@ -80,7 +169,7 @@ impl Quality {
 }
 
 /// One line: a call the window shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub id: CallId,
     pub direction: Direction,
@@ -263,4 +352,65 @@ pub struct Playback {
     pub position_secs: f32,
     pub duration_secs: f32,
     pub playing: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(id: u64, state: CallState) -> Call {
+        Call {
+            id: CallId(id),
+            direction: Direction::Outgoing,
+            remote_name: None,
+            remote_number: "9196".into(),
+            state,
+            answered_at: None,
+            muted: false,
+            held_by_remote: false,
+            conference: None,
+            quality: None,
+            transfer: None,
+        }
+    }
+
+    #[test]
+    fn call_events_add_replace_and_remove_lines() {
+        let mut m = Model::default();
+        m.apply(Event::Call(Box::new(call(1, CallState::Dialing))));
+        m.apply(Event::Call(Box::new(call(1, CallState::Active))));
+        assert_eq!(m.calls.len(), 1);
+        assert_eq!(m.calls[0].state, CallState::Active);
+        assert!(m.on_a_call());
+        m.apply(Event::CallRemoved(CallId(1)));
+        assert!(m.calls.is_empty());
+    }
+
+    #[test]
+    fn contact_status_updates_only_what_it_names() {
+        let mut m = Model::default();
+        m.apply(Event::Contacts(vec![Contact {
+            id: 1,
+            name: "Grace Hopper".into(),
+            extension: Some("1002".into()),
+            number: None,
+            photo: None,
+            presence: Presence::Online,
+            phone: PhoneStatus::Unknown,
+            can_text: false,
+        }]));
+        m.apply(Event::ContactStatus {
+            extension: "1002".into(),
+            presence: None,
+            phone: Some(PhoneStatus::OnCall),
+        });
+        assert_eq!(m.contacts[0].phone, PhoneStatus::OnCall);
+        assert_eq!(m.contacts[0].presence, Presence::Online);
+        m.apply(Event::ContactStatus {
+            extension: "1003".into(),
+            presence: Some(Presence::Away),
+            phone: None,
+        });
+        assert_eq!(m.contacts[0].presence, Presence::Online);
+    }
 }

@@ -1,81 +1,333 @@
-//! The signed-in window: left bar, display bar and the section's content. It owns the model and
-//! the per-screen UI state, drains the core's events into the model each frame, and draws.
+//! The signed-in window: left bar, display bar with the dial pad, the section's content, the
+//! active-call bar, the fullscreen call view and incoming-call popups. It reads the model and
+//! turns clicks into commands; it never waits on the core.
 
-use crate::command::Commands;
-use crate::model::{Call, Registration};
+use std::time::Instant;
+
+use crate::command::{Command, Commands};
+use crate::model::Model;
+use crate::photo::{PhotoError, Picked};
+use crate::screens::call_bar::{self, CallBarAction};
+use crate::screens::call_view::{CallView, CallViewAction};
+use crate::screens::contacts::Contacts;
 use crate::screens::dial_pad::{DialPad, DialPadAction, Suggestion};
 use crate::screens::empty_state;
+use crate::screens::history::History;
+use crate::screens::incoming;
 use crate::screens::left_bar::{self, Section};
+use crate::screens::photo_crop::{CropOutcome, PhotoCrop};
+use crate::screens::settings::{Choices, SettingsAction, SettingsPage};
+use crate::screens::voicemails;
 use crate::theme;
+use crate::time_format;
 
-/// Everything the signed-in window shows, as last reported by the core.
-#[derive(Default)]
-pub struct Model {
-    pub display_name: String,
-    pub extension: String,
-    pub photo: Option<Vec<u8>>,
-    pub registration: Registration,
-    pub calls: Vec<Call>,
-    pub suggestions: Vec<Suggestion>,
+/// The tabs of the Voice section's display bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum VoiceTab {
+    #[default]
+    Contacts,
+    MyCalls,
+    Voicemails,
 }
 
 pub struct Shell {
-    pub model: Model,
     pub section: Section,
+    pub tab: VoiceTab,
     pub dial_pad: DialPad,
+    pub contacts: Contacts,
+    pub history: History,
+    pub settings: SettingsPage,
+    pub call_view: CallView,
+    pub fullscreen: bool,
+    pub photo_crop: Option<PhotoCrop>,
+    /// A picked photo being read on a helper thread.
+    photo_job: Option<std::sync::mpsc::Receiver<Result<Picked, PhotoError>>>,
+    ringtones: Vec<String>,
     commands: Commands,
 }
 
 impl Shell {
-    pub fn new(commands: Commands) -> Self {
+    pub fn new(commands: Commands, model: &Model) -> Self {
         Self {
-            model: Model::default(),
             section: Section::default(),
+            tab: VoiceTab::default(),
             dial_pad: DialPad::default(),
+            contacts: Contacts::default(),
+            history: History::default(),
+            settings: SettingsPage::new(model.settings.clone()),
+            call_view: CallView::default(),
+            fullscreen: false,
+            photo_crop: None,
+            photo_job: None,
+            ringtones: crate::assets::ringtone_names(),
             commands,
         }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
-        let on_a_call = self.model.calls.iter().any(|c| c.state.is_live());
+    /// Reads a picked photo off the UI thread; the crop dialog opens when it is decoded.
+    pub fn photo_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(crate::photo::load(&path));
+            ctx.request_repaint();
+        });
+        self.photo_job = Some(rx);
+    }
+
+    fn pick_photo(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Choose a profile photo")
+                .add_filter("Pictures", &crate::photo::ACCEPTED_EXTENSIONS)
+                .pick_file();
+            if let Some(path) = picked {
+                let _ = tx.send(crate::photo::load(&path));
+            }
+            ctx.request_repaint();
+        });
+        self.photo_job = Some(rx);
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &mut Model) {
+        let now = Instant::now();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let tz = time_format::zone(&model.settings.time_zone);
+        if let Some(Ok(result)) = self.photo_job.as_ref().map(|rx| rx.try_recv()) {
+            self.photo_job = None;
+            match result {
+                Ok(picked) => self.photo_crop = Some(PhotoCrop::new(picked)),
+                Err(e) => model.notices.push(e.to_string()),
+            }
+        }
+        if model.calls.iter().any(|c| c.state.is_live()) {
+            // The call timer ticks once a second; nothing else repaints while idle.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs(1));
+        }
+
         egui::Panel::left("left-bar")
             .exact_size(theme::LEFT_BAR_WIDTH)
             .resizable(false)
             .show(ui, |ui| {
                 let me = left_bar::Me {
-                    name: &self.model.display_name,
-                    photo: self.model.photo.as_deref(),
+                    name: &model.facts.name,
+                    photo: model.photo.as_deref(),
                     can_message: true,
-                    registration: &self.model.registration,
-                    on_a_call,
+                    registration: &model.registration,
+                    on_a_call: model.on_a_call(),
                 };
                 left_bar::show(ui, &me, &mut self.section);
             });
-        if self.section == Section::Voice {
-            egui::Panel::left("display-bar")
-                .default_size(theme::DISPLAY_BAR_WIDTH)
-                .resizable(false)
-                .show(ui, |ui| {
-                    egui::Panel::bottom("dial-pad")
-                        .resizable(false)
-                        .show(ui, |ui| {
-                            ui.add_space(theme::SPACING);
-                            let action =
-                                self.dial_pad
-                                    .ui(ui, &self.commands, &self.model.suggestions);
-                            if action == Some(DialPadAction::OpenSettings) {
-                                self.section = Section::Settings;
-                            }
-                        });
-                });
+
+        if let Some(current) = crate::screens::calls::current(&model.calls)
+            && !self.fullscreen
+        {
+            let others = crate::screens::calls::lines(&model.calls)
+                .len()
+                .saturating_sub(1);
+            egui::Panel::top("call-bar").show(ui, |ui| {
+                ui.add_space(4.0);
+                if call_bar::show(ui, current, others, &self.commands, now)
+                    == Some(CallBarAction::OpenFullscreen)
+                {
+                    self.fullscreen = true;
+                }
+                ui.add_space(4.0);
+            });
         }
-        egui::CentralPanel::default().show(ui, |ui| match self.section {
-            Section::Voice => {}
+
+        if !model.notices.is_empty() {
+            egui::Panel::bottom("notices").show(ui, |ui| {
+                let mut dismiss = None;
+                for (i, n) in model.notices.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        ui.colored_label(theme::RINGING, crate::icons::WARNING);
+                        ui.label(n);
+                        if ui.small_button("Dismiss").clicked() {
+                            dismiss = Some(i);
+                        }
+                    });
+                }
+                if let Some(i) = dismiss {
+                    model.notices.remove(i);
+                }
+            });
+        }
+
+        if self.fullscreen {
+            egui::CentralPanel::default().show(ui, |ui| {
+                if self.call_view.ui(ui, &model.calls, &self.commands, now)
+                    == Some(CallViewAction::Leave)
+                {
+                    self.fullscreen = false;
+                }
+            });
+        } else {
+            if self.section == Section::Voice {
+                self.display_bar(ui, model, tz, now_ms);
+            }
+            egui::CentralPanel::default().show(ui, |ui| self.content(ui, model));
+        }
+        incoming::show(ui.ctx(), &model.calls, &self.commands);
+        self.crop_dialog(ui.ctx());
+    }
+
+    fn display_bar(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: &mut Model,
+        tz: chrono_tz::Tz,
+        now_ms: i64,
+    ) {
+        egui::Panel::left("display-bar")
+            .default_size(theme::DISPLAY_BAR_WIDTH)
+            .resizable(false)
+            .show(ui, |ui| {
+                egui::Panel::bottom("dial-pad")
+                    .resizable(false)
+                    .show(ui, |ui| {
+                        ui.add_space(theme::SPACING);
+                        let suggestions = suggestions(model);
+                        match self.dial_pad.ui(ui, &self.commands, &suggestions) {
+                            Some(DialPadAction::OpenSettings) => self.section = Section::Settings,
+                            Some(DialPadAction::OpenContactBook) => self.tab = VoiceTab::Contacts,
+                            None => {}
+                        }
+                    });
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.tab, VoiceTab::Contacts, "Contacts");
+                    ui.selectable_value(&mut self.tab, VoiceTab::MyCalls, "My Calls");
+                    let vm = match model.waiting {
+                        Some((new, _)) if new > 0 => format!("Voicemails ({new})"),
+                        _ => "Voicemails".to_string(),
+                    };
+                    ui.selectable_value(&mut self.tab, VoiceTab::Voicemails, vm);
+                });
+                ui.separator();
+                match self.tab {
+                    VoiceTab::Contacts => self.contacts.ui(ui, &model.contacts, &self.commands),
+                    VoiceTab::MyCalls => {
+                        self.history
+                            .ui(ui, &model.history, tz, now_ms, &self.commands)
+                    }
+                    VoiceTab::Voicemails => voicemails::show(
+                        ui,
+                        &model.voicemails,
+                        model.waiting,
+                        model.playback.as_ref(),
+                        tz,
+                        now_ms,
+                        &self.commands,
+                    ),
+                }
+            });
+    }
+
+    fn content(&mut self, ui: &mut egui::Ui, model: &mut Model) {
+        match self.section {
+            Section::Voice => {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(ui.available_height() * 0.3);
+                    ui.heading(format!("Hello, {}", first_name(&model.facts.name)));
+                    ui.label(match &model.registration {
+                        crate::model::Registration::Registered => {
+                            format!("Extension {} is ready for calls.", model.facts.extension)
+                        }
+                        crate::model::Registration::Connecting => {
+                            "Connecting to your phone system…".into()
+                        }
+                        crate::model::Registration::Offline => "Not connected.".into(),
+                        crate::model::Registration::Failed(why) => why.clone(),
+                    });
+                });
+            }
             Section::Messaging => empty_state::show(ui, &empty_state::MESSAGING),
             Section::CallCenter => empty_state::show(ui, &empty_state::CALL_CENTER),
             Section::Fax => empty_state::show(ui, &empty_state::FAX),
             Section::Marketplace => empty_state::show(ui, &empty_state::MARKETPLACE),
-            Section::Settings => {}
-        });
+            Section::Settings => {
+                let choices = Choices {
+                    ringtones: self.ringtones.clone(),
+                    inputs: model.inputs.clone(),
+                    outputs: model.outputs.clone(),
+                    time_zones: time_format::zone_names().collect(),
+                };
+                let action = self.settings.ui(
+                    ui,
+                    &model.facts,
+                    model.photo.as_deref(),
+                    model.mic_level,
+                    &choices,
+                );
+                match action {
+                    Some(SettingsAction::Save(form)) => {
+                        self.commands.send(Command::SaveSettings(form))
+                    }
+                    Some(SettingsAction::PickPhoto) => self.pick_photo(ui.ctx()),
+                    Some(SettingsAction::RemovePhoto) => {
+                        self.commands.send(Command::SetPhoto(None))
+                    }
+                    Some(SettingsAction::PreviewRingtone { ringtone, volume }) => self
+                        .commands
+                        .send(Command::PreviewRingtone { ringtone, volume }),
+                    Some(SettingsAction::PlayTestTone) => self.commands.send(Command::PlayTestTone),
+                    Some(SettingsAction::Refresh) => self.commands.send(Command::Refresh),
+                    Some(SettingsAction::LogOut) => self.commands.send(Command::SignOut),
+                    None => {}
+                }
+            }
+        }
     }
+
+    fn crop_dialog(&mut self, ctx: &egui::Context) {
+        let Some(crop) = &mut self.photo_crop else {
+            return;
+        };
+        let mut outcome = None;
+        egui::Modal::new(egui::Id::unique("photo-crop")).show(ctx, |ui| {
+            outcome = crop.ui(ui);
+        });
+        match outcome {
+            Some(CropOutcome::Use(png)) => {
+                self.commands.send(Command::SetPhoto(Some(png)));
+                self.photo_crop = None;
+            }
+            Some(CropOutcome::Cancel) => self.photo_crop = None,
+            Some(CropOutcome::Failed(why)) => {
+                tracing::warn!("photo crop failed: {why}");
+                self.photo_crop = None;
+            }
+            None => {}
+        }
+    }
+}
+
+fn first_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or("")
+}
+
+/// Contacts and recent numbers for the dial field.
+fn suggestions(model: &Model) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = model
+        .contacts
+        .iter()
+        .filter_map(|c| {
+            Some(Suggestion {
+                name: c.name.clone(),
+                number: c.dial_target()?.to_string(),
+            })
+        })
+        .collect();
+    for h in &model.history {
+        if !out.iter().any(|s| s.number == h.remote_number) {
+            out.push(Suggestion {
+                name: h.display_name().to_string(),
+                number: h.remote_number.clone(),
+            });
+        }
+    }
+    out
 }

@@ -1,0 +1,204 @@
+//! The top of the window: sign-in until the core says we are in, then the signed-in shell.
+//! Each frame it drains the core's events into the model first, then draws.
+
+use std::sync::mpsc::Receiver;
+
+use crate::command::Commands;
+use crate::event::Event;
+use crate::model::Model;
+use crate::screens::login::Login;
+use crate::shell::Shell;
+
+pub enum Screen {
+    SignedOut(Login),
+    SignedIn(Box<Shell>),
+}
+
+pub struct Window {
+    pub screen: Screen,
+    pub model: Model,
+    commands: Commands,
+    events: Receiver<Event>,
+    /// The server the sign-in form starts with (the demo PBX in the demo).
+    default_server: Option<String>,
+}
+
+impl Window {
+    pub fn new(
+        commands: Commands,
+        events: Receiver<Event>,
+        default_server: Option<String>,
+    ) -> Self {
+        Self {
+            screen: Screen::SignedOut(Login::new(default_server.clone())),
+            model: Model::default(),
+            commands,
+            events,
+            default_server,
+        }
+    }
+
+    /// Applies every event waiting in the channel.
+    pub fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.route(event);
+        }
+    }
+
+    fn route(&mut self, event: Event) {
+        match (&mut self.screen, &event) {
+            (Screen::SignedOut(login), Event::SignInFailed(why)) => login.failed(why.clone()),
+            (Screen::SignedOut(_), Event::SignedIn { .. }) => {
+                self.model = Model::default();
+                self.model.apply(event);
+                self.screen =
+                    Screen::SignedIn(Box::new(Shell::new(self.commands.clone(), &self.model)));
+                return;
+            }
+            (Screen::SignedIn(_), Event::SignedOut) => {
+                self.model = Model::default();
+                self.screen = Screen::SignedOut(Login::new(self.default_server.clone()));
+                return;
+            }
+            (Screen::SignedIn(shell), Event::SettingsSaved(form)) => {
+                shell.settings.saved((**form).clone())
+            }
+            (Screen::SignedIn(shell), Event::SettingsFailed(why)) => {
+                shell.settings.error = Some(why.clone())
+            }
+            _ => {}
+        }
+        self.model.apply(event);
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.drain_events();
+        match &mut self.screen {
+            Screen::SignedOut(login) => {
+                egui::CentralPanel::default().show(ui, |ui| login.ui(ui, &self.commands));
+            }
+            Screen::SignedIn(shell) => shell.ui(ui, &mut self.model),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::model::{Call, CallId, CallState, Direction, Registration};
+    use crate::screens::settings::ProfileFacts;
+    use egui_kittest::kittest::Queryable;
+    use std::sync::mpsc::Sender;
+
+    fn harness() -> (
+        egui_kittest::Harness<'static, Window>,
+        std::sync::mpsc::Receiver<Command>,
+        Sender<Event>,
+    ) {
+        let (commands, rx) = Commands::channel();
+        let (tx, events) = std::sync::mpsc::channel();
+        let h = egui_kittest::Harness::builder()
+            .with_context_setup(|ctx| {
+                crate::theme::install(ctx);
+                egui_extras::install_image_loaders(ctx);
+            })
+            .with_size(egui::vec2(1000.0, 720.0))
+            .build_ui_state(
+                |ui, w: &mut Window| w.ui(ui),
+                Window::new(commands, events, Some("127.0.0.1:25060".into())),
+            );
+        (h, rx, tx)
+    }
+
+    fn signed_in() -> Event {
+        Event::SignedIn {
+            facts: ProfileFacts {
+                name: "Ada Lovelace".into(),
+                extension: "1001".into(),
+                ..Default::default()
+            },
+            photo: None,
+            settings: Box::default(),
+            keyring_warning: Some(
+                "No system keyring: your password is kept in a private file.".into(),
+            ),
+        }
+    }
+
+    #[test]
+    fn signing_in_switches_to_the_shell_and_a_call_shows_the_call_bar() {
+        let (mut h, _rx, tx) = harness();
+        h.run();
+        assert!(h.query_by_label("Sign in to Switchboard").is_some());
+        tx.send(signed_in()).unwrap();
+        tx.send(Event::Registration(Registration::Registered))
+            .unwrap();
+        h.run();
+        assert!(h.query_by_label("Hello, Ada").is_some());
+        assert!(
+            h.query_by_label("Extension 1001 is ready for calls.")
+                .is_some()
+        );
+        assert!(
+            h.query_by_label("No system keyring: your password is kept in a private file.")
+                .is_some()
+        );
+        assert!(h.query_by_label("Ada Lovelace, available").is_some());
+        tx.send(Event::Call(Box::new(Call {
+            id: CallId(1),
+            direction: Direction::Outgoing,
+            remote_name: None,
+            remote_number: "9196".into(),
+            state: CallState::Active,
+            answered_at: Some(std::time::Instant::now()),
+            muted: false,
+            held_by_remote: false,
+            conference: None,
+            quality: None,
+            transfer: None,
+        })))
+        .unwrap();
+        h.run();
+        assert!(h.query_by_label("Ada Lovelace, on the phone").is_some());
+        assert!(h.query_by_label_contains("Talking 0:0").is_some());
+        h.get_by_label("Open the call view").click();
+        h.run();
+        assert!(h.query_by_label("Merge calls").is_some());
+        h.get_by_label("Back").click();
+        h.run();
+        assert!(h.query_by_label("Merge calls").is_none());
+    }
+
+    #[test]
+    fn every_section_has_a_screen_and_log_out_returns_to_sign_in() {
+        let (mut h, rx, tx) = harness();
+        tx.send(signed_in()).unwrap();
+        h.run();
+        for (section, text) in [
+            ("Messaging", "Messaging"),
+            ("Call Center", "Call Center"),
+            ("Fax", "Fax"),
+            ("Marketplace", "Marketplace"),
+        ] {
+            h.get_by_label(section).click();
+            h.run();
+            assert!(
+                h.query_all_by_label(text).count() >= 2,
+                "{section} shows its own screen"
+            );
+        }
+        h.get_by_label("Settings").click();
+        h.run();
+        assert!(h.query_by_label("Call Strategy").is_some());
+        h.get_by_label(&format!("{} Ada Lovelace", crate::icons::PERSON))
+            .click();
+        h.run();
+        h.get_by_label_contains("Log out").click();
+        h.run();
+        assert_eq!(rx.try_iter().last(), Some(Command::SignOut));
+        tx.send(Event::SignedOut).unwrap();
+        h.run();
+        assert!(h.query_by_label("Sign in to Switchboard").is_some());
+    }
+}
