@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod command;
 pub mod dial_string;
+pub mod directory;
 pub mod event;
 pub mod icons;
 pub mod model;
