@@ -108,3 +108,37 @@ fn ami_refuses_a_wrong_secret() {
         .unwrap();
     assert!(err.to_string().contains("refused"), "{err:#}");
 }
+
+/// A plain HTTP/1.0 GET on loopback: enough to read what the PBX serves.
+fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(
+        body.starts_with("HTTP/1.1 200") || body.starts_with("HTTP/1.0 200"),
+        "{body}"
+    );
+    body.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[test]
+fn the_pbx_serves_the_office_directory_as_xml_and_vcard() {
+    pbx();
+    for file in ["phonebook.xml", "directory.vcf"] {
+        let body = http_get(&harness::pbx::directory_url(file));
+        let parsed = switchboard::directory::parse(&body).unwrap();
+        assert_eq!(parsed.entries.len(), 10, "{file}");
+        assert!(parsed.skipped.is_empty(), "{file}: {:?}", parsed.skipped);
+        let grace = parsed
+            .entries
+            .iter()
+            .find(|e| e.name == "Grace Hopper")
+            .unwrap();
+        assert_eq!(grace.extension.as_deref(), Some("1002"));
+        assert_eq!(grace.email.as_deref(), Some("grace@switchboard.test"));
+    }
+}

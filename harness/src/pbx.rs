@@ -25,6 +25,8 @@ pub const SIP_PORT: u16 = 25060;
 pub const AMI_PORT: u16 = 5038;
 pub const AMI_USER: &str = "switchboard";
 pub const AMI_SECRET: &str = "switchboard-ami";
+/// Asterisk's HTTP server, serving the company directory.
+pub const HTTP_PORT: u16 = 25080;
 /// The SIP domain users register to.
 pub const DOMAIN: &str = "127.0.0.1";
 /// What the PBX calls itself in SIP replies; the health check insists on it.
@@ -337,6 +339,12 @@ impl Pbx {
         for (name, text) in generated {
             fs::write(etc.join("generated").join(name), text)?;
         }
+        let web = root.join("usr/share/asterisk/static-http/switchboard");
+        fs::create_dir_all(&web)?;
+        let office: Vec<User> = users.iter().filter(|u| u.is_demo()).cloned().collect();
+        let (xml, vcf) = render_directory(&office);
+        fs::write(web.join("phonebook.xml"), xml)?;
+        fs::write(web.join("directory.vcf"), vcf)?;
         // Root inside the chroot cannot write to directories owned by its asterisk uid.
         for dir in [
             "var/run/asterisk",
@@ -461,6 +469,39 @@ pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
         ("voicemail_boxes.conf", format!("[default]\n{voicemail}")),
         ("extensions_users.conf", dialplan),
     ]
+}
+
+/// The company directory for the demo office, as an IP-phone XML phonebook and as vCards.
+pub fn render_directory(users: &[User]) -> (String, String) {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut xml =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<YealinkIPPhoneDirectory>\n");
+    let mut vcf = String::new();
+    for u in users {
+        let _ = writeln!(
+            xml,
+            "  <DirectoryEntry><Name>{}</Name><Telephone>{}</Telephone><Email>{}</Email></DirectoryEntry>",
+            esc(&u.name),
+            esc(&u.extension),
+            esc(&u.email)
+        );
+        let _ = write!(
+            vcf,
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:{}\r\nTEL;TYPE=work:{}\r\nEMAIL:{}\r\nEND:VCARD\r\n",
+            u.name, u.extension, u.email
+        );
+    }
+    xml.push_str("</YealinkIPPhoneDirectory>\n");
+    (xml, vcf)
+}
+
+/// The directory URLs the demo PBX serves.
+pub fn directory_url(file: &str) -> String {
+    format!("http://127.0.0.1:{HTTP_PORT}/static/switchboard/{file}")
 }
 
 fn run_checked(cmd: &mut Command, timeout: Duration, what: &str) -> anyhow::Result<()> {
