@@ -1,4 +1,21 @@
 //! Switchboard's SIP engine. It owns every piece of SIP state on its own tokio runtime and talks
 //! to the rest of the app only through a command channel in and an event channel out.
 
+pub mod account;
 pub mod bodies;
+pub mod call;
+pub mod command;
+pub mod engine;
+pub mod event;
+pub mod media_control;
+pub mod message;
+pub mod party;
+pub mod sdp;
+
+pub use account::{Account, Transport};
+pub use command::Command;
+pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
+pub use event::{
+    CallId, CallState, EndReason, Event, Hold, Party, RegistrationState, TransferState,
+};
+pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};

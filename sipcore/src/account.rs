@@ -1,0 +1,87 @@
+//! A SIP account: who we are, where the server is, and how to reach it.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+    Tls,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The SIP user (extension), e.g. "1001".
+    pub username: String,
+    /// The digest user when it differs from `username`.
+    pub auth_username: Option<String>,
+    pub password: String,
+    /// The registrar / domain, as `host` or `host:port`.
+    pub server: String,
+    pub display_name: Option<String>,
+    pub transport: Transport,
+    /// Send everything to this `host:port` instead of the server.
+    pub outbound_proxy: Option<String>,
+    /// Registration lifetime asked for, in seconds.
+    pub expires: u32,
+}
+
+impl Account {
+    pub fn new(username: &str, password: &str, server: &str) -> Self {
+        Self {
+            username: username.to_string(),
+            auth_username: None,
+            password: password.to_string(),
+            server: server.to_string(),
+            display_name: None,
+            transport: Transport::Udp,
+            outbound_proxy: None,
+            expires: 300,
+        }
+    }
+
+    /// `sip:user@server` — our address of record.
+    pub fn aor(&self) -> String {
+        format!("sip:{}@{}", self.username, self.server)
+    }
+
+    /// The Request-URI for a number or address typed by the user.
+    pub fn target_uri(&self, target: &str) -> String {
+        let t = target.trim();
+        if t.starts_with("sip:") || t.starts_with("sips:") {
+            t.to_string()
+        } else if t.contains('@') {
+            format!("sip:{t}")
+        } else {
+            format!("sip:{t}@{}", self.server)
+        }
+    }
+}
+
+impl fmt::Debug for Account {
+    // The password never appears in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("username", &self.username)
+            .field("server", &self.server)
+            .field("transport", &self.transport)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_uris_and_hides_the_password() {
+        let a = Account::new("1001", "secret", "127.0.0.1:25060");
+        assert_eq!(a.aor(), "sip:1001@127.0.0.1:25060");
+        assert_eq!(a.target_uri("9196"), "sip:9196@127.0.0.1:25060");
+        assert_eq!(a.target_uri("bob@example.com"), "sip:bob@example.com");
+        assert_eq!(a.target_uri("sip:bob@example.com"), "sip:bob@example.com");
+        assert!(!format!("{a:?}").contains("secret"));
+    }
+}

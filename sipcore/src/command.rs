@@ -1,0 +1,55 @@
+//! What the app asks sipcore to do. Commands never block the sender; results come back as
+//! events.
+
+use crate::account::Account;
+use crate::event::CallId;
+
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Register (replacing any account registered before).
+    Register(Account),
+    /// Unregister and forget the account.
+    Unregister,
+    /// Call a number or URI; the app chooses the id so it can show the call at once.
+    Dial {
+        call: CallId,
+        target: String,
+    },
+    Answer(CallId),
+    /// 486 Busy Here, or 603 Decline when `decline` is set.
+    Reject {
+        call: CallId,
+        decline: bool,
+    },
+    /// BYE when talking, CANCEL while ringing.
+    HangUp(CallId),
+    Hold(CallId),
+    Resume(CallId),
+    SetMute {
+        call: CallId,
+        muted: bool,
+    },
+    SendDtmf {
+        call: CallId,
+        digit: char,
+    },
+    /// Blind transfer (REFER).
+    Transfer {
+        call: CallId,
+        target: String,
+    },
+    /// Attended transfer: hand `call` over to the party of `consult` (REFER with Replaces).
+    AttendedTransfer {
+        call: CallId,
+        consult: CallId,
+    },
+    Merge(Vec<CallId>),
+    Split(Vec<CallId>),
+    SendMessage {
+        id: u64,
+        target: String,
+        content_type: String,
+        body: String,
+    },
+    Shutdown,
+}

@@ -1,0 +1,1359 @@
+//! The SIP engine: one tokio runtime on its own thread, owning the rsipstack endpoint and every
+//! piece of SIP state. The app talks to it only through [`Handle::send`] and the event channel;
+//! nothing here ever blocks the caller.
+//!
+//! Inside, one actor ([`Core`]) owns the state and handles messages one at a time: commands
+//! from the app, dialog state changes from rsipstack, incoming requests, and the results of
+//! the slow operations (INVITE, re-INVITE, REGISTER) that it runs as separate tasks.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::registration::{RefreshOutcome, Registration};
+use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
+use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::TransportLayer;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::{EndpointBuilder, transaction::endpoint::Endpoint};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::account::Account;
+use crate::call::{Call, Role};
+use crate::command::Command;
+use crate::event::{CallId, CallState, EndReason, Event, Hold, RegistrationState};
+use crate::media_control::{MediaControl, StreamParams, StreamUpdate};
+use crate::message;
+use crate::party;
+use crate::sdp::{self, Direction};
+
+/// Called after every event is queued, so a window can wake up and repaint.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The local address for SIP and RTP. Use [`local_ip_towards`] to pick the interface that
+    /// reaches the server.
+    pub bind_ip: IpAddr,
+    /// 0 picks a free port.
+    pub sip_port: u16,
+    pub user_agent: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::from([127, 0, 0, 1]),
+            sip_port: 0,
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not start the SIP engine's runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("could not open a SIP port on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+}
+
+/// The local address whose route reaches `server` (`host:port`); no packet is sent.
+pub fn local_ip_towards(server: SocketAddr) -> std::io::Result<IpAddr> {
+    let probe = UdpSocket::bind(SocketAddr::new(
+        if server.is_ipv4() {
+            IpAddr::from([0, 0, 0, 0])
+        } else {
+            IpAddr::from([0u16; 8])
+        },
+        0,
+    ))?;
+    probe.connect(server)?;
+    Ok(probe.local_addr()?.ip())
+}
+
+/// The app's side of a running engine.
+#[derive(Clone)]
+pub struct Handle {
+    inbox: mpsc::UnboundedSender<Msg>,
+    /// The SIP address the engine listens on.
+    pub local_addr: SocketAddr,
+}
+
+impl Handle {
+    /// Queues a command; returns false when the engine has stopped.
+    pub fn send(&self, command: Command) -> bool {
+        self.inbox.send(Msg::Command(command)).is_ok()
+    }
+}
+
+/// Starts the engine. Events arrive on the returned receiver; `waker` runs after each one.
+pub fn start(
+    config: EngineConfig,
+    media: Arc<dyn MediaControl>,
+    waker: Option<Waker>,
+) -> Result<(Handle, std_mpsc::Receiver<Event>), StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sipcore")
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let (events_tx, events_rx) = std_mpsc::channel();
+    let sink = EventSink {
+        tx: events_tx,
+        waker,
+    };
+    let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
+    let bind = SocketAddr::new(config.bind_ip, config.sip_port);
+    let (ready_tx, ready_rx) = std_mpsc::channel();
+    let inbox_for_core = inbox_tx.clone();
+    std::thread::Builder::new()
+        .name("sipcore".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let setup = Core::new(config, media, sink, inbox_for_core).await;
+                match setup {
+                    Ok((core, local)) => {
+                        let _ = ready_tx.send(Ok(local));
+                        core.run(inbox_rx).await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+            // Dropping the runtime here ends every task the engine spawned.
+        })
+        .map_err(StartError::Runtime)?;
+    let local_addr = ready_rx.recv().map_err(|_| StartError::Bind {
+        addr: bind,
+        reason: "the engine thread stopped".into(),
+    })??;
+    Ok((
+        Handle {
+            inbox: inbox_tx,
+            local_addr,
+        },
+        events_rx,
+    ))
+}
+
+#[derive(Clone)]
+struct EventSink {
+    tx: std_mpsc::Sender<Event>,
+    waker: Option<Waker>,
+}
+
+impl EventSink {
+    fn emit(&self, event: Event) {
+        debug!(?event, "event");
+        if self.tx.send(event).is_ok()
+            && let Some(w) = &self.waker
+        {
+            w();
+        }
+    }
+}
+
+/// Everything the core actor reacts to.
+enum Msg {
+    Command(Command),
+    Dialog(DialogState),
+    Incoming(Box<Transaction>),
+    /// The outgoing INVITE's final outcome.
+    InviteDone {
+        call: CallId,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    },
+    /// A re-INVITE we sent (hold/resume) was answered.
+    ReinviteDone {
+        call: CallId,
+        hold: bool,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    },
+    Registration(RegistrationState),
+    MessageDone {
+        id: u64,
+        result: Result<(), String>,
+    },
+}
+
+struct Core {
+    config: EngineConfig,
+    media: Arc<dyn MediaControl>,
+    events: EventSink,
+    inbox: mpsc::UnboundedSender<Msg>,
+    endpoint: Endpoint,
+    dialogs: Arc<DialogLayer>,
+    state_tx: DialogStateSender,
+    account: Option<Account>,
+    registration: Option<CancellationToken>,
+    calls: HashMap<CallId, Call>,
+    /// Call-ID header value → our call, for dialog events whose tags change on the way.
+    by_call_id: HashMap<String, CallId>,
+    next_incoming: u64,
+    shutting_down: bool,
+}
+
+impl Core {
+    async fn new(
+        config: EngineConfig,
+        media: Arc<dyn MediaControl>,
+        events: EventSink,
+        inbox: mpsc::UnboundedSender<Msg>,
+    ) -> Result<(Self, SocketAddr), StartError> {
+        let bind = SocketAddr::new(config.bind_ip, config.sip_port);
+        let token = CancellationToken::new();
+        let transport = TransportLayer::new(token.clone());
+        let udp = UdpConnection::create_connection(bind, None, Some(token.child_token()))
+            .await
+            .map_err(|e| StartError::Bind {
+                addr: bind,
+                reason: e.to_string(),
+            })?;
+        transport.add_transport(udp.into());
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent(&config.user_agent)
+            .with_transport_layer(transport)
+            .with_cancel_token(token)
+            .with_option(EndpointOption {
+                // The default suffix names the library's vendor (RSIPSTACK-NOTES.md).
+                callid_suffix: Some("switchboard".into()),
+                ..EndpointOption::default()
+            })
+            .build();
+        let local = endpoint
+            .get_addrs()
+            .first()
+            .and_then(|a| SocketAddr::try_from(a.addr.clone()).ok())
+            .ok_or_else(|| StartError::Bind {
+                addr: bind,
+                reason: "no local address".into(),
+            })?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_tx, mut state_rx) = dialogs.new_dialog_state_channel();
+
+        let serve = endpoint.inner.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve.serve().await {
+                warn!("SIP endpoint stopped: {e}");
+            }
+        });
+        let mut incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| StartError::Bind {
+                addr: bind,
+                reason: e.to_string(),
+            })?;
+        let to_core = inbox.clone();
+        tokio::spawn(async move {
+            while let Some(tx) = incoming.recv().await {
+                if to_core.send(Msg::Incoming(Box::new(tx))).is_err() {
+                    break;
+                }
+            }
+        });
+        let to_core = inbox.clone();
+        tokio::spawn(async move {
+            while let Some(state) = state_rx.recv().await {
+                if to_core.send(Msg::Dialog(state)).is_err() {
+                    break;
+                }
+            }
+        });
+        info!(%local, "SIP engine listening");
+        Ok((
+            Self {
+                config,
+                media,
+                events,
+                inbox,
+                endpoint,
+                dialogs,
+                state_tx,
+                account: None,
+                registration: None,
+                calls: HashMap::new(),
+                by_call_id: HashMap::new(),
+                next_incoming: 1 << 40,
+                shutting_down: false,
+            },
+            local,
+        ))
+    }
+
+    async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Msg>) {
+        while let Some(msg) = inbox.recv().await {
+            match msg {
+                Msg::Command(Command::Shutdown) => {
+                    self.shutdown().await;
+                    break;
+                }
+                Msg::Command(c) => self.command(c),
+                Msg::Dialog(state) => self.dialog_state(state),
+                Msg::Incoming(tx) => self.incoming(*tx),
+                Msg::InviteDone { call, result } => self.invite_done(call, result),
+                Msg::ReinviteDone { call, hold, result } => self.reinvite_done(call, hold, result),
+                Msg::Registration(state) => {
+                    if !self.shutting_down {
+                        self.events.emit(Event::Registration(state));
+                    }
+                }
+                Msg::MessageDone { id, result } => {
+                    self.events.emit(Event::MessageResult { id, result });
+                }
+            }
+        }
+        self.endpoint.shutdown();
+    }
+
+    fn emit_state(&self, call: CallId) {
+        if let Some(c) = self.calls.get(&call) {
+            self.events.emit(Event::CallState {
+                call,
+                state: c.state.clone(),
+            });
+        }
+    }
+
+    fn credential(&self) -> Option<Credential> {
+        self.account.as_ref().map(|a| Credential {
+            username: a.username.clone(),
+            password: a.password.clone(),
+            realm: None,
+            auth_username: a.auth_username.clone(),
+        })
+    }
+
+    fn contact(&self) -> Option<rsipstack::sip::Uri> {
+        let user = self.account.as_ref().map(|a| a.username.clone());
+        self.dialogs.build_local_contact(user, None).ok()
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Register(account) => self.register(account),
+            Command::Unregister => self.unregister(),
+            Command::Dial { call, target } => self.dial(call, &target),
+            Command::Answer(call) => self.answer(call),
+            Command::Reject { call, decline } => self.reject(call, decline),
+            Command::HangUp(call) => self.hang_up(call),
+            Command::Hold(call) => self.set_hold(call, true),
+            Command::Resume(call) => self.set_hold(call, false),
+            Command::SetMute { call, muted } => self.media.set_mute(call, muted),
+            Command::SendDtmf { call, digit } => self.send_dtmf(call, digit),
+            Command::Transfer { call, target } => self.transfer(call, &target),
+            Command::AttendedTransfer { .. } => self.events.emit(Event::Error(
+                "Attended transfer is not available yet.".into(),
+            )),
+            Command::Merge(calls) => self.media.conference(&calls),
+            Command::Split(calls) => self.media.split(&calls),
+            Command::SendMessage {
+                id,
+                target,
+                content_type,
+                body,
+            } => self.send_message(id, &target, content_type, body),
+            Command::Shutdown => {}
+        }
+    }
+
+    // ── Registration ────────────────────────────────────────────────────
+
+    fn register(&mut self, account: Account) {
+        if let Some(token) = self.registration.take() {
+            token.cancel();
+        }
+        let server = match rsipstack::sip::Uri::try_from(format!("sip:{}", account.server).as_str())
+        {
+            Ok(u) => u,
+            Err(e) => {
+                self.events
+                    .emit(Event::Registration(RegistrationState::Failed {
+                        reason: format!("“{}” is not a server address ({e}).", account.server),
+                        retrying: false,
+                    }));
+                return;
+            }
+        };
+        let mut reg = Registration::new(self.endpoint.inner.clone(), None);
+        reg.credential = Some(Credential {
+            username: account.username.clone(),
+            password: account.password.clone(),
+            realm: None,
+            auth_username: account.auth_username.clone(),
+        });
+        if let Some(proxy) = account
+            .outbound_proxy
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+        {
+            reg.outbound_proxy = Some(proxy);
+        }
+        let token = CancellationToken::new();
+        self.registration = Some(token.clone());
+        self.events
+            .emit(Event::Registration(RegistrationState::Registering));
+        let inbox = self.inbox.clone();
+        let user = account.username.clone();
+        let host = account.server.clone();
+        let expires = account.expires;
+        self.account = Some(account);
+        tokio::spawn(async move {
+            let report = |s: RegistrationState| {
+                let _ = inbox.send(Msg::Registration(s));
+            };
+            reg.keep_alive(server.clone(), expires, token.clone(), |outcome| {
+                report(registration_state(outcome, &user, &host, expires));
+            })
+            .await;
+            // Cancelled: un-REGISTER, so the PBX stops ringing a phone that is gone.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(3),
+                reg.register(server, Some(0)),
+            )
+            .await;
+            report(RegistrationState::Unregistered);
+        });
+    }
+
+    fn unregister(&mut self) {
+        if let Some(token) = self.registration.take() {
+            token.cancel();
+        }
+        self.account = None;
+    }
+
+    async fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let ids: Vec<CallId> = self.calls.keys().copied().collect();
+        for id in ids {
+            self.hang_up(id);
+        }
+        if let Some(token) = self.registration.take() {
+            token.cancel();
+            // Give the un-REGISTER a moment to leave.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+
+    // ── Outgoing calls ──────────────────────────────────────────────────
+
+    fn dial(&mut self, call: CallId, target: &str) {
+        let Some(account) = self.account.clone() else {
+            self.fail_new_call(call, target, "Sign in before placing a call.");
+            return;
+        };
+        let socket = match bind_rtp(self.config.bind_ip) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_new_call(call, target, &format!("No audio port is free ({e})."));
+                return;
+            }
+        };
+        let local_rtp = match socket.local_addr() {
+            Ok(a) => a,
+            Err(e) => return self.fail_new_call(call, target, &e.to_string()),
+        };
+        let uri = account.target_uri(target);
+        let (callee, caller) = match (
+            rsipstack::sip::Uri::try_from(uri.as_str()),
+            rsipstack::sip::Uri::try_from(account.aor().as_str()),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => return self.fail_new_call(call, target, &format!("“{target}” cannot be called.")),
+        };
+        let mut entry = Call::outgoing(call, party::from_uri(&uri), socket, local_rtp);
+        let offer = sdp::render(
+            entry.sdp_session,
+            entry.next_sdp_version(),
+            &sdp::offer(local_rtp, Direction::SendRecv),
+        );
+        let option = InviteOption {
+            caller_display_name: account.display_name.clone(),
+            caller,
+            callee,
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer.into_bytes()),
+            contact: self.contact().unwrap_or_default(),
+            credential: self.credential(),
+            ..Default::default()
+        };
+        let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
+            Ok(x) => x,
+            Err(e) => {
+                return self.fail_new_call(call, target, &format!("The call could not start: {e}"));
+            }
+        };
+        let call_id = dialog.id().call_id.clone();
+        info!(%call, %call_id, target, "dialing");
+        entry.dialog = Some(dialog);
+        self.by_call_id.insert(call_id, call);
+        self.calls.insert(call, entry);
+        self.emit_state(call);
+        let inbox = self.inbox.clone();
+        tokio::spawn(async move {
+            let result = match handle.await {
+                Ok(Ok((_, resp))) => Ok(resp),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = inbox.send(Msg::InviteDone { call, result });
+        });
+    }
+
+    fn fail_new_call(&mut self, call: CallId, target: &str, why: &str) {
+        warn!(%call, target, why, "call not placed");
+        self.events.emit(Event::CallState {
+            call,
+            state: CallState::Ended(EndReason::Failed(why.to_string())),
+        });
+    }
+
+    fn invite_done(
+        &mut self,
+        call: CallId,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    ) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if matches!(entry.state, CallState::Ended(_)) {
+            return;
+        }
+        match result {
+            Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                match sdp::parse(&resp.body).and_then(|a| Ok((sdp::chosen_from_answer(&a)?, a))) {
+                    Ok((codec, answer)) => {
+                        entry.remote_sdp = Some(answer.clone());
+                        entry.state = CallState::Active { hold: Hold::None };
+                        entry.answered();
+                        let direction = Direction::answer_to(answer.direction, Direction::SendRecv);
+                        self.start_or_update_media(
+                            call,
+                            answer.rtp,
+                            codec,
+                            answer.telephone_event,
+                            direction,
+                        );
+                        self.emit_state(call);
+                    }
+                    Err(e) => {
+                        warn!(%call, "unusable answer: {e}");
+                        self.end_call(
+                            call,
+                            EndReason::Failed(format!(
+                                "The other side's audio could not be used ({e})."
+                            )),
+                        );
+                        self.hang_up_dialog(call);
+                    }
+                }
+            }
+            Ok(Some(resp)) => {
+                let reason = end_reason_for(resp.status_code.code(), &resp.status_code.to_string());
+                self.end_call(call, reason);
+            }
+            Ok(None) => self.end_call(call, EndReason::Failed("No answer from the server.".into())),
+            Err(e) if entry.cancelling => {
+                debug!(%call, "invite ended after cancel: {e}");
+                self.end_call(call, EndReason::Cancelled);
+            }
+            Err(e) => {
+                let reason = if e.contains("imeout") {
+                    EndReason::Failed("The phone system did not answer.".into())
+                } else {
+                    EndReason::Failed(format!("The call failed: {e}"))
+                };
+                self.end_call(call, reason);
+            }
+        }
+    }
+
+    // ── Incoming calls and requests ─────────────────────────────────────
+
+    fn incoming(&mut self, mut tx: Transaction) {
+        let method = tx.original.method;
+        if let Some(mut dialog) = self.dialogs.match_dialog(&tx) {
+            tokio::spawn(async move {
+                if let Err(e) = dialog.handle(&mut tx).await {
+                    debug!("in-dialog request failed: {e}");
+                }
+            });
+            return;
+        }
+        let has_to_tag = tx
+            .original
+            .to_header()
+            .ok()
+            .and_then(|t| t.tag().ok().flatten())
+            .is_some();
+        match method {
+            Method::Invite if !has_to_tag => self.incoming_invite(tx),
+            Method::Ack => {}
+            Method::Options => reply(tx, StatusCode::OK),
+            Method::Message => {
+                let from = party::from_request(&tx.original);
+                let content_type = tx
+                    .original
+                    .header_value("Content-Type")
+                    .unwrap_or_else(|| "text/plain".into());
+                let body = String::from_utf8_lossy(&tx.original.body).into_owned();
+                self.events.emit(Event::MessageReceived {
+                    from,
+                    content_type,
+                    body,
+                });
+                reply(tx, StatusCode::OK);
+            }
+            Method::Notify => {
+                // Unsolicited NOTIFYs (message waiting) are acknowledged; the subscription
+                // manager that reads them comes with presence.
+                reply(tx, StatusCode::OK);
+            }
+            Method::Bye | Method::Cancel | Method::Info | Method::Update | Method::Refer => {
+                reply(tx, StatusCode::CallTransactionDoesNotExist)
+            }
+            Method::Invite => reply(tx, StatusCode::CallTransactionDoesNotExist),
+            _ => reply(tx, StatusCode::MethodNotAllowed),
+        }
+    }
+
+    fn incoming_invite(&mut self, mut tx: Transaction) {
+        let offer = match sdp::parse(&tx.original.body) {
+            Ok(o) if !o.codecs.is_empty() => o,
+            Ok(_) | Err(_) if tx.original.body.is_empty() => {
+                // Offerless INVITE: not supported yet; refuse cleanly.
+                reply(tx, StatusCode::NotAcceptableHere);
+                return;
+            }
+            _ => {
+                reply(tx, StatusCode::NotAcceptableHere);
+                return;
+            }
+        };
+        if sdp::answer(
+            &offer,
+            SocketAddr::from(([127, 0, 0, 1], 9)),
+            Direction::SendRecv,
+        )
+        .is_err()
+        {
+            reply(tx, StatusCode::NotAcceptableHere);
+            return;
+        }
+        let dialog = match self.dialogs.get_or_create_server_invite(
+            &tx,
+            self.state_tx.clone(),
+            self.credential(),
+            self.contact(),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!("could not create a dialog for an incoming call: {e}");
+                reply(tx, StatusCode::ServerInternalError);
+                return;
+            }
+        };
+        let call = CallId(self.next_incoming);
+        self.next_incoming += 1;
+        let from = party::from_request(&tx.original);
+        let call_id = dialog.id().call_id.clone();
+        info!(%call, %call_id, from = %from.number, "incoming call");
+        let mut entry = Call::incoming(call, from.clone(), offer);
+        let d = dialog.clone();
+        entry.dialog = Some(dialog);
+        self.by_call_id.insert(call_id, call);
+        self.calls.insert(call, entry);
+        let mut server = d.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server.handle(&mut tx).await {
+                debug!("incoming INVITE transaction ended: {e}");
+            }
+        });
+        if let Err(e) = d.ringing(None, None) {
+            warn!(%call, "could not send 180 Ringing: {e}");
+        }
+        self.events.emit(Event::IncomingCall { call, from });
+        self.emit_state(call);
+    }
+
+    fn answer(&mut self, call: CallId) {
+        let bind_ip = self.config.bind_ip;
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.state != CallState::Incoming {
+            return;
+        }
+        let Some(offer) = entry.remote_sdp.clone() else {
+            return;
+        };
+        let socket = match bind_rtp(bind_ip) {
+            Ok(s) => s,
+            Err(e) => {
+                self.events
+                    .emit(Event::Error(format!("No audio port is free ({e}).")));
+                return;
+            }
+        };
+        let Ok(local_rtp) = socket.local_addr() else {
+            return;
+        };
+        let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv) {
+            Ok(a) => a,
+            Err(e) => {
+                self.events.emit(Event::Error(format!(
+                    "The call's audio cannot be used: {e}"
+                )));
+                return;
+            }
+        };
+        let body = sdp::render(entry.sdp_session, entry.next_sdp_version(), &answer);
+        let Some(dialog) = entry.dialog.clone() else {
+            return;
+        };
+        if let Err(e) = dialog.accept(
+            Some(vec![Header::ContentType("application/sdp".into())]),
+            Some(body.into_bytes()),
+        ) {
+            self.events
+                .emit(Event::Error(format!("The call could not be answered: {e}")));
+            return;
+        }
+        entry.socket = Some(socket);
+        entry.local_rtp = Some(local_rtp);
+        entry.state = CallState::Active { hold: Hold::None };
+        entry.answered();
+        let codec = answer.codecs[0].clone();
+        self.start_or_update_media(
+            call,
+            offer.rtp,
+            codec,
+            answer.telephone_event,
+            answer.direction,
+        );
+        self.emit_state(call);
+    }
+
+    fn reject(&mut self, call: CallId, decline: bool) {
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        if entry.state != CallState::Incoming {
+            return;
+        }
+        if let Some(d) = &entry.dialog {
+            let code = if decline {
+                StatusCode::Decline
+            } else {
+                StatusCode::BusyHere
+            };
+            if let Err(e) = d.reject(Some(code), None) {
+                warn!(%call, "reject failed: {e}");
+            }
+        }
+        self.end_call(call, EndReason::Declined);
+    }
+
+    // ── Ending calls ────────────────────────────────────────────────────
+
+    fn hang_up(&mut self, call: CallId) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        match entry.state {
+            CallState::Dialing | CallState::Ringing { .. } => {
+                entry.cancelling = true;
+                if let Some(d) = entry.dialog.clone() {
+                    tokio::spawn(async move {
+                        if let Err(e) = d.cancel().await {
+                            warn!("CANCEL failed: {e}");
+                        }
+                    });
+                }
+            }
+            CallState::Incoming => self.reject(call, true),
+            CallState::Active { .. } => {
+                self.hang_up_dialog(call);
+                self.end_call(call, EndReason::HungUp { by_us: true });
+            }
+            CallState::Ended(_) => {}
+        }
+    }
+
+    fn hang_up_dialog(&mut self, call: CallId) {
+        if let Some(d) = self.calls.get(&call).and_then(|c| c.dialog.clone()) {
+            tokio::spawn(async move {
+                if let Err(e) = d.bye().await {
+                    warn!("BYE failed: {e}");
+                }
+            });
+        }
+    }
+
+    /// Moves a call to Ended once, stops its audio and forgets it.
+    fn end_call(&mut self, call: CallId, reason: EndReason) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if matches!(entry.state, CallState::Ended(_)) {
+            return;
+        }
+        info!(%call, %reason, "call ended");
+        entry.state = CallState::Ended(reason);
+        if entry.media_started {
+            self.media.stop(call);
+        }
+        self.emit_state(call);
+        if let Some(entry) = self.calls.remove(&call) {
+            if let Some(d) = &entry.dialog {
+                self.by_call_id.remove(&d.id().call_id);
+            }
+        }
+    }
+
+    // ── Dialog events ───────────────────────────────────────────────────
+
+    fn call_for(&self, id: &rsipstack::dialog::DialogId) -> Option<CallId> {
+        self.by_call_id.get(&id.call_id).copied()
+    }
+
+    fn dialog_state(&mut self, state: DialogState) {
+        match state {
+            DialogState::Early(id, resp) => {
+                let Some(call) = self.call_for(&id) else {
+                    return;
+                };
+                let Some(entry) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if entry.role != Role::Outgoing
+                    || !matches!(entry.state, CallState::Dialing | CallState::Ringing { .. })
+                {
+                    return;
+                }
+                let early = if resp.body.is_empty() {
+                    None
+                } else {
+                    sdp::parse(&resp.body).ok()
+                };
+                entry.state = CallState::Ringing {
+                    early_media: early.is_some(),
+                };
+                if let Some(desc) = early
+                    && let Ok(codec) = sdp::chosen_from_answer(&desc)
+                {
+                    entry.remote_sdp = Some(desc.clone());
+                    let direction = Direction::answer_to(desc.direction, Direction::SendRecv);
+                    self.start_or_update_media(
+                        call,
+                        desc.rtp,
+                        codec,
+                        desc.telephone_event,
+                        direction,
+                    );
+                }
+                self.emit_state(call);
+            }
+            DialogState::Terminated(id, reason) => {
+                self.dialogs.remove_dialog(&id);
+                let Some(call) = self.call_for(&id) else {
+                    return;
+                };
+                let Some(entry) = self.calls.get(&call) else {
+                    return;
+                };
+                let end = match (&entry.state, reason) {
+                    (CallState::Incoming, TerminatedReason::UacCancel) => EndReason::Missed,
+                    (CallState::Incoming, _) => EndReason::Missed,
+                    (
+                        CallState::Dialing | CallState::Ringing { .. },
+                        TerminatedReason::UacCancel,
+                    ) => EndReason::Cancelled,
+                    (CallState::Dialing | CallState::Ringing { .. }, r) => terminated_reason(r),
+                    (
+                        CallState::Active { .. },
+                        TerminatedReason::UacBye | TerminatedReason::UasBye,
+                    ) => EndReason::HungUp { by_us: false },
+                    (CallState::Active { .. }, TerminatedReason::Timeout) => EndReason::Failed(
+                        "The call dropped: the other side stopped answering.".into(),
+                    ),
+                    (CallState::Active { .. }, _) => EndReason::HungUp { by_us: false },
+                    (CallState::Ended(_), _) => return,
+                };
+                self.end_call(call, end);
+            }
+            DialogState::Updated(id, req, handle) => self.remote_offer(&id, req, handle),
+            DialogState::Info(id, req, handle) => {
+                if let Some(call) = self.call_for(&id)
+                    && let Some(digit) = message::dtmf_from_info(&req)
+                {
+                    self.events.emit(Event::Dtmf { call, digit });
+                }
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::OK).await;
+                });
+            }
+            DialogState::Notify(id, req, handle) => {
+                if let Some(call) = self.call_for(&id)
+                    && let Some(entry) = self.calls.get_mut(&call)
+                    && let Some(target) = entry.transfer_target.clone()
+                    && let Some(status) = rsipstack::dialog::dialog::ReferStatus::parse(&req)
+                {
+                    let code = status.status_code.code();
+                    let state = match code {
+                        100..=199 => crate::event::TransferState::Trying,
+                        200..=299 => crate::event::TransferState::Done,
+                        _ => crate::event::TransferState::Failed(status.status_code.to_string()),
+                    };
+                    let done = code >= 200;
+                    self.events.emit(Event::Transfer {
+                        call,
+                        target,
+                        state: state.clone(),
+                    });
+                    if done {
+                        entry.transfer_target = None;
+                        if state == crate::event::TransferState::Done {
+                            self.hang_up_dialog(call);
+                            self.end_call(call, EndReason::HungUp { by_us: true });
+                        }
+                    }
+                }
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::OK).await;
+                });
+            }
+            DialogState::Message(_, req, handle) => {
+                let from = party::from_request(&req);
+                let content_type = req
+                    .header_value("Content-Type")
+                    .unwrap_or_else(|| "text/plain".into());
+                self.events.emit(Event::MessageReceived {
+                    from,
+                    content_type,
+                    body: String::from_utf8_lossy(&req.body).into_owned(),
+                });
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::OK).await;
+                });
+            }
+            DialogState::Refer(_, _, handle) | DialogState::Publish(_, _, handle) => {
+                // Being transferred comes with the transfer work; until then, say no clearly.
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::NotImplemented).await;
+                });
+            }
+            DialogState::Options(_, _, handle) => {
+                tokio::spawn(async move {
+                    let _ = handle.reply(StatusCode::OK).await;
+                });
+            }
+            DialogState::Calling(_)
+            | DialogState::Trying(_)
+            | DialogState::WaitAck(..)
+            | DialogState::Confirmed(..) => {}
+        }
+    }
+
+    /// A re-INVITE or UPDATE from the other side: answer it, follow its hold state.
+    fn remote_offer(
+        &mut self,
+        id: &rsipstack::dialog::DialogId,
+        req: rsipstack::sip::Request,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) {
+        let Some(call) = self.call_for(id) else {
+            tokio::spawn(async move {
+                let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
+            });
+            return;
+        };
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(local_rtp) = entry.local_rtp else {
+            return;
+        };
+        let ours = if entry.hold().local() {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        let offer = if req.body.is_empty() {
+            None
+        } else {
+            sdp::parse(&req.body).ok()
+        };
+        let (body, update) = match &offer {
+            Some(o) => match sdp::answer(o, local_rtp, ours) {
+                Ok(a) => {
+                    let text = sdp::render(entry.sdp_session, entry.next_sdp_version(), &a);
+                    (text, Some((o.clone(), a)))
+                }
+                Err(_) => {
+                    tokio::spawn(async move {
+                        let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+                    });
+                    return;
+                }
+            },
+            // No offer: ours goes in the 200 and the answer comes in the ACK.
+            None => (
+                sdp::render(
+                    entry.sdp_session,
+                    entry.next_sdp_version(),
+                    &sdp::offer(local_rtp, ours),
+                ),
+                None,
+            ),
+        };
+        tokio::spawn(async move {
+            let _ = handle
+                .respond(
+                    StatusCode::OK,
+                    Some(vec![Header::ContentType("application/sdp".into())]),
+                    Some(body.into_bytes()),
+                )
+                .await;
+        });
+        if let Some((offer, answer)) = update {
+            let held_by_them = matches!(offer.direction, Direction::SendOnly | Direction::Inactive);
+            let hold = entry.hold().with_remote(held_by_them);
+            entry.state = CallState::Active { hold };
+            entry.remote_sdp = Some(offer.clone());
+            let codec = answer.codecs[0].clone();
+            self.start_or_update_media(
+                call,
+                offer.rtp,
+                codec,
+                answer.telephone_event,
+                answer.direction,
+            );
+            self.emit_state(call);
+        }
+    }
+
+    // ── In-call actions ─────────────────────────────────────────────────
+
+    fn set_hold(&mut self, call: CallId, hold: bool) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let CallState::Active { hold: current } = entry.state else {
+            return;
+        };
+        if current.local() == hold {
+            return;
+        }
+        let (Some(local_rtp), Some(dialog)) = (entry.local_rtp, entry.dialog.clone()) else {
+            return;
+        };
+        let direction = if hold {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        let body = sdp::render(
+            entry.sdp_session,
+            entry.next_sdp_version(),
+            &sdp::offer(local_rtp, direction),
+        );
+        let inbox = self.inbox.clone();
+        tokio::spawn(async move {
+            let result = dialog
+                .reinvite(
+                    Some(vec![Header::ContentType("application/sdp".into())]),
+                    Some(body.into_bytes()),
+                )
+                .await
+                .map_err(|e| e.to_string());
+            let _ = inbox.send(Msg::ReinviteDone { call, hold, result });
+        });
+    }
+
+    fn reinvite_done(
+        &mut self,
+        call: CallId,
+        hold: bool,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    ) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let CallState::Active { hold: current } = entry.state else {
+            return;
+        };
+        match result {
+            Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                let answer = sdp::parse(&resp.body).ok();
+                entry.state = CallState::Active {
+                    hold: current.with_local(hold),
+                };
+                if let Some(a) = answer
+                    && let Ok(codec) = sdp::chosen_from_answer(&a)
+                {
+                    let ours = if hold {
+                        Direction::SendOnly
+                    } else {
+                        Direction::SendRecv
+                    };
+                    let direction = Direction::answer_to(a.direction, ours);
+                    entry.remote_sdp = Some(a.clone());
+                    self.start_or_update_media(call, a.rtp, codec, a.telephone_event, direction);
+                }
+                self.media.set_hold_music(call, hold);
+                self.emit_state(call);
+            }
+            Ok(other) => {
+                let why = other
+                    .map(|r| r.status_code.to_string())
+                    .unwrap_or_else(|| "no answer".into());
+                let verb = if hold { "hold" } else { "resume" };
+                self.events.emit(Event::Error(format!(
+                    "The call could not be put on {verb}: {why}."
+                )));
+            }
+            Err(e) => self.events.emit(Event::Error(format!("Hold failed: {e}"))),
+        }
+    }
+
+    fn send_dtmf(&mut self, call: CallId, digit: char) {
+        if self.media.send_dtmf(call, digit) {
+            return;
+        }
+        // No telephone-event negotiated: SIP INFO as the fallback.
+        if let Some(d) = self.calls.get(&call).and_then(|c| c.dialog.clone()) {
+            let body = message::dtmf_info_body(digit);
+            tokio::spawn(async move {
+                let headers = vec![Header::ContentType("application/dtmf-relay".into())];
+                if let Err(e) = d.info(Some(headers), Some(body.into_bytes())).await {
+                    warn!("INFO DTMF failed: {e}");
+                }
+            });
+        }
+    }
+
+    fn transfer(&mut self, call: CallId, target: &str) {
+        let Some(account) = self.account.clone() else {
+            return;
+        };
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(dialog) = entry.dialog.clone() else {
+            return;
+        };
+        let uri = account.target_uri(target);
+        if rsipstack::sip::Uri::try_from(uri.as_str()).is_err() {
+            self.events.emit(Event::Error(format!(
+                "“{target}” cannot be a transfer target."
+            )));
+            return;
+        }
+        entry.transfer_target = Some(target.to_string());
+        let events = self.events.clone();
+        let target = target.to_string();
+        self.events.emit(Event::Transfer {
+            call,
+            target: target.clone(),
+            state: crate::event::TransferState::Trying,
+        });
+        tokio::spawn(async move {
+            let refer_to = rsipstack::sip::ReferTo::new(format!("<{uri}>"));
+            match dialog.refer(refer_to, None, None).await {
+                Ok(Some(r)) if r.status_code.kind() == StatusCodeKind::Successful => {}
+                Ok(r) => events.emit(Event::Transfer {
+                    call,
+                    target,
+                    state: crate::event::TransferState::Failed(
+                        r.map(|r| r.status_code.to_string())
+                            .unwrap_or_else(|| "no answer".into()),
+                    ),
+                }),
+                Err(e) => events.emit(Event::Transfer {
+                    call,
+                    target,
+                    state: crate::event::TransferState::Failed(e.to_string()),
+                }),
+            }
+        });
+    }
+
+    fn send_message(&mut self, id: u64, target: &str, content_type: String, body: String) {
+        let Some(account) = self.account.clone() else {
+            self.events.emit(Event::MessageResult {
+                id,
+                result: Err("Sign in before sending messages.".into()),
+            });
+            return;
+        };
+        let inbox = self.inbox.clone();
+        let endpoint = self.endpoint.inner.clone();
+        let uri = account.target_uri(target);
+        tokio::spawn(async move {
+            let result =
+                message::send(endpoint, &account, &uri, &content_type, body.into_bytes()).await;
+            let _ = inbox.send(Msg::MessageDone { id, result });
+        });
+    }
+
+    // ── Media ───────────────────────────────────────────────────────────
+
+    fn start_or_update_media(
+        &mut self,
+        call: CallId,
+        remote: SocketAddr,
+        codec: sdp::Codec,
+        telephone_event: Option<u8>,
+        direction: Direction,
+    ) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.media_started {
+            let update = StreamUpdate {
+                remote,
+                codec,
+                telephone_event,
+                direction,
+            };
+            if let Err(e) = self.media.update(call, update) {
+                self.events.emit(Event::Error(format!(
+                    "The call's audio could not change: {e}"
+                )));
+            }
+            return;
+        }
+        let Some(socket) = entry.socket.take() else {
+            return;
+        };
+        let params = StreamParams {
+            socket,
+            remote,
+            codec,
+            telephone_event,
+            direction,
+            ptime_ms: 20,
+        };
+        match self.media.start(call, params) {
+            Ok(()) => entry.media_started = true,
+            Err(e) => self.events.emit(Event::Error(format!(
+                "The call's audio could not start: {e}"
+            ))),
+        }
+    }
+}
+
+fn reply(mut tx: Transaction, status: StatusCode) {
+    tokio::spawn(async move {
+        if let Err(e) = tx.reply(status).await {
+            debug!("reply failed: {e}");
+        }
+    });
+}
+
+/// A fresh RTP socket on an even port chosen by the system.
+fn bind_rtp(ip: IpAddr) -> std::io::Result<UdpSocket> {
+    // RTP on an even port keeps RTCP on port+1 possible (RFC 3550 §11).
+    for _ in 0..16 {
+        let s = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+        if s.local_addr()?.port() % 2 == 0 {
+            return Ok(s);
+        }
+    }
+    UdpSocket::bind(SocketAddr::new(ip, 0))
+}
+
+fn registration_state(
+    outcome: RefreshOutcome<'_>,
+    user: &str,
+    server: &str,
+    expires: u32,
+) -> RegistrationState {
+    match outcome {
+        RefreshOutcome::Registered(resp) => RegistrationState::Registered {
+            expires_secs: resp
+                .header_value("Expires")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(expires),
+        },
+        RefreshOutcome::Rejected(resp) => {
+            let code = resp.status_code.code();
+            let reason = match code {
+                401 | 403 | 407 => format!("The server rejected the password for {user}."),
+                404 => format!("The server does not know the user {user}."),
+                _ => format!(
+                    "The server refused to sign in {user} ({}).",
+                    resp.status_code
+                ),
+            };
+            RegistrationState::Failed {
+                reason,
+                retrying: true,
+            }
+        }
+        RefreshOutcome::Failed(e) => RegistrationState::Failed {
+            reason: format!("The server {server} is not reachable ({e})."),
+            retrying: true,
+        },
+    }
+}
+
+/// Final response codes in the words the call screen shows.
+pub fn end_reason_for(code: u16, text: &str) -> EndReason {
+    match code {
+        486 | 600 => EndReason::Busy,
+        603 => EndReason::Declined,
+        404 | 604 | 484 => EndReason::NotFound,
+        408 | 480 => EndReason::NoAnswer,
+        487 => EndReason::Cancelled,
+        _ => EndReason::Failed(format!("The call failed ({code} {text}).")),
+    }
+}
+
+fn terminated_reason(r: TerminatedReason) -> EndReason {
+    match r {
+        TerminatedReason::UasBusy | TerminatedReason::UacBusy => EndReason::Busy,
+        TerminatedReason::UasDecline => EndReason::Declined,
+        TerminatedReason::Timeout => EndReason::NoAnswer,
+        TerminatedReason::UacCancel => EndReason::Cancelled,
+        TerminatedReason::UasOther(s)
+        | TerminatedReason::UacOther(s)
+        | TerminatedReason::ProxyError(s) => end_reason_for(s.code(), &s.to_string()),
+        TerminatedReason::ProxyAuthRequired => {
+            EndReason::Failed("The server asked for a password it did not accept.".into())
+        }
+        TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::HungUp { by_us: false },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_codes_become_words() {
+        assert_eq!(end_reason_for(486, "Busy Here"), EndReason::Busy);
+        assert_eq!(end_reason_for(603, "Decline"), EndReason::Declined);
+        assert_eq!(end_reason_for(404, "Not Found"), EndReason::NotFound);
+        assert_eq!(
+            end_reason_for(480, "Temporarily Unavailable"),
+            EndReason::NoAnswer
+        );
+        assert_eq!(
+            end_reason_for(503, "Service Unavailable").to_string(),
+            "The call failed (503 Service Unavailable)."
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! The narrow seam between SIP and audio: sipcore tells the media engine to start, update or
+//! stop a stream with what was negotiated, and the engine moves the audio. Tests can plug in
+//! [`RecordingMedia`] to see exactly what sipcore asked for.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Mutex;
+
+use crate::event::CallId;
+use crate::sdp::{Codec, Direction};
+
+/// Everything the media engine needs for one call's audio.
+#[derive(Debug)]
+pub struct StreamParams {
+    /// Our RTP socket, bound by sipcore so its port could go into the SDP.
+    pub socket: UdpSocket,
+    pub remote: SocketAddr,
+    pub codec: Codec,
+    pub telephone_event: Option<u8>,
+    pub direction: Direction,
+    pub ptime_ms: u32,
+}
+
+/// What changes on a re-INVITE or UPDATE.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamUpdate {
+    pub remote: SocketAddr,
+    pub codec: Codec,
+    pub telephone_event: Option<u8>,
+    pub direction: Direction,
+}
+
+pub trait MediaControl: Send + Sync + 'static {
+    fn start(&self, call: CallId, params: StreamParams) -> Result<(), String>;
+    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), String>;
+    fn stop(&self, call: CallId);
+    /// Sends an RFC 4733 event; false when the stream has no telephone-event.
+    fn send_dtmf(&self, call: CallId, digit: char) -> bool;
+    fn set_mute(&self, call: CallId, muted: bool);
+    /// Music to the far end while we hold it.
+    fn set_hold_music(&self, call: CallId, on: bool);
+    /// Mix these calls together (a 3-way call), or separate them again.
+    fn conference(&self, calls: &[CallId]);
+    fn split(&self, calls: &[CallId]);
+}
+
+/// A double that records every request, for tests that look at signalling only.
+#[derive(Default)]
+pub struct RecordingMedia {
+    pub log: Mutex<Vec<MediaRequest>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaRequest {
+    Start {
+        call: CallId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        codec: Codec,
+        direction: Direction,
+    },
+    Update {
+        call: CallId,
+        update: StreamUpdate,
+    },
+    Stop(CallId),
+    Dtmf(CallId, char),
+    Mute(CallId, bool),
+    HoldMusic(CallId, bool),
+    Conference(Vec<CallId>),
+    Split(Vec<CallId>),
+}
+
+impl RecordingMedia {
+    pub fn requests(&self) -> Vec<MediaRequest> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, r: MediaRequest) {
+        if let Ok(mut l) = self.log.lock() {
+            l.push(r);
+        }
+    }
+}
+
+impl MediaControl for RecordingMedia {
+    fn start(&self, call: CallId, p: StreamParams) -> Result<(), String> {
+        let local = p.socket.local_addr().map_err(|e| e.to_string())?;
+        self.push(MediaRequest::Start {
+            call,
+            local,
+            remote: p.remote,
+            codec: p.codec,
+            direction: p.direction,
+        });
+        Ok(())
+    }
+    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), String> {
+        self.push(MediaRequest::Update { call, update });
+        Ok(())
+    }
+    fn stop(&self, call: CallId) {
+        self.push(MediaRequest::Stop(call));
+    }
+    fn send_dtmf(&self, call: CallId, digit: char) -> bool {
+        self.push(MediaRequest::Dtmf(call, digit));
+        true
+    }
+    fn set_mute(&self, call: CallId, muted: bool) {
+        self.push(MediaRequest::Mute(call, muted));
+    }
+    fn set_hold_music(&self, call: CallId, on: bool) {
+        self.push(MediaRequest::HoldMusic(call, on));
+    }
+    fn conference(&self, calls: &[CallId]) {
+        self.push(MediaRequest::Conference(calls.to_vec()));
+    }
+    fn split(&self, calls: &[CallId]) {
+        self.push(MediaRequest::Split(calls.to_vec()));
+    }
+}

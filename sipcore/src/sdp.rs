@@ -1,0 +1,556 @@
+//! SDP offer and answer for one audio stream (RFC 4566, RFC 3264). We offer Opus, G.722, PCMU,
+//! PCMA and telephone-event; the answer picks the first codec of the offer that both sides
+//! support, and mirrors the direction (sendonly is answered recvonly, and so on).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodecName {
+    Opus,
+    G722,
+    Pcmu,
+    Pcma,
+}
+
+impl CodecName {
+    fn encoding(self) -> &'static str {
+        match self {
+            CodecName::Opus => "opus",
+            CodecName::G722 => "G722",
+            CodecName::Pcmu => "PCMU",
+            CodecName::Pcma => "PCMA",
+        }
+    }
+
+    /// The RTP clock rate written in SDP (G.722 says 8000 for historical reasons, RFC 3551).
+    fn sdp_rate(self) -> u32 {
+        match self {
+            CodecName::Opus => 48000,
+            _ => 8000,
+        }
+    }
+
+    fn static_pt(self) -> Option<u8> {
+        match self {
+            CodecName::Pcmu => Some(0),
+            CodecName::Pcma => Some(8),
+            CodecName::G722 => Some(9),
+            CodecName::Opus => None,
+        }
+    }
+
+    fn from_encoding(name: &str, rate: u32) -> Option<Self> {
+        match (name.to_ascii_lowercase().as_str(), rate) {
+            ("opus", 48000) => Some(CodecName::Opus),
+            ("g722", 8000) => Some(CodecName::G722),
+            ("pcmu", 8000) => Some(CodecName::Pcmu),
+            ("pcma", 8000) => Some(CodecName::Pcma),
+            _ => None,
+        }
+    }
+}
+
+/// The negotiated codec for a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Codec {
+    pub name: CodecName,
+    pub payload_type: u8,
+    /// The RTP clock rate written in SDP.
+    pub clock_rate: u32,
+    pub channels: u8,
+    /// The `a=fmtp` parameters, as written.
+    pub fmtp: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn attr(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    /// What we answer to a remote direction, capped by what we want ourselves.
+    pub fn answer_to(remote: Direction, ours: Direction) -> Direction {
+        let (they_send, they_recv) = remote.flows();
+        let (we_send, we_recv) = ours.flows();
+        Direction::from_flows(we_send && they_recv, we_recv && they_send)
+    }
+
+    /// (sends, receives)
+    pub fn flows(self) -> (bool, bool) {
+        match self {
+            Direction::SendRecv => (true, true),
+            Direction::SendOnly => (true, false),
+            Direction::RecvOnly => (false, true),
+            Direction::Inactive => (false, false),
+        }
+    }
+
+    pub fn from_flows(send: bool, recv: bool) -> Direction {
+        match (send, recv) {
+            (true, true) => Direction::SendRecv,
+            (true, false) => Direction::SendOnly,
+            (false, true) => Direction::RecvOnly,
+            (false, false) => Direction::Inactive,
+        }
+    }
+}
+
+/// What we can say about one side's audio stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaDescription {
+    /// Where to send RTP (connection address and media port). Port 0 means the stream is
+    /// rejected.
+    pub rtp: SocketAddr,
+    /// Payload types in the order of preference given.
+    pub codecs: Vec<Codec>,
+    pub telephone_event: Option<u8>,
+    pub direction: Direction,
+    pub ptime: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SdpError {
+    #[error("the session description is not UTF-8")]
+    NotUtf8,
+    #[error("the session description has no audio stream")]
+    NoAudio,
+    #[error("the session description has no connection address")]
+    NoConnection,
+    #[error("malformed line `{0}`")]
+    Malformed(String),
+    #[error("no codec in common (offered: {0})")]
+    NoCommonCodec(String),
+}
+
+/// Our offer's codecs, in order of preference.
+pub fn local_codecs() -> Vec<Codec> {
+    vec![
+        Codec {
+            name: CodecName::Opus,
+            payload_type: 111,
+            clock_rate: 48000,
+            channels: 2,
+            fmtp: Some("minptime=10;useinbandfec=1".into()),
+        },
+        Codec {
+            name: CodecName::G722,
+            payload_type: 9,
+            clock_rate: 8000,
+            channels: 1,
+            fmtp: None,
+        },
+        Codec {
+            name: CodecName::Pcmu,
+            payload_type: 0,
+            clock_rate: 8000,
+            channels: 1,
+            fmtp: None,
+        },
+        Codec {
+            name: CodecName::Pcma,
+            payload_type: 8,
+            clock_rate: 8000,
+            channels: 1,
+            fmtp: None,
+        },
+    ]
+}
+
+pub const TELEPHONE_EVENT_PT: u8 = 101;
+
+/// Writes an SDP body for one audio stream. `session_version` must grow with every new body
+/// in the same session (RFC 3264 §8).
+pub fn render(session_id: u64, session_version: u64, media: &MediaDescription) -> String {
+    let ip = media.rtp.ip();
+    let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let mut pts: Vec<String> = media
+        .codecs
+        .iter()
+        .map(|c| c.payload_type.to_string())
+        .collect();
+    if let Some(te) = media.telephone_event {
+        pts.push(te.to_string());
+    }
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "v=0\r\no=switchboard {session_id} {session_version} IN {family} {ip}\r\ns=Switchboard\r\n\
+         c=IN {family} {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
+        media.rtp.port(),
+        pts.join(" ")
+    );
+    for c in &media.codecs {
+        if c.channels > 1 {
+            let _ = write!(
+                s,
+                "a=rtpmap:{} {}/{}/{}\r\n",
+                c.payload_type,
+                c.name.encoding(),
+                c.clock_rate,
+                c.channels
+            );
+        } else {
+            let _ = write!(
+                s,
+                "a=rtpmap:{} {}/{}\r\n",
+                c.payload_type,
+                c.name.encoding(),
+                c.clock_rate
+            );
+        }
+        if let Some(f) = &c.fmtp {
+            let _ = write!(s, "a=fmtp:{} {f}\r\n", c.payload_type);
+        }
+    }
+    if let Some(te) = media.telephone_event {
+        let _ = write!(
+            s,
+            "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
+        );
+    }
+    let _ = write!(
+        s,
+        "a=ptime:{}\r\na={}\r\n",
+        media.ptime.unwrap_or(20),
+        media.direction.attr()
+    );
+    s
+}
+
+/// Reads the first audio stream of an SDP body.
+pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
+    let text = std::str::from_utf8(body).map_err(|_| SdpError::NotUtf8)?;
+    let mut session_ip: Option<IpAddr> = None;
+    let mut media_ip: Option<IpAddr> = None;
+    let mut session_dir: Option<Direction> = None;
+    let mut in_audio = false;
+    let mut seen_audio = false;
+    let mut port: Option<u16> = None;
+    let mut pts: Vec<u8> = Vec::new();
+    let mut rtpmaps: Vec<(u8, String, u32, u8)> = Vec::new();
+    let mut fmtps: Vec<(u8, String)> = Vec::new();
+    let mut direction: Option<Direction> = None;
+    let mut ptime = None;
+    for raw in text.lines() {
+        let line = raw.trim_end_matches('\r');
+        let Some((kind, value)) = line.split_once('=') else {
+            continue;
+        };
+        match kind {
+            "m" => {
+                if seen_audio {
+                    // Only the first audio stream; later streams end its section.
+                    in_audio = false;
+                    continue;
+                }
+                let mut parts = value.split_whitespace();
+                let media = parts.next().unwrap_or("");
+                in_audio = media == "audio";
+                if in_audio {
+                    seen_audio = true;
+                    port = Some(
+                        parts
+                            .next()
+                            .and_then(|p| p.split('/').next())
+                            .and_then(|p| p.parse().ok())
+                            .ok_or_else(|| SdpError::Malformed(line.to_string()))?,
+                    );
+                    let _proto = parts.next();
+                    pts = parts.filter_map(|p| p.parse().ok()).collect();
+                }
+            }
+            "c" => {
+                let ip = value
+                    .split_whitespace()
+                    .nth(2)
+                    .and_then(|a| a.split('/').next())
+                    .and_then(|a| a.parse::<IpAddr>().ok())
+                    .ok_or_else(|| SdpError::Malformed(line.to_string()))?;
+                if in_audio {
+                    media_ip = Some(ip);
+                } else if !seen_audio {
+                    session_ip = Some(ip);
+                }
+            }
+            "a" if in_audio || !seen_audio => {
+                let (name, arg) = value.split_once(':').unwrap_or((value, ""));
+                let dir = match name {
+                    "sendrecv" => Some(Direction::SendRecv),
+                    "sendonly" => Some(Direction::SendOnly),
+                    "recvonly" => Some(Direction::RecvOnly),
+                    "inactive" => Some(Direction::Inactive),
+                    _ => None,
+                };
+                if let Some(d) = dir {
+                    if in_audio {
+                        direction = Some(d);
+                    } else {
+                        session_dir = Some(d);
+                    }
+                    continue;
+                }
+                if !in_audio {
+                    continue;
+                }
+                match name {
+                    "rtpmap" => {
+                        let (pt, enc) = arg
+                            .split_once(' ')
+                            .ok_or_else(|| SdpError::Malformed(line.to_string()))?;
+                        let mut e = enc.split('/');
+                        let enc_name = e.next().unwrap_or("").to_string();
+                        let rate = e.next().and_then(|r| r.parse().ok()).unwrap_or(8000);
+                        let ch = e.next().and_then(|r| r.parse().ok()).unwrap_or(1);
+                        if let Ok(pt) = pt.parse() {
+                            rtpmaps.push((pt, enc_name, rate, ch));
+                        }
+                    }
+                    "fmtp" => {
+                        if let Some((pt, params)) = arg.split_once(' ')
+                            && let Ok(pt) = pt.parse()
+                        {
+                            fmtps.push((pt, params.trim().to_string()));
+                        }
+                    }
+                    "ptime" => ptime = arg.trim().parse().ok(),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let port = port.ok_or(SdpError::NoAudio)?;
+    let ip = media_ip.or(session_ip).ok_or(SdpError::NoConnection)?;
+    let mut codecs = Vec::new();
+    let mut telephone_event = None;
+    for pt in &pts {
+        let map = rtpmaps.iter().find(|(p, ..)| p == pt);
+        let (name, rate, ch) = match map {
+            Some((_, n, r, c)) => (n.clone(), *r, *c),
+            None => match pt {
+                0 => ("PCMU".into(), 8000, 1),
+                8 => ("PCMA".into(), 8000, 1),
+                9 => ("G722".into(), 8000, 1),
+                _ => continue,
+            },
+        };
+        if name.eq_ignore_ascii_case("telephone-event") {
+            telephone_event.get_or_insert(*pt);
+            continue;
+        }
+        if let Some(codec) = CodecName::from_encoding(&name, rate) {
+            codecs.push(Codec {
+                name: codec,
+                payload_type: *pt,
+                clock_rate: rate,
+                channels: ch,
+                fmtp: fmtps.iter().find(|(p, _)| p == pt).map(|(_, f)| f.clone()),
+            });
+        }
+    }
+    Ok(MediaDescription {
+        rtp: SocketAddr::new(ip, port),
+        codecs,
+        telephone_event,
+        direction: direction.or(session_dir).unwrap_or_default(),
+        ptime,
+    })
+}
+
+/// Our answer to a remote offer: the first offered codec we support, under the offer's payload
+/// type, and the mirrored direction.
+pub fn answer(
+    offer: &MediaDescription,
+    local_rtp: SocketAddr,
+    ours: Direction,
+) -> Result<MediaDescription, SdpError> {
+    let supported = local_codecs();
+    let chosen = offer
+        .codecs
+        .iter()
+        .find(|c| supported.iter().any(|s| s.name == c.name))
+        .cloned()
+        .ok_or_else(|| {
+            SdpError::NoCommonCodec(
+                offer
+                    .codecs
+                    .iter()
+                    .map(|c| c.name.encoding())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })?;
+    let chosen = if chosen.name == CodecName::Opus {
+        Codec {
+            fmtp: Some("minptime=10;useinbandfec=1".into()),
+            ..chosen
+        }
+    } else {
+        chosen
+    };
+    Ok(MediaDescription {
+        rtp: local_rtp,
+        codecs: vec![chosen],
+        telephone_event: offer.telephone_event,
+        direction: Direction::answer_to(offer.direction, ours),
+        ptime: offer.ptime.or(Some(20)),
+    })
+}
+
+/// Our offer for a local RTP address and direction.
+pub fn offer(local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
+    MediaDescription {
+        rtp: local_rtp,
+        codecs: local_codecs(),
+        telephone_event: Some(TELEPHONE_EVENT_PT),
+        direction,
+        ptime: Some(20),
+    }
+}
+
+/// The codec to use from the remote answer to our offer: its first codec that we offered.
+pub fn chosen_from_answer(answer: &MediaDescription) -> Result<Codec, SdpError> {
+    let ours = local_codecs();
+    answer
+        .codecs
+        .iter()
+        .find(|c| ours.iter().any(|o| o.name == c.name))
+        .cloned()
+        .ok_or_else(|| {
+            SdpError::NoCommonCodec(
+                answer
+                    .codecs
+                    .iter()
+                    .map(|c| c.name.encoding())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+}
+
+impl CodecName {
+    pub fn static_payload_type(self) -> Option<u8> {
+        self.static_pt()
+    }
+    pub fn sdp_clock_rate(self) -> u32 {
+        self.sdp_rate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASTERISK_ANSWER: &str = "v=0\r\no=- 1948 1950 IN IP4 127.0.0.1\r\ns=Asterisk\r\nc=IN IP4 127.0.0.1\r\n\
+        t=0 0\r\nm=audio 31234 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
+        a=fmtp:111 useinbandfec=1\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n\
+        a=ptime:20\r\na=maxptime:60\r\na=sendrecv\r\n";
+
+    #[test]
+    fn our_offer_round_trips_through_the_parser() {
+        let o = offer("127.0.0.1:40000".parse().unwrap(), Direction::SendRecv);
+        let text = render(42, 1, &o);
+        assert!(
+            text.contains("m=audio 40000 RTP/AVP 111 9 0 8 101\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("a=rtpmap:111 opus/48000/2\r\n"));
+        let back = parse(text.as_bytes()).unwrap();
+        assert_eq!(back, o);
+    }
+
+    #[test]
+    fn reads_what_asterisk_answers() {
+        let a = parse(ASTERISK_ANSWER.as_bytes()).unwrap();
+        assert_eq!(a.rtp, "127.0.0.1:31234".parse().unwrap());
+        assert_eq!(a.telephone_event, Some(101));
+        let c = chosen_from_answer(&a).unwrap();
+        assert_eq!(
+            (c.name, c.payload_type, c.channels),
+            (CodecName::Opus, 111, 2)
+        );
+        assert_eq!(a.direction, Direction::SendRecv);
+    }
+
+    #[test]
+    fn answers_with_the_first_common_codec_and_mirrors_hold() {
+        let remote = "v=0\r\no=x 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
+                      m=audio 5004 RTP/AVP 18 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
+        let o = parse(remote.as_bytes()).unwrap();
+        let a = answer(&o, "127.0.0.1:40002".parse().unwrap(), Direction::SendRecv).unwrap();
+        assert_eq!(
+            a.codecs[0].name,
+            CodecName::Pcma,
+            "G.729 (18) is skipped, PCMA is first"
+        );
+        assert_eq!(
+            a.direction,
+            Direction::RecvOnly,
+            "sendonly from them is recvonly from us"
+        );
+        assert_eq!(a.telephone_event, Some(101));
+        let inactive = remote.replace("sendonly", "inactive");
+        let a = answer(
+            &parse(inactive.as_bytes()).unwrap(),
+            "127.0.0.1:1".parse().unwrap(),
+            Direction::SendRecv,
+        )
+        .unwrap();
+        assert_eq!(a.direction, Direction::Inactive);
+    }
+
+    #[test]
+    fn session_level_direction_and_static_types_without_rtpmap() {
+        let remote = "v=0\r\no=x 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\na=sendonly\r\nm=audio 6000 RTP/AVP 0\r\n";
+        let o = parse(remote.as_bytes()).unwrap();
+        assert_eq!(o.direction, Direction::SendOnly);
+        assert_eq!(o.codecs[0].name, CodecName::Pcmu);
+    }
+
+    #[test]
+    fn refuses_bodies_without_audio_or_common_codecs() {
+        assert_eq!(
+            parse(b"v=0\r\nm=video 5000 RTP/AVP 96\r\n"),
+            Err(SdpError::NoAudio)
+        );
+        assert_eq!(
+            parse(b"v=0\r\nm=audio 5000 RTP/AVP 0\r\n"),
+            Err(SdpError::NoConnection)
+        );
+        assert!(matches!(
+            parse(b"v=0\r\nm=audio x RTP/AVP 0\r\n"),
+            Err(SdpError::Malformed(_))
+        ));
+        let g729 = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 6000 RTP/AVP 18\r\n";
+        let o = parse(g729.as_bytes()).unwrap();
+        assert!(matches!(
+            answer(&o, "127.0.0.1:1".parse().unwrap(), Direction::SendRecv),
+            Err(SdpError::NoCommonCodec(_))
+        ));
+        assert_eq!(parse(&[0xff, 0x00]), Err(SdpError::NotUtf8));
+    }
+
+    #[test]
+    fn direction_answers_follow_rfc_3264() {
+        use Direction::*;
+        assert_eq!(Direction::answer_to(SendRecv, SendRecv), SendRecv);
+        assert_eq!(Direction::answer_to(SendOnly, SendRecv), RecvOnly);
+        assert_eq!(Direction::answer_to(RecvOnly, SendRecv), SendOnly);
+        assert_eq!(Direction::answer_to(SendRecv, SendOnly), SendOnly);
+        assert_eq!(Direction::answer_to(SendOnly, SendOnly), Inactive);
+    }
+}

@@ -1,0 +1,71 @@
+//! Registration against the real Asterisk: digest auth, words for failures, unregister.
+
+mod support;
+
+use sipcore::{Command, Event, RegistrationState};
+use support::*;
+
+#[test]
+fn registers_with_digest_auth_and_asterisk_lists_the_contact_then_unregisters() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let ext = ua.extension();
+    let contacts = pbx.cli("pjsip show contacts").unwrap();
+    assert!(
+        contacts.contains(&format!("{ext}/sip:{ext}@127.0.0.1")),
+        "{contacts}"
+    );
+    ua.handle.send(Command::Unregister);
+    ua.wait("unregistered", |e| {
+        matches!(e, Event::Registration(RegistrationState::Unregistered))
+    });
+    harness::wait_for("Asterisk to drop the contact", TIMEOUT, || {
+        let out = pbx.cli("pjsip show contacts").ok()?;
+        (!out.contains(&format!("{ext}/sip:"))).then_some(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_wrong_password_is_reported_in_words() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut user = lease.user.clone();
+    user.password = "not-the-password".into();
+    let mut ua = Ua::start();
+    ua.handle.send(Command::Register(account(&user)));
+    let e = ua.wait("a failure", |e| {
+        matches!(e, Event::Registration(RegistrationState::Failed { .. }))
+    });
+    let Event::Registration(RegistrationState::Failed { reason, retrying }) = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        format!("The server rejected the password for {}.", user.extension)
+    );
+    assert!(retrying);
+}
+
+#[test]
+fn an_unreachable_server_is_reported_in_words() {
+    // A port on loopback where nothing listens: the REGISTER transaction times out after
+    // 64*T1 = 32 s (RFC 3261 §17.1.2.2), so this waits longer than the other tests.
+    let port = harness::peers::free_udp_port().unwrap();
+    let mut ua = Ua::start();
+    ua.handle.send(Command::Register(sipcore::Account::new(
+        "1001",
+        "x",
+        &format!("127.0.0.1:{port}"),
+    )));
+    let e = ua.wait_up_to(std::time::Duration::from_secs(60), "a failure", |e| {
+        matches!(e, Event::Registration(RegistrationState::Failed { .. }))
+    });
+    let Event::Registration(RegistrationState::Failed { reason, .. }) = e else {
+        unreachable!()
+    };
+    assert!(
+        reason.starts_with(&format!("The server 127.0.0.1:{port} is not reachable")),
+        "{reason}"
+    );
+}

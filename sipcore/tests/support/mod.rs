@@ -1,0 +1,107 @@
+//! An engine under test: started against the harness PBX with a recording media double, with
+//! a way to wait for the event a test expects.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use sipcore::{Account, Command, EngineConfig, Event, Handle, RecordingMedia};
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Ua {
+    pub handle: Handle,
+    pub events: Receiver<Event>,
+    pub media: Arc<RecordingMedia>,
+    pub seen: Vec<Event>,
+    pub lease: Option<harness::Lease>,
+}
+
+impl Ua {
+    pub fn start() -> Self {
+        let media = Arc::new(RecordingMedia::default());
+        let (handle, events) =
+            sipcore::start(EngineConfig::default(), media.clone(), None).expect("engine starts");
+        Self {
+            handle,
+            events,
+            media,
+            seen: Vec::new(),
+            lease: None,
+        }
+    }
+
+    /// Starts an engine and registers a leased test extension.
+    pub fn registered(pbx: &harness::Pbx) -> Self {
+        let mut ua = Self::start();
+        let lease = pbx.lease_any().unwrap();
+        ua.handle.send(Command::Register(account(&lease.user)));
+        ua.wait("registered", |e| {
+            matches!(
+                e,
+                Event::Registration(sipcore::RegistrationState::Registered { .. })
+            )
+        });
+        ua.lease = Some(lease);
+        ua
+    }
+
+    pub fn extension(&self) -> String {
+        self.lease
+            .as_ref()
+            .map(|l| l.user.extension.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits for the first event (from now on) that matches, and returns it.
+    pub fn wait(&mut self, what: &str, pred: impl FnMut(&Event) -> bool) -> Event {
+        self.wait_up_to(TIMEOUT, what, pred)
+    }
+
+    pub fn wait_up_to(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut pred: impl FnMut(&Event) -> bool,
+    ) -> Event {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(e) => {
+                    self.seen.push(e.clone());
+                    if pred(&e) {
+                        return e;
+                    }
+                }
+                Err(_) => panic!(
+                    "timed out waiting for {what}; events so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Ua {
+    fn drop(&mut self) {
+        self.handle.send(Command::Shutdown);
+    }
+}
+
+pub fn account(user: &harness::User) -> Account {
+    let mut a = Account::new(
+        &user.extension,
+        &user.password,
+        &format!("127.0.0.1:{}", harness::pbx::SIP_PORT),
+    );
+    a.display_name = Some(user.name.clone());
+    a.expires = 120;
+    a
+}
+
+pub fn pbx() -> harness::Pbx {
+    harness::Pbx::ensure_up().expect("harness PBX")
+}
