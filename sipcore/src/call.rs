@@ -30,6 +30,8 @@ pub struct Call {
     /// We sent CANCEL; the INVITE's end is then "Cancelled", whatever it says.
     pub cancelling: bool,
     pub transfer_target: Option<String>,
+    /// A hold or resume asked for before the dialog was confirmed.
+    pub pending_hold: Option<bool>,
     pub answered_at: Option<Instant>,
     /// The SDP `o=` session id, and the version that grows with every body we send.
     pub sdp_session: u64,
@@ -82,6 +84,7 @@ impl Call {
             media_started: false,
             cancelling: false,
             transfer_target: None,
+            pending_hold: None,
             answered_at: None,
             sdp_session: rand::random::<u32>() as u64,
             sdp_version: 0,

@@ -435,10 +435,29 @@ impl Core {
 
     async fn shutdown(&mut self) {
         self.shutting_down = true;
-        let ids: Vec<CallId> = self.calls.keys().copied().collect();
-        for id in ids {
-            self.hang_up(id);
+        // End every call and wait (briefly) for the BYEs and CANCELs to leave: once this
+        // returns the runtime is dropped, and a call left up would ring on at the PBX.
+        let mut goodbyes = Vec::new();
+        for (id, call) in &self.calls {
+            let Some(d) = call.dialog.clone() else {
+                continue;
+            };
+            match call.state {
+                CallState::Active { .. } => {
+                    goodbyes.push(tokio::spawn(async move { d.bye().await }))
+                }
+                CallState::Dialing | CallState::Ringing { .. } => {
+                    goodbyes.push(tokio::spawn(async move { d.cancel().await }))
+                }
+                CallState::Incoming => {
+                    let _ = d.reject(Some(StatusCode::TemporarilyUnavailable), None);
+                }
+                CallState::Ended(_) => {}
+            }
+            debug!(call = %id, "ended at shutdown");
         }
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(2), futures_join(goodbyes)).await;
         if let Some(token) = self.registration.take() {
             token.cancel();
             // Give the un-REGISTER a moment to leave.
@@ -815,10 +834,10 @@ impl Core {
             self.media.stop(call);
         }
         self.emit_state(call);
-        if let Some(entry) = self.calls.remove(&call) {
-            if let Some(d) = &entry.dialog {
-                self.by_call_id.remove(&d.id().call_id);
-            }
+        if let Some(entry) = self.calls.remove(&call)
+            && let Some(d) = &entry.dialog
+        {
+            self.by_call_id.remove(&d.id().call_id);
         }
     }
 
@@ -959,10 +978,17 @@ impl Core {
                     let _ = handle.reply(StatusCode::OK).await;
                 });
             }
-            DialogState::Calling(_)
-            | DialogState::Trying(_)
-            | DialogState::WaitAck(..)
-            | DialogState::Confirmed(..) => {}
+            DialogState::Confirmed(id, _) => {
+                if let Some(call) = self.call_for(&id)
+                    && let Some(hold) = self
+                        .calls
+                        .get_mut(&call)
+                        .and_then(|c| c.pending_hold.take())
+                {
+                    self.set_hold(call, hold);
+                }
+            }
+            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(..) => {}
         }
     }
 
@@ -1252,6 +1278,12 @@ impl Core {
                 "The call's audio could not start: {e}"
             ))),
         }
+    }
+}
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) {
+    for h in handles {
+        let _ = h.await;
     }
 }
 

@@ -21,6 +21,11 @@ pub struct Ua {
 
 impl Ua {
     pub fn start() -> Self {
+        // RUST_LOG=sipcore=debug,rsipstack=debug shows the SIP traffic of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let media = Arc::new(RecordingMedia::default());
         let (handle, events) =
             sipcore::start(EngineConfig::default(), media.clone(), None).expect("engine starts");

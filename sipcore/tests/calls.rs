@@ -1,0 +1,327 @@
+//! Calls through the real Asterisk: answered, busy, cancelled while ringing, hold and resume,
+//! hang-up from either side, incoming calls between two engines, and MESSAGE.
+
+mod support;
+
+use sipcore::media_control::MediaRequest;
+use sipcore::sdp::Direction;
+use sipcore::{CallId, CallState, Command, EndReason, Event, Hold};
+use support::*;
+
+fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
+    match e {
+        Event::CallState { call, state } if *call == id => Some(state),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_echo_test_answers_holds_resumes_and_hangs_up() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let id = CallId(1);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9196".into(),
+    });
+    ua.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    let start = ua
+        .media
+        .requests()
+        .into_iter()
+        .find(|r| matches!(r, MediaRequest::Start { .. }));
+    let Some(MediaRequest::Start {
+        remote,
+        direction,
+        codec,
+        ..
+    }) = start
+    else {
+        panic!("media was not started: {:?}", ua.media.requests())
+    };
+    assert_eq!(remote.ip().to_string(), "127.0.0.1");
+    assert!(
+        (31000..=31999).contains(&remote.port()),
+        "Asterisk's RTP range: {remote}"
+    );
+    assert_eq!(direction, Direction::SendRecv);
+    assert_eq!(
+        codec.name,
+        sipcore::sdp::CodecName::Opus,
+        "Opus is offered first and Asterisk has it"
+    );
+
+    ua.handle.send(Command::Hold(id));
+    ua.wait("held", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    assert!(ua.media.requests().iter().any(|r| matches!(r,
+        MediaRequest::Update { call, update } if *call == id && update.direction == Direction::SendOnly)));
+    ua.handle.send(Command::Resume(id));
+    ua.wait("resumed", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    ua.handle.send(Command::HangUp(id));
+    ua.wait("ended", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: true }))
+    });
+    assert!(ua.media.requests().contains(&MediaRequest::Stop(id)));
+    let ext = ua.extension();
+    harness::wait_for("Asterisk to drop the channel", TIMEOUT, || {
+        let out = pbx.cli("core show channels concise").ok()?;
+        (!out.contains(&format!("PJSIP/{ext}-"))).then_some(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_busy_number_ends_the_call_as_busy() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let id = CallId(7);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9486".into(),
+    });
+    ua.wait("busy", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::Busy))
+    });
+}
+
+#[test]
+fn an_unknown_number_is_not_found() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let id = CallId(8);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "5550000".into(),
+    });
+    ua.wait("not found", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::NotFound))
+    });
+}
+
+#[test]
+fn hanging_up_while_it_rings_cancels_the_call() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let id = CallId(9);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9180".into(),
+    });
+    ua.wait("ringing", |e| {
+        matches!(state_of(e, id), Some(CallState::Ringing { .. }))
+    });
+    ua.handle.send(Command::HangUp(id));
+    ua.wait("cancelled", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::Cancelled))
+    });
+}
+
+#[test]
+fn early_media_starts_audio_before_the_answer() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let id = CallId(10);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9183".into(),
+    });
+    ua.wait("early media", |e| {
+        state_of(e, id) == Some(&CallState::Ringing { early_media: true })
+    });
+    assert!(
+        ua.media
+            .requests()
+            .iter()
+            .any(|r| matches!(r, MediaRequest::Start { call, .. } if *call == id))
+    );
+    ua.handle.send(Command::HangUp(id));
+    ua.wait("ended", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+}
+
+#[test]
+fn one_engine_calls_another_which_answers_and_the_caller_hangs_up() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let id = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob.extension(),
+    });
+    let incoming = bob.wait("an incoming call", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    });
+    let Event::IncomingCall { call: bob_id, from } = incoming else {
+        unreachable!()
+    };
+    assert_eq!(from.number, alice.extension(), "caller number from the PBX");
+    assert_eq!(
+        from.name.as_deref(),
+        Some(format!("Test User {}", alice.extension()).as_str())
+    );
+    alice.wait("ringback", |e| {
+        matches!(state_of(e, id), Some(CallState::Ringing { .. }))
+    });
+    bob.handle.send(Command::Answer(bob_id));
+    bob.wait("bob talking", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.wait("alice talking", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    // Bob holds. Asterisk (direct_media=no) keeps the hold to itself and plays Alice music, so
+    // only Bob's side changes here; the peer-to-peer test shows the remote-hold view.
+    bob.handle.send(Command::Hold(bob_id));
+    bob.wait("bob holds", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    bob.handle.send(Command::Resume(bob_id));
+    bob.wait("bob resumes", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    alice.handle.send(Command::HangUp(id));
+    bob.wait("bob's end", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+}
+
+#[test]
+fn declining_an_incoming_call_tells_the_caller() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let id = CallId(2);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob.extension(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } =
+        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Reject {
+        call: bob_id,
+        decline: false,
+    });
+    bob.wait("declined", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::Declined))
+    });
+    // Asterisk maps our 486 to its dialplan's busy branch: voicemail answers. Either way the
+    // caller is no longer ringing us.
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("alice's end", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+}
+
+#[test]
+fn the_caller_giving_up_is_a_missed_call() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let id = CallId(3);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob.extension(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } =
+        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    alice.wait("ringback", |e| {
+        matches!(state_of(e, id), Some(CallState::Ringing { .. }))
+    });
+    alice.handle.send(Command::HangUp(id));
+    bob.wait("missed", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::Missed))
+    });
+}
+
+#[test]
+fn a_text_message_reaches_the_other_extension_with_a_delivery_result() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    alice.handle.send(Command::SendMessage {
+        id: 42,
+        target: bob.extension(),
+        content_type: "text/plain;charset=UTF-8".into(),
+        body: "Hello Bob — ça va? ☎".into(),
+    });
+    alice.wait("delivered", |e| {
+        matches!(
+            e,
+            Event::MessageResult {
+                id: 42,
+                result: Ok(())
+            }
+        )
+    });
+    let got = bob.wait("the text", |e| matches!(e, Event::MessageReceived { .. }));
+    let Event::MessageReceived { from, body, .. } = got else {
+        unreachable!()
+    };
+    assert_eq!(body, "Hello Bob — ça va? ☎");
+    assert_eq!(from.number, alice.extension());
+}
+
+#[test]
+fn calling_an_engine_directly_shows_when_the_other_side_holds() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::start();
+    let id = CallId(4);
+    let target = format!("sip:bob@{}", bob.handle.local_addr);
+    alice.handle.send(Command::Dial { call: id, target });
+    let Event::IncomingCall { call: bob_id, from } =
+        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(from.number, alice.extension());
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait("talking", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bob.wait("bob talking", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    bob.handle.send(Command::Hold(bob_id));
+    alice.wait("held by bob", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Remote })
+    });
+    assert!(alice.media.requests().iter().any(|r| matches!(r,
+        MediaRequest::Update { call, update } if *call == id && update.direction == Direction::RecvOnly)));
+    // Alice holds too: both directions are held, and each resume undoes only its own.
+    alice.handle.send(Command::Hold(id));
+    alice.wait("both held", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Both })
+    });
+    bob.handle.send(Command::Resume(bob_id));
+    alice.wait("only alice holds", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Resume(id));
+    alice.wait("nobody holds", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    bob.handle.send(Command::HangUp(bob_id));
+    alice.wait("alice's end", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+}
