@@ -2,5 +2,9 @@
 //! and devices, and it moves audio.
 
 pub mod codec;
+pub mod dtmf;
 pub mod g711;
+pub mod jitter_buffer;
+pub mod quality;
+pub mod rtp;
 pub mod tone;
