@@ -5,6 +5,8 @@ pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter_buffer;
+pub mod ogg_opus;
 pub mod quality;
+pub mod resample;
 pub mod rtp;
 pub mod tone;
