@@ -7,6 +7,7 @@ pub mod call;
 pub mod command;
 pub mod engine;
 pub mod event;
+pub mod media_adapter;
 pub mod media_control;
 pub mod message;
 pub mod party;
