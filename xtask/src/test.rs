@@ -40,9 +40,14 @@ pub const PACKAGES: &[&str] = &[
     "libdbus-1-dev",
 ];
 
+/// Installs what the suite and the demo need (as root), or says which command to run.
+pub fn ensure_packages() -> anyhow::Result<()> {
+    harness::host::ensure_packages(PACKAGES)
+}
+
 pub fn run(args: &[&str]) -> anyhow::Result<i32> {
     let started = Instant::now();
-    harness::host::ensure_packages(PACKAGES)?;
+    ensure_packages()?;
     let pbx = Pbx::new();
     crate::pbx::up(&pbx)?;
 
