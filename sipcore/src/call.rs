@@ -32,6 +32,8 @@ pub struct Call {
     pub transfer_target: Option<String>,
     /// A hold or resume asked for before the dialog was confirmed.
     pub pending_hold: Option<bool>,
+    /// Re-INVITEs retried because the stack was not ready for them.
+    pub hold_retries: u32,
     pub answered_at: Option<Instant>,
     /// The SDP `o=` session id, and the version that grows with every body we send.
     pub sdp_session: u64,
@@ -85,6 +87,7 @@ impl Call {
             cancelling: false,
             transfer_target: None,
             pending_hold: None,
+            hold_retries: 0,
             answered_at: None,
             sdp_session: rand::random::<u32>() as u64,
             sdp_version: 0,

@@ -1122,6 +1122,7 @@ impl Core {
         };
         match result {
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                entry.hold_retries = 0;
                 let answer = sdp::parse(&resp.body).ok();
                 entry.state = CallState::Active {
                     hold: current.with_local(hold),
@@ -1140,6 +1141,21 @@ impl Core {
                 }
                 self.media.set_hold_music(call, hold);
                 self.emit_state(call);
+            }
+            Ok(None) if entry.hold_retries < 40 => {
+                // The stack sends no re-INVITE until the dialog is confirmed (the ACK has not
+                // been processed yet): try again shortly.
+                entry.hold_retries += 1;
+                let inbox = self.inbox.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                    let command = if hold {
+                        Command::Hold(call)
+                    } else {
+                        Command::Resume(call)
+                    };
+                    let _ = inbox.send(Msg::Command(command));
+                });
             }
             Ok(other) => {
                 let why = other

@@ -53,7 +53,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let status = Command::new(cargo)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(args)
         .status();
 
