@@ -2,6 +2,7 @@
 //! core reports and sends commands; it never touches the network or the disk itself.
 
 pub mod assets;
+pub mod backend;
 pub mod command;
 pub mod dial_string;
 pub mod directory;
@@ -14,6 +15,7 @@ pub mod settings_form;
 pub mod shell;
 pub mod theme;
 pub mod time_format;
+pub mod tour;
 pub mod version;
 pub mod widgets;
 pub mod window;

@@ -12,7 +12,8 @@ pub const WEEKDAYS: [&str; 7] = [
     "Sunday",
 ];
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SettingsForm {
     /// IANA name, e.g. "Europe/Paris".
     pub time_zone: String,
@@ -36,7 +37,7 @@ impl Default for SettingsForm {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum CallStrategyMode {
     #[default]
     DeskThenMobile,
@@ -66,7 +67,8 @@ impl CallStrategyMode {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CallStrategy {
     pub mode: CallStrategyMode,
     pub ring_seconds: u32,
@@ -86,7 +88,7 @@ impl Default for CallStrategy {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DayHours {
     pub open: bool,
     /// Minutes since midnight.
@@ -94,7 +96,7 @@ pub struct DayHours {
     pub close_minute: u16,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum AfterHours {
     #[default]
     Voicemail,
@@ -114,7 +116,8 @@ impl AfterHours {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct BusinessHours {
     /// Off by default: every hour counts as open.
     pub enabled: bool,
@@ -146,7 +149,8 @@ impl Default for BusinessHours {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Notifications {
     pub mute_all: bool,
     /// A ringtone name from `assets/ringtones/` ("classic", "chime", "pulse").
@@ -166,7 +170,7 @@ impl Default for Notifications {
 }
 
 /// How long voicemail is kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RetentionDays {
     #[default]
     Never,
@@ -191,7 +195,8 @@ impl RetentionDays {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Mailbox {
     pub delete_after: RetentionDays,
     pub email_notification: bool,
@@ -201,7 +206,8 @@ pub struct Mailbox {
 }
 
 /// Device ids from the media engine; `None` is the system default.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Audio {
     pub microphone: Option<String>,
     pub speaker: Option<String>,

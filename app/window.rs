@@ -38,6 +38,19 @@ impl Window {
         }
     }
 
+    pub fn commands(&self) -> Commands {
+        self.commands.clone()
+    }
+
+    /// Fills the sign-in form (and shows it busy) for a sign-in started outside the form.
+    pub fn prefill(&mut self, identity: &str, server: &str) {
+        if let Screen::SignedOut(login) = &mut self.screen {
+            login.identity = identity.to_string();
+            login.server = server.to_string();
+            login.busy = true;
+        }
+    }
+
     /// Applies every event waiting in the channel.
     pub fn drain_events(&mut self) {
         while let Ok(event) = self.events.try_recv() {

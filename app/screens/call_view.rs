@@ -304,8 +304,13 @@ fn participant(
         ui.vertical_centered(|ui| {
             let name = call.display_name();
             let label = format!("{name}, {}", status_text(call, now));
+            let face = if call.remote_name.is_some() {
+                Face::Initials(initials(name))
+            } else {
+                Face::Phone
+            };
             let avatar = ui.add(Avatar {
-                face: Face::Initials(initials(name)),
+                face,
                 size: theme::AVATAR_LARGE,
                 presence: None,
                 phone: None,

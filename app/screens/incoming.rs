@@ -31,8 +31,13 @@ pub fn show(ctx: &egui::Context, all: &[Call], commands: &Commands) {
                 ui.vertical_centered(|ui| {
                     ui.label(egui::RichText::new("Incoming call").small());
                     let name = call.display_name();
+                    let face = if call.remote_name.is_some() {
+                        Face::Initials(initials(name))
+                    } else {
+                        Face::Phone
+                    };
                     ui.add(Avatar {
-                        face: Face::Initials(initials(name)),
+                        face,
                         size: 64.0,
                         presence: None,
                         phone: None,

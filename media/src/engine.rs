@@ -46,6 +46,45 @@ pub enum MediaError {
     Device(String),
 }
 
+/// Samples to play on the speaker: a ringtone, a preview, a test tone.
+pub struct Sound {
+    pub samples: std::sync::Arc<Vec<i16>>,
+    /// 0.0 to 1.0.
+    pub volume: f32,
+    pub looped: bool,
+    position: usize,
+}
+
+impl Sound {
+    pub fn new(samples: std::sync::Arc<Vec<i16>>, volume: f32, looped: bool) -> Self {
+        Self {
+            samples,
+            volume: volume.clamp(0.0, 1.0),
+            looped,
+            position: 0,
+        }
+    }
+
+    /// Adds the next frame into `out`; false once a one-shot sound is over.
+    fn mix(&mut self, out: &mut [i16]) -> bool {
+        if self.samples.is_empty() {
+            return false;
+        }
+        for o in out.iter_mut() {
+            if self.position >= self.samples.len() {
+                if !self.looped {
+                    return false;
+                }
+                self.position = 0;
+            }
+            let v = *o as f32 + self.samples[self.position] as f32 * self.volume;
+            *o = v.clamp(i16::MIN as f32, i16::MAX as f32) as i16;
+            self.position += 1;
+        }
+        true
+    }
+}
+
 pub struct EngineConfig {
     pub devices: DeviceChoice,
     /// Played to the other side while we hold it (Ogg Opus); `None` sends silence.
@@ -68,6 +107,7 @@ enum Control {
     Conference(Vec<u64>),
     Split(Vec<u64>),
     Tone(Option<Tone>),
+    Sound(Option<Sound>),
     Devices(DeviceChoice),
     Meter(bool),
     Shutdown,
@@ -169,6 +209,11 @@ impl Engine {
         let _ = self.send(Control::Tone(tone));
     }
 
+    /// Plays samples (48 kHz mono) on the speaker, replacing any sound playing; `None` stops.
+    pub fn play_sound(&self, sound: Option<Sound>) {
+        let _ = self.send(Control::Sound(sound));
+    }
+
     pub fn set_devices(&self, choice: DeviceChoice) {
         let _ = self.send(Control::Devices(choice));
     }
@@ -195,6 +240,7 @@ struct MediaThread {
     events: Sender<MediaEvent>,
     streams: Vec<Entry>,
     tone: Option<TonePlayer>,
+    sound: Option<Sound>,
     metering: bool,
     next_conference: u32,
     mic: Box<[i16; FRAME]>,
@@ -211,6 +257,7 @@ impl MediaThread {
             events,
             streams: Vec::with_capacity(8),
             tone: None,
+            sound: None,
             metering: false,
             next_conference: 1,
             mic: Box::new([0; FRAME]),
@@ -318,6 +365,7 @@ impl MediaThread {
                 }
             }
             Control::Tone(t) => self.tone = t.map(TonePlayer::new),
+            Control::Sound(s) => self.sound = s,
             Control::Devices(choice) => match DeviceIo::open(&choice) {
                 Ok(io) => {
                     self.io = io;
@@ -405,6 +453,11 @@ impl MediaThread {
             && !t.next_frame(&mut self.out[..])
         {
             self.tone = None;
+        }
+        if let Some(s) = self.sound.as_mut()
+            && !s.mix(&mut self.out[..])
+        {
+            self.sound = None;
         }
         self.io.write_speaker(&self.out[..]);
         if self.ticks.is_multiple_of(50) {

@@ -16,6 +16,6 @@ pub mod tone;
 
 pub use codec::CodecKind;
 pub use devices::{DeviceChoice, DeviceInfo};
-pub use engine::{Engine, EngineConfig, MediaError, MediaEvent};
+pub use engine::{Engine, EngineConfig, MediaError, MediaEvent, Sound};
 pub use stream::{Codec, Direction, Route, Stats, StreamConfig};
 pub use tone::Tone;

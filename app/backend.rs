@@ -1,0 +1,837 @@
+//! The backend thread: the one owner of the SIP engine, the media engine and the store. It turns
+//! the window's commands into their work and reports back as events; it is the only code that
+//! touches the network or the disk for the window. Nothing here runs on the UI thread.
+
+use std::collections::HashMap;
+use std::net::ToSocketAddrs;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
+
+use sipcore::media_adapter::{AudioSource, MediaEngine};
+use storage::{HistoryFilter as StoreFilter, Store};
+
+use crate::command::{Command, SignIn, Transport};
+use crate::event::Event;
+use crate::model::{self, CallId, CallState, Direction, HistoryFilter, HistoryKind, Registration};
+use crate::screens::settings::ProfileFacts;
+use crate::settings_form::SettingsForm;
+
+/// Wakes the window when events are waiting (egui's `request_repaint`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How the backend reaches the outside world; tests point these at temporary folders.
+#[derive(Clone, Debug, Default)]
+pub struct BackendConfig {
+    /// Use no sound devices (tests, bots): the media clock still runs.
+    pub headless_audio: bool,
+    /// A company directory to load contacts from (XML phonebook or vCard over HTTP).
+    pub directory_url: Option<String>,
+}
+
+enum Input {
+    Ui(Command),
+    Sip(sipcore::Event),
+    Media(media::MediaEvent),
+}
+
+/// Starts the backend; returns the command sender for the window and the event receiver.
+pub fn start(config: BackendConfig, waker: Waker) -> (crate::command::Commands, Receiver<Event>) {
+    let (cmd_tx, cmd_rx) = channel::<Command>();
+    let (input_tx, input_rx) = channel::<Input>();
+    let (event_tx, event_rx) = channel::<Event>();
+    let forward = input_tx.clone();
+    std::thread::Builder::new()
+        .name("backend-commands".into())
+        .spawn(move || {
+            for c in cmd_rx {
+                if forward.send(Input::Ui(c)).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("spawning a thread");
+    std::thread::Builder::new()
+        .name("backend".into())
+        .spawn(move || Backend::new(config, input_tx, event_tx, waker).run(input_rx))
+        .expect("spawning a thread");
+    (crate::command::Commands::new(cmd_tx), event_rx)
+}
+
+/// What the backend keeps about each call, beyond what the window shows.
+struct CallRecord {
+    call: model::Call,
+    started_ms: i64,
+    answered_ms: Option<i64>,
+}
+
+struct Session {
+    store: Store,
+    sip: sipcore::Handle,
+    media: media::Engine,
+    account: sipcore::Account,
+    signed_in: bool,
+    remember: bool,
+    password: String,
+}
+
+struct Backend {
+    config: BackendConfig,
+    inputs: Sender<Input>,
+    events: Sender<Event>,
+    waker: Waker,
+    session: Option<Session>,
+    calls: HashMap<CallId, CallRecord>,
+    next_call: u64,
+    next_conference: u32,
+    history_query: (HistoryFilter, String),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Backend {
+    fn new(
+        config: BackendConfig,
+        inputs: Sender<Input>,
+        events: Sender<Event>,
+        waker: Waker,
+    ) -> Self {
+        Self {
+            config,
+            inputs,
+            events,
+            waker,
+            session: None,
+            calls: HashMap::new(),
+            next_call: 1,
+            next_conference: 1,
+            history_query: (HistoryFilter::All, String::new()),
+        }
+    }
+
+    fn emit(&self, e: Event) {
+        if self.events.send(e).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    fn notice(&self, text: impl Into<String>) {
+        self.emit(Event::Notice(text.into()));
+    }
+
+    fn run(mut self, inputs: Receiver<Input>) {
+        for input in inputs {
+            match input {
+                Input::Ui(c) => self.command(c),
+                Input::Sip(e) => self.sip_event(e),
+                Input::Media(e) => self.media_event(e),
+            }
+        }
+        self.sign_out(false);
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::SignIn(form) => self.sign_in(form),
+            Command::SignOut => self.sign_out(true),
+            Command::Refresh => {
+                self.load_contacts();
+                self.send_history();
+            }
+            other => self.call_command(other),
+        }
+    }
+
+    // ── Signing in and out ──────────────────────────────────────────────
+
+    fn sign_in(&mut self, form: SignIn) {
+        if self.session.is_some() {
+            self.sign_out(false);
+        }
+        match self.try_sign_in(&form) {
+            Ok(session) => self.session = Some(session),
+            Err(why) => self.emit(Event::SignInFailed(why)),
+        }
+    }
+
+    fn try_sign_in(&mut self, form: &SignIn) -> Result<Session, String> {
+        let user = form.identity.trim();
+        if user.contains('@') {
+            return Err("Signing in with an email needs your company directory; enter your extension instead.".into());
+        }
+        let server = form.server.trim();
+        let server_addr = server
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .or_else(|| {
+                format!("{server}:5060")
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+            })
+            .ok_or_else(|| format!("The server address “{server}” could not be found."))?;
+        let bind_ip = sipcore::local_ip_towards(server_addr)
+            .map_err(|e| format!("No network route to {server}: {e}."))?;
+        let dir = storage::paths::profile_dir(user, server);
+        let store = Store::open(&dir).map_err(|e| e.to_string())?;
+
+        let (media_tx, media_rx) = channel();
+        let choice = if self.config.headless_audio {
+            media::DeviceChoice::Headless
+        } else {
+            media::DeviceChoice::default_devices()
+        };
+        let hold_music = Some(crate::assets::hold_music());
+        let engine = match media::Engine::start(
+            media::EngineConfig {
+                devices: choice,
+                hold_music: hold_music.clone(),
+            },
+            media_tx.clone(),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                self.notice(format!("The sound devices could not be opened ({e}); calls will have no audio until they are."));
+                media::Engine::start(
+                    media::EngineConfig {
+                        devices: media::DeviceChoice::Headless,
+                        hold_music,
+                    },
+                    media_tx,
+                )
+                .map_err(|e| e.to_string())?
+            }
+        };
+        let forward = self.inputs.clone();
+        std::thread::spawn(move || {
+            for e in media_rx {
+                if forward.send(Input::Media(e)).is_err() {
+                    break;
+                }
+            }
+        });
+        let adapter = Arc::new(MediaEngine {
+            engine: engine.clone(),
+            source: AudioSource::Devices,
+            record_dir: None,
+        });
+        let config = sipcore::EngineConfig {
+            bind_ip,
+            ..Default::default()
+        };
+        let (sip, sip_events) = sipcore::start(config, adapter, None).map_err(|e| e.to_string())?;
+        let forward = self.inputs.clone();
+        std::thread::spawn(move || {
+            for e in sip_events {
+                if forward.send(Input::Sip(e)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut account = sipcore::Account::new(user, &form.password, server);
+        account.transport = match form.transport {
+            Transport::Udp => sipcore::Transport::Udp,
+            Transport::Tcp => sipcore::Transport::Tcp,
+            Transport::Tls => sipcore::Transport::Tls,
+        };
+        if let Ok(Some(saved)) = store.account()
+            && !saved.display_name.is_empty()
+        {
+            account.display_name = Some(saved.display_name);
+        }
+        sip.send(sipcore::Command::Register(account.clone()));
+        self.emit(Event::Registration(Registration::Connecting));
+        Ok(Session {
+            store,
+            sip,
+            media: engine,
+            account,
+            signed_in: false,
+            remember: form.remember,
+            password: form.password.clone(),
+        })
+    }
+
+    /// The first successful registration completes the sign-in.
+    fn signed_in(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.signed_in {
+            return;
+        }
+        s.signed_in = true;
+        let mut keyring_warning = None;
+        let saved = s.store.account().ok().flatten();
+        let mut record = saved.clone().unwrap_or_default();
+        record.server = s.account.server.clone();
+        record.username = s.account.username.clone();
+        record.transport = "udp".into();
+        if s.remember {
+            if let Err(e) = s.store.save_account(&record) {
+                keyring_warning = Some(e.to_string());
+            }
+            match storage::secrets::save_password(s.store.dir(), &s.password) {
+                Ok(backend) => {
+                    keyring_warning = backend.warning().map(str::to_string).or(keyring_warning)
+                }
+                Err(e) => keyring_warning = Some(e.to_string()),
+            }
+        }
+        if let Some(url) = &self.config.directory_url
+            && let Ok(entries) = fetch_directory(url)
+            && let Some(me) = entries
+                .iter()
+                .find(|e| e.extension.as_deref() == Some(s.account.username.as_str()))
+        {
+            // The company directory knows our name and email; keep them with the account.
+            record.display_name = me.name.clone();
+            record.email = me.email.clone().unwrap_or_default();
+            record.number = me.numbers.first().cloned().unwrap_or_default();
+            if let Err(e) = s.store.save_account(&record) {
+                keyring_warning = Some(e.to_string());
+            }
+        }
+        let settings: SettingsForm = s
+            .store
+            .setting("settings")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let facts = ProfileFacts {
+            name: if record.display_name.is_empty() {
+                s.account.username.clone()
+            } else {
+                record.display_name.clone()
+            },
+            extension: s.account.username.clone(),
+            number: record.number.clone(),
+            email: record.email.clone(),
+        };
+        let photo = record.photo.clone();
+        self.emit(Event::SignedIn {
+            facts,
+            photo,
+            settings: Box::new(settings),
+            keyring_warning,
+        });
+        self.load_contacts();
+        self.send_history();
+    }
+
+    fn sign_out(&mut self, forget: bool) {
+        let Some(s) = self.session.take() else { return };
+        s.sip.send(sipcore::Command::Shutdown);
+        s.media.shutdown();
+        if forget {
+            let _ = storage::secrets::forget_password(s.store.dir());
+        }
+        self.calls.clear();
+        self.emit(Event::SignedOut);
+    }
+
+    // ── Directory and history ───────────────────────────────────────────
+
+    fn load_contacts(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if let Some(url) = self.config.directory_url.clone() {
+            match fetch_directory(&url) {
+                Ok(entries) => {
+                    let contacts: Vec<storage::Contact> = entries
+                        .into_iter()
+                        .filter(|e| e.extension.as_deref() != Some(s.account.username.as_str()))
+                        .map(|e| storage::Contact {
+                            id: 0,
+                            name: e.name,
+                            extension: e.extension,
+                            numbers: e.numbers,
+                            email: e.email,
+                            avatar: None,
+                            source: storage::ContactSource::Directory,
+                            favourite: false,
+                        })
+                        .collect();
+                    if let Err(e) = s
+                        .store
+                        .replace_contacts(storage::ContactSource::Directory, &contacts)
+                    {
+                        self.notice(e.to_string());
+                    }
+                }
+                Err(e) => self.notice(format!("The company directory could not be loaded: {e}")),
+            }
+        }
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        match s.store.contacts() {
+            Ok(list) => {
+                let contacts = list
+                    .into_iter()
+                    .map(|c| model::Contact {
+                        id: c.id,
+                        name: c.name,
+                        extension: c.extension,
+                        number: c.numbers.first().cloned(),
+                        photo: c.avatar.map(Arc::from),
+                        presence: model::Presence::Offline,
+                        phone: model::PhoneStatus::Unknown,
+                        can_text: false,
+                    })
+                    .collect();
+                self.emit(Event::Contacts(contacts));
+            }
+            Err(e) => self.notice(e.to_string()),
+        }
+    }
+
+    fn send_history(&self) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        let filter = match self.history_query.0 {
+            HistoryFilter::All => StoreFilter::All,
+            HistoryFilter::Missed => StoreFilter::Kind(storage::CallKind::Missed),
+            HistoryFilter::Incoming => StoreFilter::Kind(storage::CallKind::Incoming),
+            HistoryFilter::Outgoing => StoreFilter::Kind(storage::CallKind::Outgoing),
+            HistoryFilter::Voicemail => StoreFilter::Kind(storage::CallKind::Voicemail),
+        };
+        match s
+            .store
+            .history_page(filter, &self.history_query.1, None, 200)
+        {
+            Ok(rows) => {
+                let rows = rows
+                    .into_iter()
+                    .map(|r| model::HistoryEntry {
+                        id: r.id,
+                        duration_secs: r.duration_secs(),
+                        kind: match r.entry.kind {
+                            storage::CallKind::Incoming => HistoryKind::Incoming,
+                            storage::CallKind::Outgoing => HistoryKind::Outgoing,
+                            storage::CallKind::Missed => HistoryKind::Missed,
+                            storage::CallKind::Voicemail => HistoryKind::Voicemail,
+                        },
+                        remote_name: r.entry.remote_name,
+                        remote_number: r.entry.remote_number,
+                        started_at_ms: r.entry.started_at,
+                    })
+                    .collect();
+                self.emit(Event::History(rows));
+            }
+            Err(e) => self.notice(e.to_string()),
+        }
+    }
+
+    // ── Calls ───────────────────────────────────────────────────────────
+
+    fn sip(&self, c: sipcore::Command) {
+        if let Some(s) = &self.session {
+            s.sip.send(c);
+        }
+    }
+
+    fn live_others(&self, except: CallId) -> Vec<CallId> {
+        self.calls
+            .values()
+            .filter(|r| {
+                r.call.id != except
+                    && r.call.state == CallState::Active
+                    && r.call.conference.is_none()
+            })
+            .map(|r| r.call.id)
+            .collect()
+    }
+
+    fn call_command(&mut self, c: Command) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        match c {
+            Command::Dial(target) => {
+                let id = CallId(self.next_call);
+                self.next_call += 1;
+                // Adding a call puts the current one on hold.
+                for other in self.live_others(id) {
+                    self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
+                }
+                let call = model::Call {
+                    id,
+                    direction: Direction::Outgoing,
+                    remote_name: None,
+                    remote_number: target.clone(),
+                    state: CallState::Dialing,
+                    answered_at: None,
+                    muted: false,
+                    held_by_remote: false,
+                    conference: None,
+                    quality: None,
+                    transfer: None,
+                };
+                self.calls.insert(
+                    id,
+                    CallRecord {
+                        call: call.clone(),
+                        started_ms: now_ms(),
+                        answered_ms: None,
+                    },
+                );
+                self.emit(Event::Call(Box::new(call)));
+                self.sip(sipcore::Command::Dial {
+                    call: sipcore::CallId(id.0),
+                    target,
+                });
+            }
+            Command::Answer(id) => {
+                session.media.play_sound(None);
+                for other in self.live_others(id) {
+                    self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
+                }
+                self.sip(sipcore::Command::Answer(sipcore::CallId(id.0)));
+            }
+            Command::Decline(id) => {
+                session.media.play_sound(None);
+                self.sip(sipcore::Command::Reject {
+                    call: sipcore::CallId(id.0),
+                    decline: false,
+                });
+            }
+            Command::HangUp(id) => self.sip(sipcore::Command::HangUp(sipcore::CallId(id.0))),
+            Command::Hold(id) => self.sip(sipcore::Command::Hold(sipcore::CallId(id.0))),
+            Command::Resume(id) => {
+                for other in self.live_others(id) {
+                    self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
+                }
+                self.sip(sipcore::Command::Resume(sipcore::CallId(id.0)));
+            }
+            Command::SwitchTo(id) => {
+                for other in self.live_others(id) {
+                    self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
+                }
+                self.sip(sipcore::Command::Resume(sipcore::CallId(id.0)));
+            }
+            Command::SetMute(id, muted) => {
+                self.sip(sipcore::Command::SetMute {
+                    call: sipcore::CallId(id.0),
+                    muted,
+                });
+                if let Some(r) = self.calls.get_mut(&id) {
+                    r.call.muted = muted;
+                    let call = r.call.clone();
+                    self.emit(Event::Call(Box::new(call)));
+                }
+            }
+            Command::SendDtmf(id, digit) => self.sip(sipcore::Command::SendDtmf {
+                call: sipcore::CallId(id.0),
+                digit,
+            }),
+            Command::Transfer {
+                call,
+                target,
+                attended: false,
+            } => self.sip(sipcore::Command::Transfer {
+                call: sipcore::CallId(call.0),
+                target,
+            }),
+            Command::Transfer { attended: true, .. } => {
+                self.notice("Attended transfer is not available yet; use “Transfer now”.")
+            }
+            Command::Merge(a, b) => {
+                let group = self.next_conference;
+                self.next_conference += 1;
+                self.sip(sipcore::Command::Resume(sipcore::CallId(a.0)));
+                self.sip(sipcore::Command::Resume(sipcore::CallId(b.0)));
+                self.sip(sipcore::Command::Merge(vec![
+                    sipcore::CallId(a.0),
+                    sipcore::CallId(b.0),
+                ]));
+                for id in [a, b] {
+                    if let Some(r) = self.calls.get_mut(&id) {
+                        r.call.conference = Some(group);
+                        let call = r.call.clone();
+                        self.emit(Event::Call(Box::new(call)));
+                    }
+                }
+            }
+            Command::Split(id) => {
+                let group = self.calls.get(&id).and_then(|r| r.call.conference);
+                let members: Vec<CallId> = self
+                    .calls
+                    .values()
+                    .filter(|r| group.is_some() && r.call.conference == group)
+                    .map(|r| r.call.id)
+                    .collect();
+                self.sip(sipcore::Command::Split(
+                    members.iter().map(|c| sipcore::CallId(c.0)).collect(),
+                ));
+                for m in &members {
+                    if *m != id {
+                        self.sip(sipcore::Command::Hold(sipcore::CallId(m.0)));
+                    }
+                    if let Some(r) = self.calls.get_mut(m) {
+                        r.call.conference = None;
+                        let call = r.call.clone();
+                        self.emit(Event::Call(Box::new(call)));
+                    }
+                }
+            }
+            Command::LoadHistory { filter, search } => {
+                self.history_query = (filter, search);
+                self.send_history();
+            }
+            Command::SaveSettings(form) => match session.store.set_setting("settings", &*form) {
+                Ok(()) => self.emit(Event::SettingsSaved(form)),
+                Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
+            },
+            Command::SetPhoto(png) => match session.store.set_photo(png.as_deref()) {
+                Ok(()) => self.emit(Event::Photo(png)),
+                Err(e) => self.notice(e.to_string()),
+            },
+            Command::PreviewRingtone { ringtone, volume } => {
+                match media::ogg_opus::read(&crate::assets::ringtone(&ringtone)) {
+                    Ok(samples) => session.media.play_sound(Some(media::Sound::new(
+                        Arc::new(samples),
+                        volume,
+                        false,
+                    ))),
+                    Err(e) => self.notice(format!("The ringtone could not be played: {e}")),
+                }
+            }
+            Command::PlayTestTone => {
+                let mut samples = vec![0i16; 48000];
+                media::tone::Sine::new(1000.0, 48000, 8000.0).fill(&mut samples);
+                session
+                    .media
+                    .play_sound(Some(media::Sound::new(Arc::new(samples), 1.0, false)));
+            }
+            Command::PlayVoicemail(_)
+            | Command::PauseVoicemail
+            | Command::SeekVoicemail(..)
+            | Command::DeleteVoicemail(_) => {
+                self.notice("Voicemail playback comes with the local mailbox.")
+            }
+            Command::SignIn(_) | Command::SignOut | Command::Refresh => {}
+        }
+    }
+
+    fn sip_event(&mut self, e: sipcore::Event) {
+        match e {
+            sipcore::Event::Registration(state) => {
+                use sipcore::RegistrationState as R;
+                let first = self.session.as_ref().is_some_and(|s| !s.signed_in);
+                match state {
+                    R::Registered { .. } => {
+                        self.signed_in();
+                        self.emit(Event::Registration(Registration::Registered));
+                    }
+                    R::Failed { reason, .. } if first => {
+                        self.sign_out(false);
+                        self.emit(Event::SignInFailed(reason));
+                    }
+                    R::Failed { reason, .. } => {
+                        self.emit(Event::Registration(Registration::Failed(reason)))
+                    }
+                    R::Registering => self.emit(Event::Registration(Registration::Connecting)),
+                    R::Unregistered => self.emit(Event::Registration(Registration::Offline)),
+                }
+            }
+            sipcore::Event::IncomingCall { call, from } => {
+                let id = CallId(call.0);
+                let c = model::Call {
+                    id,
+                    direction: Direction::Incoming,
+                    remote_name: from.name.clone(),
+                    remote_number: from.number.clone(),
+                    state: CallState::Ringing,
+                    answered_at: None,
+                    muted: false,
+                    held_by_remote: false,
+                    conference: None,
+                    quality: None,
+                    transfer: None,
+                };
+                self.calls.insert(
+                    id,
+                    CallRecord {
+                        call: c.clone(),
+                        started_ms: now_ms(),
+                        answered_ms: None,
+                    },
+                );
+                self.ring();
+                self.emit(Event::Call(Box::new(c)));
+            }
+            sipcore::Event::CallState { call, state } => self.call_state(CallId(call.0), state),
+            sipcore::Event::Transfer {
+                call,
+                target,
+                state,
+            } => {
+                if let Some(r) = self.calls.get_mut(&CallId(call.0)) {
+                    r.call.transfer = Some(match state {
+                        sipcore::TransferState::Trying => {
+                            model::TransferProgress::Trying { target }
+                        }
+                        sipcore::TransferState::Done => model::TransferProgress::Done { target },
+                        sipcore::TransferState::Failed(reason) => {
+                            model::TransferProgress::Failed { target, reason }
+                        }
+                    });
+                    let c = r.call.clone();
+                    self.emit(Event::Call(Box::new(c)));
+                }
+            }
+            sipcore::Event::Error(e) => self.notice(e),
+            sipcore::Event::Dtmf { .. }
+            | sipcore::Event::MessageReceived { .. }
+            | sipcore::Event::MessageResult { .. } => {}
+        }
+    }
+
+    /// The ringtone from the settings, unless notifications are muted.
+    fn ring(&self) {
+        let Some(s) = &self.session else { return };
+        let settings: SettingsForm = s
+            .store
+            .setting("settings")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if settings.notifications.mute_all {
+            return;
+        }
+        if let Ok(samples) =
+            media::ogg_opus::read(&crate::assets::ringtone(&settings.notifications.ringtone))
+        {
+            s.media.play_sound(Some(media::Sound::new(
+                Arc::new(samples),
+                settings.notifications.volume,
+                true,
+            )));
+        }
+    }
+
+    fn call_state(&mut self, id: CallId, state: sipcore::CallState) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let media = session.media.clone();
+        let account = session.account.aor();
+        let Some(r) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match state {
+            sipcore::CallState::Dialing => r.call.state = CallState::Dialing,
+            sipcore::CallState::Ringing { early_media } => {
+                r.call.state = CallState::Ringback { early_media };
+                if !early_media {
+                    media.play_tone(Some(media::Tone::Ringback));
+                }
+            }
+            sipcore::CallState::Incoming => r.call.state = CallState::Ringing,
+            sipcore::CallState::Active { hold } => {
+                if r.answered_ms.is_none() {
+                    media.play_tone(None);
+                    media.play_sound(None);
+                    r.answered_ms = Some(now_ms());
+                    r.call.answered_at = Some(Instant::now());
+                }
+                r.call.state = if hold.local() {
+                    CallState::Held
+                } else {
+                    CallState::Active
+                };
+                r.call.held_by_remote = hold.remote();
+            }
+            sipcore::CallState::Ended(reason) => {
+                media.play_tone(None);
+                if r.call.direction == Direction::Incoming && r.answered_ms.is_none() {
+                    media.play_sound(None);
+                }
+                let kind = match (r.call.direction, r.answered_ms) {
+                    (Direction::Outgoing, _) => storage::CallKind::Outgoing,
+                    (Direction::Incoming, Some(_)) => storage::CallKind::Incoming,
+                    (Direction::Incoming, None) => storage::CallKind::Missed,
+                };
+                let entry = storage::NewHistoryEntry {
+                    kind,
+                    remote_name: r.call.remote_name.clone(),
+                    remote_number: r.call.remote_number.clone(),
+                    started_at: r.started_ms,
+                    answered_at: r.answered_ms,
+                    ended_at: now_ms(),
+                    result: reason.to_string(),
+                    account,
+                    quality_mos: r.call.quality.map(|q| q.mos),
+                };
+                let outgoing_failed = r.call.direction == Direction::Outgoing
+                    && r.answered_ms.is_none()
+                    && !matches!(reason, sipcore::EndReason::Cancelled);
+                let who = r.call.display_name().to_string();
+                self.calls.remove(&id);
+                self.emit(Event::CallRemoved(id));
+                if outgoing_failed {
+                    self.notice(format!("Call to {who}: {reason}"));
+                }
+                if let Some(s) = self.session.as_mut()
+                    && let Err(e) = s.store.add_history(&entry)
+                {
+                    let msg = e.to_string();
+                    self.notice(msg);
+                }
+                self.send_history();
+                return;
+            }
+        }
+        let c = r.call.clone();
+        self.emit(Event::Call(Box::new(c)));
+    }
+
+    fn media_event(&mut self, e: media::MediaEvent) {
+        match e {
+            media::MediaEvent::Stats { stream, stats } => {
+                if let Some(r) = self.calls.get_mut(&CallId(stream)) {
+                    r.call.quality = Some(model::Quality {
+                        loss_pct: stats.loss_pct,
+                        jitter_ms: stats.jitter_ms,
+                        rtt_ms: stats.rtt_ms,
+                        mos: stats.mos,
+                    });
+                    let c = r.call.clone();
+                    self.emit(Event::Call(Box::new(c)));
+                }
+            }
+            media::MediaEvent::DeviceFallback { what, reason } => self.notice(format!(
+                "The {what} stopped ({reason}); switched to the system default."
+            )),
+            media::MediaEvent::MicLevel(l) => self.emit(Event::MicLevel(l)),
+            media::MediaEvent::StreamFailed { reason, .. } => {
+                self.notice(format!("Call audio problem: {reason}"))
+            }
+            media::MediaEvent::Dtmf { .. } => {}
+        }
+    }
+}
+
+/// Fetches and parses the company directory.
+fn fetch_directory(url: &str) -> Result<Vec<crate::directory::Entry>, String> {
+    let body = ureq::get(url)
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    let parsed = crate::directory::parse(&body).map_err(|e| e.to_string())?;
+    if !parsed.skipped.is_empty() {
+        tracing::info!(skipped = parsed.skipped.len(), "directory entries skipped");
+    }
+    Ok(parsed.entries)
+}
