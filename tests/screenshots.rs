@@ -1,0 +1,63 @@
+//! The real window under Xvfb, signed in to the harness PBX, photographs its main screens into
+//! `target/screenshots/` (sign-in, contacts, dial pad, a call in the fullscreen view, settings).
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::*;
+
+#[test]
+fn the_window_saves_pictures_of_its_main_screens() {
+    let pbx = pbx();
+    let me = pbx.lease("1001").unwrap();
+    let display = harness::display::Xvfb::start((1280, 800)).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = harness::paths::workspace_root().join("target/screenshots");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.args([
+        "--server",
+        &format!("127.0.0.1:{}", harness::pbx::SIP_PORT),
+        "--user",
+        &me.user.extension,
+    ])
+    .args(["--headless-audio", "--screenshot-tour"])
+    .arg(&out)
+    .env("DISPLAY", &display.display)
+    .env("SWITCHBOARD_PASSWORD", &me.user.password)
+    .env("SWITCHBOARD_DATA_DIR", data.path())
+    .env(
+        "SWITCHBOARD_DIRECTORY",
+        harness::pbx::directory_url("phonebook.xml"),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let output = harness::process::run_with_timeout(&mut cmd, TIMEOUT * 3).unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["login", "contacts", "dial-pad", "call", "settings"] {
+        let path = out.join(format!("{name}.png"));
+        let img = image::open(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .to_rgba8();
+        assert!(
+            img.width() >= 800 && img.height() >= 600,
+            "{name}: {}x{}",
+            img.width(),
+            img.height()
+        );
+        // A real screen has many colours, not one blank fill.
+        let mut colours: Vec<[u8; 4]> = img.pixels().step_by(97).map(|p| p.0).collect();
+        colours.sort();
+        colours.dedup();
+        assert!(
+            colours.len() > 20,
+            "{name} looks blank ({} colours)",
+            colours.len()
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The whole app, driven through its window by label as a user would, against the real PBX:
+//! sign in as 1001, dial the echo test from the dial pad, hold, resume, open the call view,
+//! hang up, find the call in My Calls, then answer a call from a peer on 1002.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::window::Window;
+
+/// Steps the window until `cond` holds (the backend works on its own threads meanwhile).
+fn wait_ui(
+    h: &mut Harness<'_, Window>,
+    what: &str,
+    mut cond: impl FnMut(&Harness<'_, Window>) -> bool,
+) {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        h.step();
+        if cond(h) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn has(h: &Harness<'_, Window>, label: &str) -> bool {
+    h.query_by_label_contains(label).is_some()
+}
+
+fn type_into(h: &mut Harness<'_, Window>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.event(egui::Event::Text(text.into()));
+    h.step();
+}
+
+#[test]
+fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
+    let pbx = pbx();
+    let me = pbx.lease("1001").unwrap();
+    let peer_lease = pbx.lease("1002").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+
+    let config = BackendConfig {
+        headless_audio: true,
+        directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    let mut h = Harness::builder()
+        .with_context_setup(|ctx| {
+            switchboard::theme::install(ctx);
+            egui_extras::install_image_loaders(ctx);
+        })
+        .with_size(egui::vec2(1100.0, 720.0))
+        .build_ui_state(
+            |ui, w: &mut Window| w.ui(ui),
+            Window::new(commands, events, Some(server)),
+        );
+
+    // Sign in.
+    h.step();
+    type_into(
+        &mut h,
+        "Extension, phone number or email",
+        &me.user.extension,
+    );
+    type_into(&mut h, "Password", &me.user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, Ada"));
+    wait_ui(&mut h, "the directory's contacts", |h| {
+        has(h, "Grace Hopper, ")
+    });
+
+    // Dial 9196 on the keys.
+    for d in ["9", "1", "9", "6"] {
+        h.get_by_label(d).click();
+        h.step();
+    }
+    h.get_by_label("Call").click();
+    wait_ui(&mut h, "the call bar", |h| has(h, "Talking 0:0"));
+    wait_ui(&mut h, "the timer to run", |h| {
+        has(h, "Talking 0:01") || has(h, "Talking 0:02")
+    });
+
+    h.get_by_label("Hold").click();
+    wait_ui(&mut h, "on hold", |h| has(h, "On hold"));
+    h.get_by_label("Resume").click();
+    wait_ui(&mut h, "talking again", |h| has(h, "Talking"));
+
+    h.get_by_label("Open the call view").click();
+    wait_ui(&mut h, "the fullscreen view", |h| has(h, "Merge calls"));
+    // The frame of the click still drew the call bar; the next one has only the call view.
+    h.step();
+    h.get_by_label("Hang up").click();
+    wait_ui(&mut h, "the call to end", |h| has(h, "No calls."));
+    h.get_by_label("Back").click();
+    wait_ui(&mut h, "the main screen", |h| has(h, "My Calls"));
+
+    // The call is in My Calls.
+    h.get_by_label("My Calls").click();
+    wait_ui(&mut h, "the call in My Calls", |h| {
+        has(h, "Call back 9196, outgoing call")
+    });
+
+    // A peer on 1002 calls; the popup offers Answer.
+    let (peer, peer_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    let mut account = sipcore::Account::new(
+        &peer_lease.user.extension,
+        &peer_lease.user.password,
+        &format!("127.0.0.1:{}", harness::pbx::SIP_PORT),
+    );
+    account.display_name = Some(peer_lease.user.name.clone());
+    peer.send(sipcore::Command::Register(account));
+    harness::wait_for("the peer to register", TIMEOUT, || {
+        match peer_events.recv_timeout(Duration::from_millis(100)) {
+            Ok(sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })) => {
+                Some(())
+            }
+            _ => None,
+        }
+    })
+    .unwrap();
+    peer.send(sipcore::Command::Dial {
+        call: sipcore::CallId(1),
+        target: me.user.extension.clone(),
+    });
+    wait_ui(&mut h, "the incoming call popup", |h| {
+        has(h, "Grace Hopper is calling")
+    });
+    h.get_by_label("Answer").click();
+    wait_ui(&mut h, "the answered call", |h| has(h, "Talking 0:0"));
+    peer.send(sipcore::Command::HangUp(sipcore::CallId(1)));
+    wait_ui(&mut h, "the peer's hang-up", |h| !has(h, "Talking"));
+    wait_ui(&mut h, "the incoming call in My Calls", |h| {
+        has(h, "Call back Grace Hopper, incoming call")
+    });
+    peer.send(sipcore::Command::Shutdown);
+}
