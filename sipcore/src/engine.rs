@@ -1341,6 +1341,10 @@ fn registration_state(
             let reason = match code {
                 401 | 403 | 407 => format!("The server rejected the password for {user}."),
                 404 => format!("The server does not know the user {user}."),
+                // rsipstack reports its own transaction timeout (64*T1, no answer at all) as a
+                // 408, as RFC 3261 §8.1.3.1 says a UA should; to the user that is one thing.
+                408 => format!("The server {server} is not reachable (no answer)."),
+                503 => format!("The server {server} is unavailable right now."),
                 _ => format!(
                     "The server refused to sign in {user} ({}).",
                     resp.status_code

@@ -19,23 +19,21 @@ pub fn run() -> anyhow::Result<i32> {
     let root = harness::paths::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("building the bots and the app…");
-    let ok = Command::new(&cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "sipcore",
-            "--example",
-            "agent",
-            "-p",
-            "switchboard",
-        ])
-        .status()?
-        .success();
-    if !ok {
-        anyhow::bail!("the build failed");
+    // Two builds: with `--example` in the same invocation, cargo builds only the named example
+    // and skips the app's binary.
+    for args in [
+        &["-p", "sipcore", "--example", "agent"][..],
+        &["-p", "switchboard", "--bin", "switchboard"][..],
+    ] {
+        let ok = Command::new(&cargo)
+            .current_dir(&root)
+            .args(["build", "--quiet", "--release"])
+            .args(args)
+            .status()?
+            .success();
+        if !ok {
+            anyhow::bail!("the build failed");
+        }
     }
     let agent = root.join("target/release/examples/agent");
     let music = root.join("assets/sounds/hold-music.opus");
