@@ -182,32 +182,20 @@ impl Backend {
         let store = Store::open(&dir).map_err(|e| e.to_string())?;
 
         let (media_tx, media_rx) = channel();
-        let choice = if self.config.headless_audio {
-            media::DeviceChoice::Headless
+        let devices = if self.config.headless_audio {
+            media::EngineConfig::headless()
         } else {
-            media::DeviceChoice::default_devices()
+            media::EngineConfig::default_devices()
         };
-        let hold_music = Some(crate::assets::hold_music());
-        let engine = match media::Engine::start(
-            media::EngineConfig {
-                devices: choice,
-                hold_music: hold_music.clone(),
-            },
-            media_tx.clone(),
-        ) {
+        let engine = match media::Engine::start(devices, media_tx.clone()) {
             Ok(e) => e,
             Err(e) => {
                 self.notice(format!("The sound devices could not be opened ({e}); calls will have no audio until they are."));
-                media::Engine::start(
-                    media::EngineConfig {
-                        devices: media::DeviceChoice::Headless,
-                        hold_music,
-                    },
-                    media_tx,
-                )
-                .map_err(|e| e.to_string())?
+                media::Engine::start(media::EngineConfig::headless(), media_tx)
+                    .map_err(|e| e.to_string())?
             }
-        };
+        }
+        .with_hold_music(crate::assets::hold_music());
         let forward = self.inputs.clone();
         std::thread::spawn(move || {
             for e in media_rx {
@@ -491,14 +479,14 @@ impl Backend {
                 });
             }
             Command::Answer(id) => {
-                session.media.play_sound(None);
+                session.media.stop_ringing();
                 for other in self.live_others(id) {
                     self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
                 }
                 self.sip(sipcore::Command::Answer(sipcore::CallId(id.0)));
             }
             Command::Decline(id) => {
-                session.media.play_sound(None);
+                session.media.stop_ringing();
                 self.sip(sipcore::Command::Reject {
                     call: sipcore::CallId(id.0),
                     decline: false,
@@ -529,10 +517,14 @@ impl Backend {
                     self.emit(Event::Call(Box::new(call)));
                 }
             }
-            Command::SendDtmf(id, digit) => self.sip(sipcore::Command::SendDtmf {
-                call: sipcore::CallId(id.0),
-                digit,
-            }),
+            Command::SendDtmf(id, digit) => {
+                // The user hears the key they pressed, as on a desk phone.
+                session.media.play_tone(media::Tone::Dtmf(digit));
+                self.sip(sipcore::Command::SendDtmf {
+                    call: sipcore::CallId(id.0),
+                    digit,
+                })
+            }
             Command::Transfer {
                 call,
                 target,
@@ -596,21 +588,21 @@ impl Backend {
                 Err(e) => self.notice(e.to_string()),
             },
             Command::PreviewRingtone { ringtone, volume } => {
-                match media::ogg_opus::read(&crate::assets::ringtone(&ringtone)) {
-                    Ok(samples) => session.media.play_sound(Some(media::Sound::new(
-                        Arc::new(samples),
-                        volume,
-                        false,
-                    ))),
-                    Err(e) => self.notice(format!("The ringtone could not be played: {e}")),
+                if let Err(e) = session
+                    .media
+                    .preview_ringtone(&crate::assets::ringtone(&ringtone), volume)
+                {
+                    self.notice(format!("The ringtone could not be played: {e}"));
                 }
             }
             Command::PlayTestTone => {
-                let mut samples = vec![0i16; 48000];
-                media::tone::Sine::new(1000.0, 48000, 8000.0).fill(&mut samples);
-                session
-                    .media
-                    .play_sound(Some(media::Sound::new(Arc::new(samples), 1.0, false)));
+                // One second of 1 kHz on the speaker, as audio settings pages do.
+                session.media.play_tone(media::Tone::Sine(1000.0));
+                let media = session.media.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    media.stop_tone();
+                });
             }
             Command::PlayVoicemail(_)
             | Command::PauseVoicemail
@@ -708,14 +700,11 @@ impl Backend {
         if settings.notifications.mute_all {
             return;
         }
-        if let Ok(samples) =
-            media::ogg_opus::read(&crate::assets::ringtone(&settings.notifications.ringtone))
-        {
-            s.media.play_sound(Some(media::Sound::new(
-                Arc::new(samples),
-                settings.notifications.volume,
-                true,
-            )));
+        if let Err(e) = s.media.start_ringing(
+            &crate::assets::ringtone(&settings.notifications.ringtone),
+            settings.notifications.volume,
+        ) {
+            tracing::warn!("ringtone: {e}");
         }
     }
 
@@ -733,14 +722,14 @@ impl Backend {
             sipcore::CallState::Ringing { early_media } => {
                 r.call.state = CallState::Ringback { early_media };
                 if !early_media {
-                    media.play_tone(Some(media::Tone::Ringback));
+                    media.play_tone(media::Tone::Ringback);
                 }
             }
             sipcore::CallState::Incoming => r.call.state = CallState::Ringing,
             sipcore::CallState::Active { hold } => {
                 if r.answered_ms.is_none() {
-                    media.play_tone(None);
-                    media.play_sound(None);
+                    media.stop_tone();
+                    media.stop_ringing();
                     r.answered_ms = Some(now_ms());
                     r.call.answered_at = Some(Instant::now());
                 }
@@ -752,9 +741,9 @@ impl Backend {
                 r.call.held_by_remote = hold.remote();
             }
             sipcore::CallState::Ended(reason) => {
-                media.play_tone(None);
+                media.stop_tone();
                 if r.call.direction == Direction::Incoming && r.answered_ms.is_none() {
-                    media.play_sound(None);
+                    media.stop_ringing();
                 }
                 let kind = match (r.call.direction, r.answered_ms) {
                     (Direction::Outgoing, _) => storage::CallKind::Outgoing,
@@ -797,26 +786,42 @@ impl Backend {
 
     fn media_event(&mut self, e: media::MediaEvent) {
         match e {
-            media::MediaEvent::Stats { stream, stats } => {
-                if let Some(r) = self.calls.get_mut(&CallId(stream)) {
+            media::MediaEvent::Stats {
+                stream,
+                loss_pct,
+                jitter_ms,
+                rtt_ms,
+                mos,
+            } => {
+                if let Some(r) = self.calls.get_mut(&CallId(stream.0)) {
                     r.call.quality = Some(model::Quality {
-                        loss_pct: stats.loss_pct,
-                        jitter_ms: stats.jitter_ms,
-                        rtt_ms: stats.rtt_ms,
-                        mos: stats.mos,
+                        loss_pct,
+                        jitter_ms,
+                        rtt_ms,
+                        mos,
                     });
                     let c = r.call.clone();
                     self.emit(Event::Call(Box::new(c)));
                 }
             }
-            media::MediaEvent::DeviceFallback { what, reason } => self.notice(format!(
-                "The {what} stopped ({reason}); switched to the system default."
-            )),
+            media::MediaEvent::DeviceFallback { what, from, to } => {
+                let what = match what {
+                    media::DeviceRole::Microphone => "microphone",
+                    media::DeviceRole::Speaker => "speaker",
+                    media::DeviceRole::Ringer => "ringing device",
+                };
+                self.notice(format!(
+                    "The {what} “{from}” went away; switched to “{to}”."
+                ))
+            }
             media::MediaEvent::MicLevel(l) => self.emit(Event::MicLevel(l)),
             media::MediaEvent::StreamFailed { reason, .. } => {
                 self.notice(format!("Call audio problem: {reason}"))
             }
-            media::MediaEvent::Dtmf { .. } => {}
+            media::MediaEvent::DtmfReceived { .. }
+            | media::MediaEvent::DevicesChanged
+            | media::MediaEvent::StreamStopped { .. }
+            | media::MediaEvent::PlaybackFinished { .. } => {}
         }
     }
 }

@@ -5,6 +5,7 @@
 //! baresip and sipp ([`peers`]), and a way to wait for a condition with a timeout ([`wait`]).
 
 pub mod ami;
+pub mod audio;
 pub mod display;
 pub mod host;
 pub mod paths;

@@ -1,299 +1,267 @@
-//! Sound devices through cpal. The device callbacks only copy interleaved samples into or out
-//! of lock-free ring buffers (rtrb); channel mixing and resampling to the engine's 48 kHz mono
-//! happen on the media thread. A device that fails (unplugged) is reported through
-//! [`DeviceIo::failure`], and the engine falls back to the default device.
+//! Sound devices through cpal: listing with stable ids, and capture/playback streams whose
+//! callbacks do nothing but copy samples to or from a lock-free `rtrb` ring. Everything else —
+//! down-mixing, resampling to 48 kHz, absorbing the drift between the device clock and the
+//! media thread's clock — happens in [`Capture::read_frame`] and [`Playback::write_frame`],
+//! called on the media thread with buffers allocated when the device was opened.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use rtrb::{Consumer, Producer, RingBuffer};
 
+use crate::MediaError;
 use crate::resample::Resampler;
-use crate::stream::FRAME;
 
-/// Which devices to open. Names come from [`list`]; `None` is the system default.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceChoice {
-    /// No sound devices: the engine still keeps time, for bots and tests.
-    Headless,
-    System {
-        input: Option<String>,
-        output: Option<String>,
-    },
+/// Samples per 20 ms frame on the media thread.
+pub const FRAME: usize = 960;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Input,
+    Output,
 }
 
-impl DeviceChoice {
-    pub fn default_devices() -> Self {
-        DeviceChoice::System {
-            input: None,
-            output: None,
-        }
-    }
-}
-
-/// A device as the settings screen lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One device as the settings screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceInfo {
-    /// Stable across runs: the direction and the name the system gives it.
+    /// Stable across runs (cpal's host-qualified id, e.g. `alsa:pulse`); store this in settings.
     pub id: String,
+    /// What to show the user.
     pub name: String,
-    pub is_input: bool,
+    pub kind: DeviceKind,
     pub is_default: bool,
 }
 
-/// Every input and output device, defaults marked. Call again to see hot-plugged devices.
-pub fn list() -> Vec<DeviceInfo> {
+fn dev_err(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Device(e.to_string())
+}
+
+fn device_id(d: &cpal::Device) -> String {
+    d.id().map(|i| i.to_string()).unwrap_or_default()
+}
+
+fn device_name(d: &cpal::Device) -> String {
+    d.description()
+        .map(|x| x.name().to_string())
+        .unwrap_or_else(|_| device_id(d))
+}
+
+/// Lists inputs and outputs of the default host, the system defaults marked.
+pub fn list_devices() -> Result<Vec<DeviceInfo>, MediaError> {
     let host = cpal::default_host();
-    let default_in = host.default_input_device().and_then(|d| d.name().ok());
-    let default_out = host.default_output_device().and_then(|d| d.name().ok());
+    let def_in = host.default_input_device().map(|d| device_id(&d));
+    let def_out = host.default_output_device().map(|d| device_id(&d));
     let mut out = Vec::new();
-    if let Ok(devs) = host.input_devices() {
-        for d in devs {
-            if let Ok(name) = d.name() {
-                out.push(DeviceInfo {
-                    id: format!("in:{name}"),
-                    is_default: Some(&name) == default_in.as_ref(),
-                    name,
-                    is_input: true,
-                });
-            }
-        }
+    for d in host.input_devices().map_err(dev_err)? {
+        let id = device_id(&d);
+        out.push(DeviceInfo {
+            is_default: Some(&id) == def_in.as_ref(),
+            name: device_name(&d),
+            id,
+            kind: DeviceKind::Input,
+        });
     }
-    if let Ok(devs) = host.output_devices() {
-        for d in devs {
-            if let Ok(name) = d.name() {
-                out.push(DeviceInfo {
-                    id: format!("out:{name}"),
-                    is_default: Some(&name) == default_out.as_ref(),
-                    name,
-                    is_input: false,
-                });
-            }
-        }
+    for d in host.output_devices().map_err(dev_err)? {
+        let id = device_id(&d);
+        out.push(DeviceInfo {
+            is_default: Some(&id) == def_out.as_ref(),
+            name: device_name(&d),
+            id,
+            kind: DeviceKind::Output,
+        });
     }
-    out
+    Ok(out)
 }
 
-struct Input {
+/// Finds a device by id, or the default one when `id` is `None`.
+fn find(kind: DeviceKind, id: Option<&str>) -> Result<cpal::Device, MediaError> {
+    let host = cpal::default_host();
+    match id {
+        None => match kind {
+            DeviceKind::Input => host.default_input_device(),
+            DeviceKind::Output => host.default_output_device(),
+        }
+        .ok_or_else(|| MediaError::Device("no default device".into())),
+        Some(id) => {
+            let mut devices = match kind {
+                DeviceKind::Input => Box::new(host.input_devices().map_err(dev_err)?)
+                    as Box<dyn Iterator<Item = cpal::Device>>,
+                DeviceKind::Output => Box::new(host.output_devices().map_err(dev_err)?),
+            };
+            devices
+                .find(|d| device_id(d) == id)
+                .ok_or_else(|| MediaError::Device(format!("device {id} not found")))
+        }
+    }
+}
+
+/// An open microphone.
+pub struct Capture {
     _stream: cpal::Stream,
-    ring: Consumer<f32>,
+    ring: rtrb::Consumer<f32>,
     channels: usize,
-    frame: Vec<i16>,
     resampler: Resampler,
+    mono: Vec<f32>,
+    failed: Arc<AtomicBool>,
+    pub id: String,
 }
 
-struct Output {
-    _stream: cpal::Stream,
-    ring: Producer<f32>,
-    channels: usize,
-    frame: Vec<i16>,
-    resampler: Resampler,
-}
-
-/// The open devices, owned by the media thread.
-pub struct DeviceIo {
-    input: Option<Input>,
-    output: Option<Output>,
-    failure: Arc<Mutex<Option<String>>>,
-}
-
-impl DeviceIo {
-    pub fn headless() -> Self {
-        Self {
-            input: None,
-            output: None,
-            failure: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    pub fn open(choice: &DeviceChoice) -> Result<Self, String> {
-        let DeviceChoice::System { input, output } = choice else {
-            return Ok(Self::headless());
+impl Capture {
+    pub fn open(id: Option<&str>) -> Result<Self, MediaError> {
+        let device = find(DeviceKind::Input, id)?;
+        let cfg = device.default_input_config().map_err(dev_err)?;
+        let (rate, channels) = (cfg.sample_rate(), cfg.channels() as usize);
+        let config = cpal::StreamConfig {
+            channels: cfg.channels(),
+            sample_rate: rate,
+            buffer_size: cpal::BufferSize::Default,
         };
-        let host = cpal::default_host();
-        let failure = Arc::new(Mutex::new(None));
-        let out_dev = find(&host, output.as_deref(), false)?;
-        let in_dev = find(&host, input.as_deref(), true)?;
-        Ok(Self {
-            output: Some(open_output(&out_dev, failure.clone())?),
-            input: Some(open_input(&in_dev, failure.clone())?),
-            failure,
+        // 200 ms of slack for the device's own buffering.
+        let (mut tx, ring) = rtrb::RingBuffer::<f32>::new(rate as usize * channels / 5);
+        let failed = Arc::new(AtomicBool::new(false));
+        let f = failed.clone();
+        let stream = device
+            .build_input_stream::<f32, _, _>(
+                config,
+                move |data: &[f32], _| {
+                    // Real-time callback: copy what fits, drop the rest, never block or allocate.
+                    let n = data.len().min(tx.slots());
+                    if let Ok(mut chunk) = tx.write_chunk(n) {
+                        let (a, b) = chunk.as_mut_slices();
+                        a.copy_from_slice(&data[..a.len()]);
+                        b.copy_from_slice(&data[a.len()..n]);
+                        chunk.commit_all();
+                    }
+                },
+                move |_| f.store(true, Ordering::Relaxed),
+                None,
+            )
+            .map_err(dev_err)?;
+        stream.play().map_err(dev_err)?;
+        let resampler = Resampler::new(rate, 48_000, 20)?;
+        let mono = vec![0.0; resampler.input_len()];
+        Ok(Capture {
+            _stream: stream,
+            ring,
+            channels,
+            resampler,
+            mono,
+            failed,
+            id: device_id(&device),
         })
     }
 
-    /// Why a device stopped, once.
-    pub fn failure(&mut self) -> Option<String> {
-        self.failure.lock().ok()?.take()
+    /// True once the device reported an error (unplugged); the engine then falls back.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
     }
 
-    /// Fills one 20 ms frame at 48 kHz mono from the microphone (silence if none or short).
-    pub fn read_mic(&mut self, out: &mut [i16]) {
-        let Some(inp) = self.input.as_mut() else {
-            out.fill(0);
-            return;
-        };
-        let needed = inp.frame.len() * inp.channels;
-        if inp.ring.slots() < needed {
-            out.fill(0);
-            return;
-        }
-        // Keep latency bounded: if the device got ahead, skip the oldest audio.
-        while inp.ring.slots() >= needed * 4 {
-            if let Ok(chunk) = inp.ring.read_chunk(needed) {
-                chunk.commit_all();
+    /// Takes one 20 ms frame at 48 kHz mono into `out`. Plays silence on underrun; on a
+    /// backlog beyond 3 frames (the device clock is faster than ours) drops the oldest audio.
+    pub fn read_frame(&mut self, out: &mut [f32]) -> Result<bool, MediaError> {
+        let need = self.mono.len() * self.channels;
+        let backlog = self.ring.slots();
+        if backlog >= need * 4 {
+            let drop = backlog - need * 2;
+            if let Ok(c) = self.ring.read_chunk(drop - drop % self.channels) {
+                c.commit_all();
             }
         }
-        if let Ok(chunk) = inp.ring.read_chunk(needed) {
-            let (a, b) = chunk.as_slices();
-            for (i, s) in inp.frame.iter_mut().enumerate() {
-                let mut acc = 0.0;
-                for c in 0..inp.channels {
-                    let k = i * inp.channels + c;
-                    acc += if k < a.len() { a[k] } else { b[k - a.len()] };
-                }
-                *s = (acc / inp.channels as f32 * 32767.0).clamp(-32768.0, 32767.0) as i16;
-            }
-            chunk.commit_all();
-        }
-        inp.resampler.process(&inp.frame, out);
-    }
-
-    /// Queues one 20 ms frame at 48 kHz mono for the speaker.
-    pub fn write_speaker(&mut self, frame: &[i16]) {
-        let Some(o) = self.output.as_mut() else {
-            return;
+        let Ok(chunk) = self.ring.read_chunk(need) else {
+            out.fill(0.0);
+            return Ok(false);
         };
-        o.resampler.process(frame, &mut o.frame);
-        let needed = o.frame.len() * o.channels;
-        if o.ring.slots() < needed {
-            return; // the device is not draining: drop rather than grow latency
-        }
-        if let Ok(mut chunk) = o.ring.write_chunk(needed) {
-            let (a, b) = chunk.as_mut_slices();
-            for (k, slot) in a.iter_mut().chain(b.iter_mut()).enumerate() {
-                *slot = o.frame[k / o.channels] as f32 / 32768.0;
+        let (a, b) = chunk.as_slices();
+        let ch = self.channels;
+        for (i, m) in self.mono.iter_mut().enumerate() {
+            let mut sum = 0.0;
+            for c in 0..ch {
+                let k = i * ch + c;
+                sum += if k < a.len() { a[k] } else { b[k - a.len()] };
             }
-            chunk.commit_all();
+            *m = sum / ch as f32;
         }
+        chunk.commit_all();
+        self.resampler.process(&self.mono, out)?;
+        Ok(true)
     }
 }
 
-fn find(host: &cpal::Host, name: Option<&str>, input: bool) -> Result<cpal::Device, String> {
-    if let Some(name) = name {
-        let devices = if input {
-            host.input_devices()
-        } else {
-            host.output_devices()
+/// An open speaker (or ringing device).
+pub struct Playback {
+    _stream: cpal::Stream,
+    ring: rtrb::Producer<f32>,
+    channels: usize,
+    resampler: Resampler,
+    resampled: Vec<f32>,
+    failed: Arc<AtomicBool>,
+    pub id: String,
+}
+
+impl Playback {
+    pub fn open(id: Option<&str>) -> Result<Self, MediaError> {
+        let device = find(DeviceKind::Output, id)?;
+        let cfg = device.default_output_config().map_err(dev_err)?;
+        let (rate, channels) = (cfg.sample_rate(), cfg.channels() as usize);
+        let config = cpal::StreamConfig {
+            channels: cfg.channels(),
+            sample_rate: rate,
+            buffer_size: cpal::BufferSize::Default,
         };
-        if let Ok(mut devs) = devices
-            && let Some(d) = devs.find(|d| d.name().ok().as_deref() == Some(name))
-        {
-            return Ok(d);
+        let (mut ring, mut rx) = rtrb::RingBuffer::<f32>::new(rate as usize * channels / 5);
+        // Start with 40 ms of silence queued so the first ticks' timing jitter does not underrun.
+        let prefill = rate as usize * channels / 25;
+        if let Ok(c) = ring.write_chunk_uninit(prefill) {
+            c.fill_from_iter(std::iter::repeat(0.0));
         }
-        return Err(format!("the audio device “{name}” is not connected"));
+        let failed = Arc::new(AtomicBool::new(false));
+        let f = failed.clone();
+        let stream = device
+            .build_output_stream::<f32, _, _>(
+                config,
+                move |data: &mut [f32], _| {
+                    let n = data.len().min(rx.slots());
+                    if let Ok(chunk) = rx.read_chunk(n) {
+                        let (a, b) = chunk.as_slices();
+                        data[..a.len()].copy_from_slice(a);
+                        data[a.len()..n].copy_from_slice(b);
+                        chunk.commit_all();
+                    }
+                    data[n..].fill(0.0);
+                },
+                move |_| f.store(true, Ordering::Relaxed),
+                None,
+            )
+            .map_err(dev_err)?;
+        stream.play().map_err(dev_err)?;
+        let resampler = Resampler::new(48_000, rate, 20)?;
+        let resampled = vec![0.0; resampler.output_len()];
+        Ok(Playback {
+            _stream: stream,
+            ring,
+            channels,
+            resampler,
+            resampled,
+            failed,
+            id: device_id(&device),
+        })
     }
-    let d = if input {
-        host.default_input_device()
-    } else {
-        host.default_output_device()
-    };
-    d.ok_or_else(|| {
-        format!(
-            "no {} device is available",
-            if input { "microphone" } else { "speaker" }
-        )
-    })
-}
 
-fn error_callback(
-    failure: Arc<Mutex<Option<String>>>,
-) -> impl FnMut(cpal::StreamError) + Send + 'static {
-    move |e| {
-        if let Ok(mut f) = failure.lock() {
-            *f = Some(e.to_string());
-        }
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
     }
-}
 
-fn open_input(dev: &cpal::Device, failure: Arc<Mutex<Option<String>>>) -> Result<Input, String> {
-    let config = dev.default_input_config().map_err(|e| e.to_string())?;
-    let rate = config.sample_rate().0;
-    let channels = config.channels() as usize;
-    let (mut producer, consumer) = RingBuffer::<f32>::new((rate as usize / 5) * channels);
-    let stream_config: cpal::StreamConfig = config.clone().into();
-    let err = error_callback(failure);
-    let stream = match config.sample_format() {
-        cpal::SampleFormat::F32 => dev.build_input_stream(
-            &stream_config,
-            move |data: &[f32], _: &_| {
-                for s in data {
-                    let _ = producer.push(*s);
-                }
-            },
-            err,
-            None,
-        ),
-        cpal::SampleFormat::I16 => dev.build_input_stream(
-            &stream_config,
-            move |data: &[i16], _: &_| {
-                for s in data {
-                    let _ = producer.push(*s as f32 / 32768.0);
-                }
-            },
-            err,
-            None,
-        ),
-        other => return Err(format!("unsupported microphone sample format {other:?}")),
+    /// Queues one 20 ms frame at 48 kHz mono, copied to every channel. If the device has not
+    /// taken the previous frames (its clock is slower than ours) the frame is dropped.
+    pub fn write_frame(&mut self, frame: &[f32]) -> Result<(), MediaError> {
+        self.resampler.process(frame, &mut self.resampled)?;
+        let need = self.resampled.len() * self.channels;
+        let Ok(chunk) = self.ring.write_chunk_uninit(need) else {
+            return Ok(());
+        };
+        let ch = self.channels;
+        let src = &self.resampled;
+        chunk.fill_from_iter((0..need).map(|k| src[k / ch]));
+        Ok(())
     }
-    .map_err(|e| e.to_string())?;
-    stream.play().map_err(|e| e.to_string())?;
-    Ok(Input {
-        _stream: stream,
-        ring: consumer,
-        channels,
-        frame: vec![0; (rate / 50) as usize],
-        resampler: Resampler::new(rate, 48000).map_err(|e| e.to_string())?,
-    })
-}
-
-fn open_output(dev: &cpal::Device, failure: Arc<Mutex<Option<String>>>) -> Result<Output, String> {
-    let config = dev.default_output_config().map_err(|e| e.to_string())?;
-    let rate = config.sample_rate().0;
-    let channels = config.channels() as usize;
-    let (producer, mut consumer) = RingBuffer::<f32>::new((rate as usize / 5) * channels);
-    let stream_config: cpal::StreamConfig = config.clone().into();
-    let err = error_callback(failure);
-    let stream = match config.sample_format() {
-        cpal::SampleFormat::F32 => dev.build_output_stream(
-            &stream_config,
-            move |data: &mut [f32], _: &_| {
-                for s in data.iter_mut() {
-                    *s = consumer.pop().unwrap_or(0.0);
-                }
-            },
-            err,
-            None,
-        ),
-        cpal::SampleFormat::I16 => dev.build_output_stream(
-            &stream_config,
-            move |data: &mut [i16], _: &_| {
-                for s in data.iter_mut() {
-                    *s = (consumer.pop().unwrap_or(0.0) * 32767.0) as i16;
-                }
-            },
-            err,
-            None,
-        ),
-        other => return Err(format!("unsupported speaker sample format {other:?}")),
-    }
-    .map_err(|e| e.to_string())?;
-    stream.play().map_err(|e| e.to_string())?;
-    let _ = FRAME;
-    Ok(Output {
-        _stream: stream,
-        ring: producer,
-        channels,
-        frame: vec![0; (rate / 50) as usize],
-        resampler: Resampler::new(48000, rate).map_err(|e| e.to_string())?,
-    })
 }

@@ -1,475 +1,600 @@
-//! The media thread: every 20 ms it reads the microphone, receives and plays out each stream,
-//! mixes, sends, and feeds the speaker. Callers talk to it through [`Engine`], whose methods
-//! only queue a message and never wait on audio. Device callbacks (see [`crate::devices`]) only
-//! copy samples through lock-free ring buffers.
+//! The media thread and the [`Engine`] handle that commands it. The thread ticks every 20 ms:
+//! it takes a microphone frame, receives and decodes every stream, mixes, adds tones, sends,
+//! and writes the speaker and ringer frames. Commands arrive on a channel and are applied
+//! between ticks; nothing on the tick path allocates, locks or logs.
 
-use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::devices::{self, DeviceChoice, DeviceIo};
-use crate::stream::{Codec, Direction, FRAME, Route, Stats, Stream, StreamConfig, StreamError};
-use crate::tone::{Tone, TonePlayer};
+use crate::devices::{self, Capture, DeviceInfo, FRAME, Playback};
+use crate::mixer;
+use crate::ogg_opus::OggOpusReader;
+use crate::stream::Stream;
+use crate::tone::{self, Tone, ToneGenerator};
+use crate::{DeviceRole, MediaError, MediaEvent, Route, StreamConfig, StreamId, StreamUpdate};
 
-/// What the engine reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum MediaEvent {
-    /// About once a second per stream.
-    Stats {
-        stream: u64,
-        stats: Stats,
-    },
-    Dtmf {
-        stream: u64,
-        digit: char,
-    },
-    StreamFailed {
-        stream: u64,
-        reason: String,
-    },
-    /// A device went away; audio moved to the default one.
-    DeviceFallback {
-        what: String,
-        reason: String,
-    },
-    /// Microphone level, 0.0 to 1.0, about ten times a second while metering.
-    MicLevel(f32),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum MediaError {
-    #[error("the audio engine has stopped")]
-    Stopped,
-    #[error(transparent)]
-    Stream(#[from] StreamError),
-    #[error("{0}")]
-    Device(String),
-}
-
-/// Samples to play on the speaker: a ringtone, a preview, a test tone.
-pub struct Sound {
-    pub samples: std::sync::Arc<Vec<i16>>,
-    /// 0.0 to 1.0.
-    pub volume: f32,
-    pub looped: bool,
-    position: usize,
-}
-
-impl Sound {
-    pub fn new(samples: std::sync::Arc<Vec<i16>>, volume: f32, looped: bool) -> Self {
-        Self {
-            samples,
-            volume: volume.clamp(0.0, 1.0),
-            looped,
-            position: 0,
-        }
-    }
-
-    /// Adds the next frame into `out`; false once a one-shot sound is over.
-    fn mix(&mut self, out: &mut [i16]) -> bool {
-        if self.samples.is_empty() {
-            return false;
-        }
-        for o in out.iter_mut() {
-            if self.position >= self.samples.len() {
-                if !self.looped {
-                    return false;
-                }
-                self.position = 0;
-            }
-            let v = *o as f32 + self.samples[self.position] as f32 * self.volume;
-            *o = v.clamp(i16::MIN as f32, i16::MAX as f32) as i16;
-            self.position += 1;
-        }
-        true
-    }
-}
-
+/// Which devices to open. `None` ids mean the system default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineConfig {
-    pub devices: DeviceChoice,
-    /// Played to the other side while we hold it (Ogg Opus); `None` sends silence.
-    pub hold_music: Option<PathBuf>,
+    /// No sound devices at all: the thread is clocked by a timer (bots, tests, servers).
+    pub headless: bool,
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+    pub ringer: Option<String>,
 }
 
-enum Control {
-    Start(u64, Box<Stream>),
-    Update {
-        id: u64,
-        remote: std::net::SocketAddr,
-        codec: Codec,
-        telephone_event: Option<u8>,
-        direction: Direction,
+impl EngineConfig {
+    pub fn headless() -> Self {
+        EngineConfig {
+            headless: true,
+            ..Default::default()
+        }
+    }
+    /// The system default microphone, speaker and ringer.
+    pub fn default_devices() -> Self {
+        EngineConfig::default()
+    }
+}
+
+enum Command {
+    StartStream(Box<Stream>),
+    UpdateStream(StreamId, StreamUpdate),
+    StopStream(StreamId),
+    SendDtmf(StreamId, char),
+    SetMute(bool),
+    SetHoldMusic(StreamId, Option<Box<OggOpusReader>>),
+    Conference(Vec<StreamId>),
+    Split,
+    PlayTone(Tone),
+    StopTone,
+    StartRinging {
+        reader: Box<OggOpusReader>,
+        volume: f32,
+        looped: bool,
     },
-    Stop(u64),
-    Dtmf(u64, char),
-    Mute(u64, bool),
-    HoldMusic(u64, bool),
-    Conference(Vec<u64>),
-    Split(Vec<u64>),
-    Tone(Option<Tone>),
-    Sound(Option<Sound>),
-    Devices(DeviceChoice),
-    Meter(bool),
+    StopRinging,
+    SetDevices(EngineConfig),
+    MicMeter(bool),
     Shutdown,
 }
 
-/// A handle to the media thread; cheap to clone.
+/// A handle to the media thread. Cheap to clone; every method returns at once. When the last
+/// clone is dropped the media thread and the device watcher stop.
 #[derive(Clone)]
 pub struct Engine {
-    tx: Sender<Control>,
-    hold_music: std::sync::Arc<Vec<i16>>,
+    handle: Arc<Handle>,
+    hold_music: Option<PathBuf>,
+}
+
+struct Handle {
+    commands: Sender<Command>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.commands.send(Command::Shutdown);
+    }
 }
 
 impl Engine {
-    pub fn start(config: EngineConfig, events: Sender<MediaEvent>) -> Result<Self, MediaError> {
-        let hold_music = match &config.hold_music {
-            Some(p) => crate::ogg_opus::read(p).map_err(|e| MediaError::Device(e.to_string()))?,
-            None => Vec::new(),
-        };
-        let (tx, rx) = mpsc::channel();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let choice = config.devices;
+    /// Starts the media thread (and, with devices, a thread that watches for hot-plugging).
+    pub fn start(config: EngineConfig, events: Sender<MediaEvent>) -> Result<Engine, MediaError> {
+        let (commands, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        if !config.headless {
+            spawn_device_watcher(events.clone(), stop.clone());
+        }
         std::thread::Builder::new()
             .name("media".into())
-            .spawn(move || {
-                // Devices are opened here because cpal's streams must stay on the thread that
-                // made them.
-                let io = DeviceIo::open(&choice);
-                let (io, error) = match io {
-                    Ok(io) => (io, None),
-                    Err(e) => (DeviceIo::headless(), Some(e)),
-                };
-                let _ = ready_tx.send(error);
-                MediaThread::new(io, choice, events).run(rx);
-            })
-            .map_err(|e| MediaError::Device(e.to_string()))?;
-        if let Ok(Some(e)) = ready_rx.recv() {
-            return Err(MediaError::Device(e));
-        }
-        Ok(Self {
-            tx,
-            hold_music: std::sync::Arc::new(hold_music),
+            .spawn(move || MediaThread::new(config, events, rx).run())
+            .map_err(MediaError::Network)?;
+        let hold = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/sounds/hold-music.opus");
+        Ok(Engine {
+            handle: Arc::new(Handle { commands, stop }),
+            hold_music: Some(hold),
         })
     }
 
-    fn send(&self, c: Control) -> Result<(), MediaError> {
-        self.tx.send(c).map_err(|_| MediaError::Stopped)
+    fn send(&self, c: Command) {
+        // A stopped media thread has already reported why; there is nothing more to do.
+        let _ = self.handle.commands.send(c);
     }
 
-    /// Starts a call's audio. Decoding a file to play and opening a recording happen here, on
-    /// the caller's thread, not on the media thread.
-    pub fn start_stream(&self, id: u64, config: StreamConfig) -> Result<(), MediaError> {
-        let stream = Stream::new(config, &self.hold_music)?;
-        self.send(Control::Start(id, Box::new(stream)))
+    /// Uses this file as music on hold instead of the shipped one.
+    pub fn with_hold_music(mut self, path: PathBuf) -> Self {
+        self.hold_music = Some(path);
+        self
     }
 
-    pub fn update_stream(
-        &self,
-        id: u64,
-        remote: std::net::SocketAddr,
-        codec: Codec,
-        telephone_event: Option<u8>,
-        direction: Direction,
-    ) -> Result<(), MediaError> {
-        self.send(Control::Update {
-            id,
-            remote,
-            codec,
-            telephone_event,
-            direction,
-        })
+    /// Starts an RTP stream. Codec, sockets and files are checked here; errors return at once.
+    pub fn start_stream(&self, id: StreamId, config: StreamConfig) -> Result<(), MediaError> {
+        let stream = Stream::new(id, config)?;
+        self.handle
+            .commands
+            .send(Command::StartStream(Box::new(stream)))
+            .map_err(|_| MediaError::EngineStopped)
     }
-
-    pub fn stop_stream(&self, id: u64) {
-        let _ = self.send(Control::Stop(id));
+    pub fn update_stream(&self, id: StreamId, update: StreamUpdate) {
+        self.send(Command::UpdateStream(id, update));
     }
-
-    pub fn send_dtmf(&self, id: u64, digit: char) {
-        let _ = self.send(Control::Dtmf(id, digit));
+    /// Stops a stream; [`MediaEvent::StreamStopped`] follows once its recording is closed.
+    pub fn stop_stream(&self, id: StreamId) {
+        self.send(Command::StopStream(id));
     }
-
-    pub fn set_mute(&self, id: u64, muted: bool) {
-        let _ = self.send(Control::Mute(id, muted));
+    /// Sends a key as RFC 4733 telephone-event (queued behind keys already being sent).
+    pub fn send_dtmf(&self, id: StreamId, digit: char) {
+        self.send(Command::SendDtmf(id, digit));
     }
-
-    pub fn set_hold_music(&self, id: u64, on: bool) {
-        let _ = self.send(Control::HoldMusic(id, on));
+    pub fn set_mute(&self, muted: bool) {
+        self.send(Command::SetMute(muted));
     }
-
-    pub fn conference(&self, ids: &[u64]) {
-        let _ = self.send(Control::Conference(ids.to_vec()));
+    /// While on, the stream sends music on hold instead of the microphone.
+    pub fn set_hold_music(&self, id: StreamId, on: bool) -> Result<(), MediaError> {
+        let reader = match (on, &self.hold_music) {
+            (true, Some(p)) => Some(Box::new(OggOpusReader::open(p)?)),
+            _ => None,
+        };
+        self.send(Command::SetHoldMusic(id, reader));
+        Ok(())
     }
-
-    pub fn split(&self, ids: &[u64]) {
-        let _ = self.send(Control::Split(ids.to_vec()));
+    /// Merges these streams with the local user (3-way call); others stay as they are.
+    pub fn conference(&self, ids: &[StreamId]) {
+        self.send(Command::Conference(ids.to_vec()));
     }
-
-    /// Plays a call-progress tone on the speaker (`None` stops it).
-    pub fn play_tone(&self, tone: Option<Tone>) {
-        let _ = self.send(Control::Tone(tone));
+    /// Ends the conference: every stream hears only the local user again.
+    pub fn split(&self) {
+        self.send(Command::Split);
     }
-
-    /// Plays samples (48 kHz mono) on the speaker, replacing any sound playing; `None` stops.
-    pub fn play_sound(&self, sound: Option<Sound>) {
-        let _ = self.send(Control::Sound(sound));
+    /// Plays a tone on the speaker (ringback, busy, call waiting, DTMF feedback).
+    pub fn play_tone(&self, tone: Tone) {
+        self.send(Command::PlayTone(tone));
     }
-
-    pub fn set_devices(&self, choice: DeviceChoice) {
-        let _ = self.send(Control::Devices(choice));
+    pub fn stop_tone(&self) {
+        self.send(Command::StopTone);
     }
-
-    /// Reports the microphone level while on (for the audio settings' meter).
-    pub fn meter(&self, on: bool) {
-        let _ = self.send(Control::Meter(on));
+    /// Loops a ringtone on the ringing device. `volume` is 0..=1.
+    pub fn start_ringing(&self, path: &Path, volume: f32) -> Result<(), MediaError> {
+        let reader = Box::new(OggOpusReader::open(path)?);
+        self.send(Command::StartRinging {
+            reader,
+            volume,
+            looped: true,
+        });
+        Ok(())
     }
-
+    pub fn stop_ringing(&self) {
+        self.send(Command::StopRinging);
+    }
+    /// Plays a ringtone once on the ringing device, for the settings screen.
+    pub fn preview_ringtone(&self, path: &Path, volume: f32) -> Result<(), MediaError> {
+        let reader = Box::new(OggOpusReader::open(path)?);
+        self.send(Command::StartRinging {
+            reader,
+            volume,
+            looped: false,
+        });
+        Ok(())
+    }
+    /// Switches devices; calls continue. Failures fall back to the default with an event.
+    pub fn set_devices(&self, config: EngineConfig) {
+        self.send(Command::SetDevices(config));
+    }
+    /// Lists devices. This enumerates the sound system and can take tens of milliseconds, so
+    /// call it off the UI thread or when [`MediaEvent::DevicesChanged`] arrives.
+    pub fn list_devices(&self) -> Result<Vec<DeviceInfo>, MediaError> {
+        devices::list_devices()
+    }
+    /// Turns the [`MediaEvent::MicLevel`] meter on or off.
+    pub fn set_mic_meter(&self, on: bool) {
+        self.send(Command::MicMeter(on));
+    }
+    /// Stops the media thread and closes devices and streams.
     pub fn shutdown(&self) {
-        let _ = self.send(Control::Shutdown);
+        self.send(Command::Shutdown);
     }
 }
 
-struct Entry {
-    id: u64,
-    stream: Stream,
-    conference: Option<u32>,
+/// Polls the device list every 2 s on its own thread (enumeration is slow) and reports changes.
+fn spawn_device_watcher(events: Sender<MediaEvent>, stop: Arc<AtomicBool>) {
+    let _ = std::thread::Builder::new()
+        .name("media-devices".into())
+        .spawn(move || {
+            let ids = || {
+                devices::list_devices()
+                    .map(|l| l.into_iter().map(|d| d.id).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            };
+            let mut last = ids();
+            loop {
+                std::thread::sleep(Duration::from_secs(2));
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let now = ids();
+                if now != last {
+                    last = now;
+                    if events.send(MediaEvent::DevicesChanged).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+}
+
+struct Ringing {
+    reader: Box<OggOpusReader>,
+    volume: f32,
+    looped: bool,
 }
 
 struct MediaThread {
-    io: DeviceIo,
-    choice: DeviceChoice,
+    config: EngineConfig,
     events: Sender<MediaEvent>,
-    streams: Vec<Entry>,
-    tone: Option<TonePlayer>,
-    sound: Option<Sound>,
-    metering: bool,
-    next_conference: u32,
-    mic: Box<[i16; FRAME]>,
-    speaker: Box<[i32; FRAME]>,
-    out: Box<[i16; FRAME]>,
+    commands: Receiver<Command>,
+    streams: Vec<Stream>,
+    hold_readers: Vec<(StreamId, Box<OggOpusReader>)>,
+    capture: Option<Capture>,
+    playback: Option<Playback>,
+    ringer: Option<Playback>,
+    muted: bool,
+    meter: bool,
+    tone: Option<ToneGenerator>,
+    ringing: Option<Ringing>,
+    mic: Vec<f32>,
+    speaker: Vec<f32>,
+    conference_sum: Vec<f32>,
+    ring_frame: Vec<f32>,
     ticks: u64,
 }
 
 impl MediaThread {
-    fn new(io: DeviceIo, choice: DeviceChoice, events: Sender<MediaEvent>) -> Self {
-        Self {
-            io,
-            choice,
+    fn new(config: EngineConfig, events: Sender<MediaEvent>, commands: Receiver<Command>) -> Self {
+        let mut t = MediaThread {
+            config: EngineConfig::headless(),
             events,
-            streams: Vec::with_capacity(8),
+            commands,
+            streams: Vec::with_capacity(16),
+            hold_readers: Vec::with_capacity(16),
+            capture: None,
+            playback: None,
+            ringer: None,
+            muted: false,
+            meter: false,
             tone: None,
-            sound: None,
-            metering: false,
-            next_conference: 1,
-            mic: Box::new([0; FRAME]),
-            speaker: Box::new([0; FRAME]),
-            out: Box::new([0; FRAME]),
+            ringing: None,
+            mic: vec![0.0; FRAME],
+            speaker: vec![0.0; FRAME],
+            conference_sum: vec![0.0; FRAME],
+            ring_frame: vec![0.0; FRAME],
             ticks: 0,
+        };
+        t.open_devices(config);
+        t
+    }
+
+    /// Opens the configured devices; one that fails is replaced by the default, with an event.
+    fn open_devices(&mut self, config: EngineConfig) {
+        self.capture = None;
+        self.playback = None;
+        self.ringer = None;
+        if !config.headless {
+            self.capture = self.open_with_fallback(
+                DeviceRole::Microphone,
+                config.microphone.as_deref(),
+                Capture::open,
+            );
+            self.playback = self.open_with_fallback(
+                DeviceRole::Speaker,
+                config.speaker.as_deref(),
+                Playback::open,
+            );
+            self.ringer = self.open_with_fallback(
+                DeviceRole::Ringer,
+                config.ringer.as_deref(),
+                Playback::open,
+            );
+        }
+        self.config = config;
+    }
+
+    fn open_with_fallback<T>(
+        &self,
+        role: DeviceRole,
+        id: Option<&str>,
+        open: impl Fn(Option<&str>) -> Result<T, MediaError>,
+    ) -> Option<T> {
+        match open(id) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(?role, error = %e, "cannot open the chosen device");
+                let d = open(None).ok();
+                if let Some(id) = id {
+                    let _ = self.events.send(MediaEvent::DeviceFallback {
+                        what: role,
+                        from: id.to_string(),
+                        to: "default".into(),
+                    });
+                }
+                d
+            }
         }
     }
 
-    fn run(mut self, rx: Receiver<Control>) {
-        let period = Duration::from_millis(20);
-        let mut next = Instant::now() + period;
+    fn run(mut self) {
+        let tick = Duration::from_millis(20);
+        let mut next = Instant::now();
         loop {
-            while let Ok(c) = rx.try_recv() {
-                if !self.control(c) {
-                    self.stop_all();
-                    return;
+            loop {
+                match self.commands.try_recv() {
+                    Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return,
+                    Ok(c) => self.apply(c),
+                    Err(TryRecvError::Empty) => break,
                 }
             }
             self.tick();
+            next += tick;
             let now = Instant::now();
-            if now < next {
+            if next > now {
                 std::thread::sleep(next - now);
-                next += period;
             } else if now - next > Duration::from_millis(200) {
-                // We fell far behind (the machine was suspended): start the clock afresh.
-                next = now + period;
-            } else {
-                next += period;
+                // We were stalled (a device opening, a suspended laptop): do not burst to catch up.
+                next = now;
             }
         }
     }
 
-    fn stop_all(&mut self) {
-        for e in self.streams.drain(..) {
-            e.stream.finish();
-        }
+    fn find(&mut self, id: StreamId) -> Option<&mut Stream> {
+        self.streams.iter_mut().find(|s| s.id == id)
     }
 
-    fn control(&mut self, c: Control) -> bool {
-        let find = |s: &mut Vec<Entry>, id: u64| s.iter_mut().position(|e| e.id == id);
+    fn apply(&mut self, c: Command) {
         match c {
-            Control::Start(id, stream) => {
-                if let Some(i) = find(&mut self.streams, id) {
-                    self.streams.remove(i).stream.finish();
-                }
-                self.streams.push(Entry {
-                    id,
-                    stream: *stream,
-                    conference: None,
-                });
+            Command::StartStream(s) => {
+                let id = s.id;
+                self.streams.retain(|x| x.id != id);
+                self.streams.push(*s);
             }
-            Control::Update {
-                id,
-                remote,
-                codec,
-                telephone_event,
-                direction,
-            } => {
-                if let Some(i) = find(&mut self.streams, id)
-                    && let Err(e) =
-                        self.streams[i]
-                            .stream
-                            .update(remote, codec, telephone_event, direction)
+            Command::UpdateStream(id, u) => {
+                if let Some(s) = self.find(id)
+                    && let Err(e) = s.update(u)
                 {
-                    let _ = self.events.send(MediaEvent::StreamFailed {
-                        stream: id,
-                        reason: e.to_string(),
-                    });
+                    self.fail(id, e);
                 }
             }
-            Control::Stop(id) => {
-                if let Some(i) = find(&mut self.streams, id) {
-                    self.streams.remove(i).stream.finish();
+            Command::StopStream(id) => {
+                // Dropping the stream closes its recording, which waits for the writer thread.
+                self.streams.retain(|s| s.id != id);
+                self.hold_readers.retain(|(s, _)| *s != id);
+                let _ = self.events.send(MediaEvent::StreamStopped { stream: id });
+            }
+            Command::SendDtmf(id, d) => {
+                if let Some(s) = self.find(id) {
+                    s.queue_dtmf(d);
                 }
             }
-            Control::Dtmf(id, digit) => {
-                if let Some(i) = find(&mut self.streams, id) {
-                    self.streams[i].stream.start_dtmf(digit);
-                    if matches!(self.streams[i].stream.route, Route::Local) {
-                        self.tone = Some(TonePlayer::new(Tone::Dtmf(digit)));
+            Command::SetMute(m) => self.muted = m,
+            Command::SetHoldMusic(id, reader) => {
+                self.hold_readers.retain(|(s, _)| *s != id);
+                if let Some(s) = self.find(id) {
+                    s.hold_music = reader.is_some();
+                }
+                if let Some(r) = reader {
+                    self.hold_readers.push((id, r));
+                }
+            }
+            Command::Conference(ids) => {
+                for s in &mut self.streams {
+                    if ids.contains(&s.id) {
+                        s.in_conference = true;
                     }
                 }
             }
-            Control::Mute(id, m) => {
-                if let Some(i) = find(&mut self.streams, id) {
-                    self.streams[i].stream.muted = m;
-                }
+            Command::Split => self
+                .streams
+                .iter_mut()
+                .for_each(|s| s.in_conference = false),
+            Command::PlayTone(t) => self.tone = Some(ToneGenerator::new(t, 48_000)),
+            Command::StopTone => self.tone = None,
+            Command::StartRinging {
+                reader,
+                volume,
+                looped,
+            } => {
+                self.ringing = Some(Ringing {
+                    reader,
+                    volume: volume.clamp(0.0, 1.0),
+                    looped,
+                })
             }
-            Control::HoldMusic(id, on) => {
-                if let Some(i) = find(&mut self.streams, id) {
-                    self.streams[i].stream.hold_music = on;
-                }
-            }
-            Control::Conference(ids) => {
-                let group = self.next_conference;
-                self.next_conference += 1;
-                for e in self.streams.iter_mut().filter(|e| ids.contains(&e.id)) {
-                    e.conference = Some(group);
-                }
-            }
-            Control::Split(ids) => {
-                for e in self.streams.iter_mut().filter(|e| ids.contains(&e.id)) {
-                    e.conference = None;
-                }
-            }
-            Control::Tone(t) => self.tone = t.map(TonePlayer::new),
-            Control::Sound(s) => self.sound = s,
-            Control::Devices(choice) => match DeviceIo::open(&choice) {
-                Ok(io) => {
-                    self.io = io;
-                    self.choice = choice;
-                }
-                Err(e) => {
-                    let _ = self.events.send(MediaEvent::DeviceFallback {
-                        what: "audio device".into(),
-                        reason: e,
-                    });
-                }
-            },
-            Control::Meter(on) => self.metering = on,
-            Control::Shutdown => return false,
+            Command::StopRinging => self.ringing = None,
+            Command::SetDevices(cfg) => self.open_devices(cfg),
+            Command::MicMeter(on) => self.meter = on,
+            Command::Shutdown => {}
         }
-        true
+    }
+
+    fn fail(&mut self, id: StreamId, e: MediaError) {
+        let _ = self.events.send(MediaEvent::StreamFailed {
+            stream: id,
+            reason: e.to_string(),
+        });
+        self.streams.retain(|s| s.id != id);
+    }
+
+    fn check_devices(&mut self) {
+        let mic_failed = self.capture.as_ref().is_some_and(|c| c.failed());
+        let spk_failed = self.playback.as_ref().is_some_and(|p| p.failed());
+        let ring_failed = self.ringer.as_ref().is_some_and(|p| p.failed());
+        if mic_failed {
+            let from = self.capture.take().map(|c| c.id).unwrap_or_default();
+            self.capture = Capture::open(None).ok();
+            let to = self
+                .capture
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            let _ = self.events.send(MediaEvent::DeviceFallback {
+                what: DeviceRole::Microphone,
+                from,
+                to,
+            });
+        }
+        if spk_failed {
+            let from = self.playback.take().map(|c| c.id).unwrap_or_default();
+            self.playback = Playback::open(None).ok();
+            let to = self
+                .playback
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            let _ = self.events.send(MediaEvent::DeviceFallback {
+                what: DeviceRole::Speaker,
+                from,
+                to,
+            });
+        }
+        if ring_failed {
+            let from = self.ringer.take().map(|c| c.id).unwrap_or_default();
+            self.ringer = Playback::open(None).ok();
+            let to = self
+                .ringer
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            let _ = self.events.send(MediaEvent::DeviceFallback {
+                what: DeviceRole::Ringer,
+                from,
+                to,
+            });
+        }
     }
 
     fn tick(&mut self) {
         self.ticks += 1;
-        if let Some(reason) = self.io.failure() {
-            // The device vanished (unplugged): fall back to the system default.
-            let _ = self.events.send(MediaEvent::DeviceFallback {
-                what: "audio device".into(),
-                reason: reason.clone(),
-            });
-            self.io = DeviceIo::open(&DeviceChoice::default_devices())
-                .unwrap_or_else(|_| DeviceIo::headless());
+        self.check_devices();
+        match &mut self.capture {
+            Some(c) => {
+                if c.read_frame(&mut self.mic).is_err() {
+                    self.mic.fill(0.0);
+                }
+            }
+            None => self.mic.fill(0.0),
         }
-        self.io.read_mic(&mut self.mic[..]);
-        if self.metering && self.ticks.is_multiple_of(5) {
-            let peak = self.mic.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+        if self.meter && self.ticks.is_multiple_of(5) {
             let _ = self
                 .events
-                .send(MediaEvent::MicLevel(peak as f32 / 32768.0));
+                .send(MediaEvent::MicLevel(tone::level_dbfs(&self.mic)));
         }
-        for e in self.streams.iter_mut() {
-            if let Some(digit) = e.stream.receive() {
-                let _ = self.events.send(MediaEvent::Dtmf {
-                    stream: e.id,
-                    digit,
-                });
+        if self.muted {
+            self.mic.fill(0.0);
+        }
+
+        // Receive and decode every stream.
+        let mut failed: Option<(StreamId, MediaError)> = None;
+        for s in &mut self.streams {
+            if let Err(e) = s.receive(&self.events).and_then(|_| s.decode()) {
+                failed = Some((s.id, e));
             }
-            e.stream.playout();
         }
-        // The speaker hears every local call that is not on hold, and any tone.
-        self.speaker.fill(0);
-        for e in self
-            .streams
-            .iter()
-            .filter(|e| matches!(e.stream.route, Route::Local))
-        {
-            if e.stream.direction.receives() {
-                for (acc, s) in self.speaker.iter_mut().zip(e.stream.rx.iter()) {
-                    *acc += *s as i32;
+        if let Some((id, e)) = failed.take() {
+            self.fail(id, e);
+        }
+
+        // Mix: the speaker hears every local stream; merged streams hear each other.
+        self.speaker.fill(0.0);
+        self.conference_sum.fill(0.0);
+        for s in &self.streams {
+            if s.route == Route::Local {
+                for (o, x) in self.speaker.iter_mut().zip(&s.received) {
+                    *o += x;
                 }
-            }
-        }
-        // Each remote hears the microphone plus the other members of its conference.
-        for i in 0..self.streams.len() {
-            let (before, rest) = self.streams.split_at_mut(i);
-            let (me, after) = rest.split_first_mut().expect("index in range");
-            if !me.stream.own_source(&mut self.out) {
-                let group = me.conference;
-                for (k, o) in self.out.iter_mut().enumerate() {
-                    let mut v = self.mic[k] as i32;
-                    if let Some(g) = group {
-                        for other in before
-                            .iter()
-                            .chain(after.iter())
-                            .filter(|x| x.conference == Some(g))
-                        {
-                            v += other.stream.rx[k] as i32;
-                        }
+                if s.in_conference {
+                    for (o, x) in self.conference_sum.iter_mut().zip(&s.received) {
+                        *o += x;
                     }
-                    *o = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
                 }
             }
-            me.stream.send(&mut self.out);
         }
-        for (o, s) in self.out.iter_mut().zip(self.speaker.iter()) {
-            *o = (*s).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-        }
-        if let Some(t) = self.tone.as_mut()
-            && !t.next_frame(&mut self.out[..])
-        {
-            self.tone = None;
-        }
-        if let Some(s) = self.sound.as_mut()
-            && !s.mix(&mut self.out[..])
-        {
-            self.sound = None;
-        }
-        self.io.write_speaker(&self.out[..]);
-        if self.ticks.is_multiple_of(50) {
-            for e in self.streams.iter_mut() {
-                let stats = e.stream.take_stats();
-                let _ = self.events.send(MediaEvent::Stats {
-                    stream: e.id,
-                    stats,
-                });
+        for s in &mut self.streams {
+            let r = match s.route {
+                Route::Local => {
+                    let own = s.in_conference.then_some(&s.received[..]);
+                    mixer::mix_minus(&self.mic, &self.conference_sum, own, &mut s.to_send);
+                    Ok(false)
+                }
+                Route::Echo => {
+                    s.to_send.copy_from_slice(&s.received);
+                    Ok(false)
+                }
+                Route::Play { .. } | Route::Sine(_) => s.generate(),
+            };
+            match r {
+                Ok(true) => {
+                    let _ = self
+                        .events
+                        .send(MediaEvent::PlaybackFinished { stream: s.id });
+                }
+                Ok(false) => {}
+                Err(e) => failed = Some((s.id, e)),
             }
+            if s.hold_music
+                && let Some((_, reader)) = self.hold_readers.iter_mut().find(|(id, _)| *id == s.id)
+            {
+                // Music on hold loops; a read error just plays silence.
+                let n = reader.read(&mut s.to_send).unwrap_or(0);
+                if n < FRAME {
+                    s.to_send[n..].fill(0.0);
+                    let _ = reader.rewind();
+                }
+            }
+            if let Err(e) = s.send() {
+                failed = Some((s.id, e));
+            }
+            s.record();
+            if let Some(ev) = s.report() {
+                let _ = self.events.send(ev);
+            }
+        }
+        if let Some((id, e)) = failed {
+            self.fail(id, e);
+        }
+
+        if let Some(t) = &mut self.tone {
+            t.add_to(&mut self.speaker);
+            if t.finished() {
+                self.tone = None;
+            }
+        }
+        mixer::clip(&mut self.speaker);
+        if let Some(p) = &mut self.playback {
+            let _ = p.write_frame(&self.speaker);
+        }
+
+        if let Some(r) = &mut self.ringing {
+            let n = r.reader.read(&mut self.ring_frame).unwrap_or(0);
+            if n < FRAME {
+                self.ring_frame[n..].fill(0.0);
+                if r.looped {
+                    let _ = r.reader.rewind();
+                }
+            }
+            for s in &mut self.ring_frame {
+                *s *= r.volume;
+            }
+            let done = n < FRAME && !r.looped;
+            if done {
+                self.ringing = None;
+            }
+        } else {
+            self.ring_frame.fill(0.0);
+        }
+        if let Some(p) = &mut self.ringer {
+            let _ = p.write_frame(&self.ring_frame);
         }
     }
 }
-
-pub use devices::list as list_devices;

@@ -1,180 +1,230 @@
-//! An adaptive jitter buffer: packets are kept in sequence order in a fixed ring, and played
-//! out one 20 ms frame per tick once the buffer holds its target depth. The target follows the
-//! measured jitter (RFC 3550 §6.4.1) between 40 and 200 ms, so it stays low on a clean network
-//! and grows when packets bunch up. Lost packets come out as gaps for the decoder to conceal;
-//! late and duplicate packets are dropped; clock drift is absorbed by dropping a frame when the
-//! buffer runs persistently deep.
+//! An adaptive jitter buffer for one RTP stream. Packets are put in sequence order into a fixed
+//! ring of slots allocated once; one frame is taken out per tick. The playout depth follows the
+//! measured delay variation (a decaying peak, like WebRTC NetEq's), so latency stays low on a
+//! clean network and grows when the network is jittery. Missing frames are reported as lost so
+//! the decoder can use FEC from the next packet or conceal; clock drift and bursts are absorbed
+//! by dropping a frame when the buffer runs deeper than its target, and by concealing without
+//! advancing when it runs dry.
 
-use crate::rtp::seq_diff;
+use crate::codec::MAX_PAYLOAD;
 
+/// Slots in the ring: 64 frames of 20 ms is 1.28 s, far beyond any useful depth.
 const SLOTS: usize = 64;
-const MAX_PAYLOAD: usize = 1500;
-const MIN_TARGET: usize = 2;
-const MAX_TARGET: usize = 10;
-
-/// What to play this tick.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Playout<'a> {
-    /// The packet's payload, in order.
-    Packet(&'a [u8]),
-    /// The packet is missing; `next` is the following one if it already arrived (Opus FEC).
-    Lost { next: Option<&'a [u8]> },
-    /// Nothing buffered yet (start of the call, or after a long gap).
-    Empty,
-}
 
 struct Slot {
-    sequence: u16,
+    filled: bool,
+    seq: u16,
     len: usize,
-    data: [u8; MAX_PAYLOAD],
-    full: bool,
+    data: Box<[u8; MAX_PAYLOAD]>,
+}
+
+/// What the decoder should do for this tick.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Playout<'a> {
+    /// Decode this payload.
+    Packet(&'a [u8]),
+    /// The frame is lost; `next` is the following payload if it has arrived (for Opus FEC).
+    Lost { next: Option<&'a [u8]> },
+    /// Nothing to play yet (before the first packet, or while filling up): play silence.
+    Silence,
+}
+
+/// Counters a call-quality view may show.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JitterStats {
+    pub played: u64,
+    pub concealed: u64,
+    pub late_dropped: u64,
+    pub drift_dropped: u64,
+    /// Current target depth in frames.
+    pub target_frames: u32,
 }
 
 pub struct JitterBuffer {
-    slots: Box<[Slot]>,
-    /// The sequence number to play next; `None` until the first packet.
-    next: Option<u16>,
-    buffering: bool,
-    /// Interarrival jitter in RTP ticks, RFC 3550 estimator.
-    jitter: f64,
-    last_transit: Option<i64>,
-    ticks_per_frame: u32,
+    slots: Vec<Slot>,
+    frame_ms: u32,
     clock_rate: u32,
-    deep_ticks: u32,
-    pub received: u64,
-    pub lost: u64,
-    pub late: u64,
+    /// Next sequence number to play; `None` until the first packet.
+    next_seq: Option<u16>,
+    /// Highest sequence number received.
+    highest: u16,
+    filling: bool,
+    /// Smallest transit (arrival − media time) seen, the reference for "on time".
+    min_transit_ms: f64,
+    /// Peak of delay beyond the reference, decaying slowly.
+    peak_delay_ms: f64,
+    over_target_ticks: u32,
+    /// Frames concealed in a row because nothing at all had arrived.
+    dry: u32,
+    stats: JitterStats,
 }
 
 impl JitterBuffer {
-    pub fn new(ticks_per_frame: u32, clock_rate: u32) -> Self {
+    pub fn new(frame_ms: u32, clock_rate: u32) -> Self {
         let slots = (0..SLOTS)
             .map(|_| Slot {
-                sequence: 0,
+                filled: false,
+                seq: 0,
                 len: 0,
-                data: [0; MAX_PAYLOAD],
-                full: false,
+                data: Box::new([0; MAX_PAYLOAD]),
             })
-            .collect::<Vec<_>>()
-            .into_boxed_slice();
-        Self {
+            .collect();
+        JitterBuffer {
             slots,
-            next: None,
-            buffering: true,
-            jitter: 0.0,
-            last_transit: None,
-            ticks_per_frame,
+            frame_ms,
             clock_rate,
-            deep_ticks: 0,
-            received: 0,
-            lost: 0,
-            late: 0,
+            next_seq: None,
+            highest: 0,
+            filling: true,
+            min_transit_ms: f64::MAX,
+            peak_delay_ms: 0.0,
+            over_target_ticks: 0,
+            dry: 0,
+            stats: JitterStats {
+                target_frames: 1,
+                ..JitterStats::default()
+            },
         }
     }
 
-    /// Interarrival jitter in milliseconds.
-    pub fn jitter_ms(&self) -> f64 {
-        self.jitter * 1000.0 / self.clock_rate as f64
+    pub fn stats(&self) -> JitterStats {
+        self.stats
     }
 
-    /// Frames the buffer waits for before playing, from the measured jitter.
-    pub fn target_depth(&self) -> usize {
-        let frame_ms = self.ticks_per_frame as f64 * 1000.0 / self.clock_rate as f64;
-        let frames = (3.0 * self.jitter_ms() / frame_ms).ceil() as usize + 1;
-        frames.clamp(MIN_TARGET, MAX_TARGET)
+    /// Frames the buffer aims to hold: the delay peak plus one frame of margin.
+    pub fn target_frames(&self) -> u32 {
+        ((self.peak_delay_ms / self.frame_ms as f64).ceil() as u32 + 1).clamp(1, 15)
     }
 
-    fn depth(&self) -> usize {
-        self.slots.iter().filter(|s| s.full).count()
+    /// Frames from the next one to play up to the highest received.
+    pub fn depth(&self) -> u32 {
+        match self.next_seq {
+            Some(n) => {
+                let d = self.highest.wrapping_sub(n);
+                if d < 0x8000 { d as u32 + 1 } else { 0 }
+            }
+            None => 0,
+        }
     }
 
-    /// Adds a packet. `arrival_ticks` is the local arrival time in RTP clock units.
-    pub fn push(&mut self, sequence: u16, timestamp: u32, arrival_ticks: i64, payload: &[u8]) {
+    /// Adds a received packet. `arrival_ms` is the local receive time on any monotonic clock.
+    pub fn push(&mut self, seq: u16, timestamp: u32, payload: &[u8], arrival_ms: f64) {
         if payload.len() > MAX_PAYLOAD {
             return;
         }
-        let transit = arrival_ticks - timestamp as i64;
-        if let Some(last) = self.last_transit {
-            let d = (transit - last).abs() as f64;
-            self.jitter += (d - self.jitter) / 16.0;
+        let media_ms = timestamp as f64 * 1000.0 / self.clock_rate as f64;
+        let transit = arrival_ms - media_ms;
+        if transit < self.min_transit_ms {
+            self.min_transit_ms = transit;
         }
-        self.last_transit = Some(transit);
-        match self.next {
-            Some(next) if seq_diff(sequence, next) < 0 => {
-                self.late += 1;
-                return;
+        // The reference creeps up slowly so a clock that drifts does not inflate the estimate.
+        self.min_transit_ms += 0.0005 * self.frame_ms as f64;
+        let delay = (transit - self.min_transit_ms).max(0.0);
+        self.peak_delay_ms = delay.max(self.peak_delay_ms * 0.998);
+        self.stats.target_frames = self.target_frames();
+
+        match self.next_seq {
+            None => {
+                self.next_seq = Some(seq);
+                self.highest = seq;
             }
-            Some(next) if seq_diff(sequence, next) >= SLOTS as i32 => {
-                // A jump far ahead (the sender restarted): start over from here.
-                self.reset();
-                self.next = Some(sequence);
+            Some(next) => {
+                let ahead = seq.wrapping_sub(next);
+                if ahead >= 0x8000 {
+                    self.stats.late_dropped += 1;
+                    return;
+                }
+                if ahead as usize >= SLOTS {
+                    // A jump we cannot hold (the sender restarted): start over from this packet.
+                    self.reset();
+                    self.next_seq = Some(seq);
+                    self.highest = seq;
+                } else if seq.wrapping_sub(self.highest) < 0x8000 {
+                    self.highest = seq;
+                }
             }
-            None => self.next = Some(sequence),
-            _ => {}
         }
-        let slot = &mut self.slots[sequence as usize % SLOTS];
-        if slot.full && slot.sequence == sequence {
-            return; // duplicate
-        }
-        slot.sequence = sequence;
+        let slot = &mut self.slots[seq as usize % SLOTS];
+        slot.filled = true;
+        slot.seq = seq;
         slot.len = payload.len();
         slot.data[..payload.len()].copy_from_slice(payload);
-        slot.full = true;
-        self.received += 1;
     }
 
     fn reset(&mut self) {
-        for s in self.slots.iter_mut() {
-            s.full = false;
+        for s in &mut self.slots {
+            s.filled = false;
         }
-        self.buffering = true;
+        self.filling = true;
     }
 
-    /// The frame to play for this 20 ms tick.
+    fn payload(&self, seq: u16) -> Option<&[u8]> {
+        let s = &self.slots[seq as usize % SLOTS];
+        (s.filled && s.seq == seq).then(|| &s.data[..s.len])
+    }
+
+    /// Takes the frame for this tick.
     pub fn pop(&mut self) -> Playout<'_> {
-        let Some(next) = self.next else {
-            return Playout::Empty;
+        let Some(mut next) = self.next_seq else {
+            return Playout::Silence;
         };
-        let depth = self.depth();
-        if self.buffering {
-            if depth < self.target_depth() {
-                return Playout::Empty;
+        let target = self.target_frames();
+        if self.filling {
+            if self.depth() < target {
+                return Playout::Silence;
             }
-            self.buffering = false;
+            self.filling = false;
         }
-        if depth == 0 {
-            // Ran dry: wait for the buffer to fill again rather than conceal forever.
-            self.buffering = true;
-            return Playout::Empty;
-        }
-        // Drift: the sender's clock runs fast, so the buffer creeps deeper. Drop one frame
-        // once it has stayed well over target for a second.
-        if depth > self.target_depth() + 3 {
-            self.deep_ticks += 1;
-            if self.deep_ticks >= 50 {
-                self.deep_ticks = 0;
-                let idx = next as usize % SLOTS;
-                self.slots[idx].full = false;
-                self.next = Some(next.wrapping_add(1));
-                return self.pop();
+        // Too deep for a while (the sender's clock is faster, or a burst arrived): drop one
+        // frame to bring latency back, at most every 5 ticks so it stays inaudible.
+        if self.depth() > target + 2 {
+            self.over_target_ticks += 1;
+            if self.over_target_ticks >= 5 {
+                self.over_target_ticks = 0;
+                self.slots[next as usize % SLOTS].filled = false;
+                next = next.wrapping_add(1);
+                self.stats.drift_dropped += 1;
             }
         } else {
-            self.deep_ticks = 0;
+            self.over_target_ticks = 0;
         }
+        if self.dry > 0 && self.depth_from(next) > 0 {
+            // The frames we concealed while nothing arrived already stood in for the sequence
+            // numbers missing before the first packet that did arrive (a telephone-event takes
+            // sequence numbers; so do gaps in a sender). Concealing them again would add their
+            // duration to the latency.
+            while self.dry > 0 && self.depth_from(next) > 1 && self.payload(next).is_none() {
+                next = next.wrapping_add(1);
+                self.dry -= 1;
+            }
+            self.dry = 0;
+        }
+        if self.depth_from(next) == 0 {
+            // Dry: conceal without advancing, so the stream is delayed by one frame rather
+            // than the late packet thrown away. This is how the buffer grows.
+            self.next_seq = Some(next);
+            self.stats.concealed += 1;
+            self.dry += 1;
+            return Playout::Lost { next: None };
+        }
+        self.next_seq = Some(next.wrapping_add(1));
         let idx = next as usize % SLOTS;
-        self.next = Some(next.wrapping_add(1));
-        if self.slots[idx].full && self.slots[idx].sequence == next {
-            self.slots[idx].full = false;
-            let len = self.slots[idx].len;
-            return Playout::Packet(&self.slots[idx].data[..len]);
+        if self.slots[idx].filled && self.slots[idx].seq == next {
+            self.slots[idx].filled = false;
+            self.stats.played += 1;
+            let s = &self.slots[idx];
+            Playout::Packet(&s.data[..s.len])
+        } else {
+            self.stats.concealed += 1;
+            Playout::Lost {
+                next: self.payload(next.wrapping_add(1)),
+            }
         }
-        self.lost += 1;
-        let n = next.wrapping_add(1);
-        let nidx = n as usize % SLOTS;
-        let following = self.slots[nidx].full && self.slots[nidx].sequence == n;
-        Playout::Lost {
-            next: following.then(|| &self.slots[nidx].data[..self.slots[nidx].len]),
-        }
+    }
+
+    fn depth_from(&self, next: u16) -> u32 {
+        let d = self.highest.wrapping_sub(next);
+        if d < 0x8000 { d as u32 + 1 } else { 0 }
     }
 }
 
@@ -186,92 +236,143 @@ mod tests {
         seq.to_be_bytes()
     }
 
-    fn played(p: Playout<'_>) -> Option<u16> {
-        match p {
-            Playout::Packet(d) => Some(u16::from_be_bytes([d[0], d[1]])),
-            _ => None,
-        }
+    /// Plays `ticks` frames, returning the sequence numbers played (`None` for concealed).
+    fn drain(jb: &mut JitterBuffer, ticks: usize) -> Vec<Option<u16>> {
+        (0..ticks)
+            .filter_map(|_| match jb.pop() {
+                Playout::Packet(p) => Some(Some(u16::from_be_bytes([p[0], p[1]]))),
+                Playout::Lost { .. } => Some(None),
+                Playout::Silence => None,
+            })
+            .collect()
     }
 
     #[test]
-    fn reorders_packets_and_waits_for_its_target_depth() {
-        let mut jb = JitterBuffer::new(160, 8000);
-        for seq in [10u16, 12, 11, 13] {
-            jb.push(seq, seq as u32 * 160, seq as i64 * 160, &payload(seq));
+    fn reordered_packets_play_in_order() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        let order = [0u16, 2, 1, 3, 5, 4, 6, 7];
+        for (i, seq) in order.iter().enumerate() {
+            jb.push(*seq, *seq as u32 * 160, &payload(*seq), i as f64 * 20.0);
         }
-        let out: Vec<_> = (0..4).map(|_| played(jb.pop())).collect();
-        assert_eq!(out, vec![Some(10), Some(11), Some(12), Some(13)]);
+        let played: Vec<_> = drain(&mut jb, 8).into_iter().flatten().collect();
+        assert_eq!(played, (0..played.len() as u16).collect::<Vec<_>>());
+        assert!(played.len() >= 6);
     }
 
     #[test]
-    fn a_missing_packet_is_reported_lost_with_the_next_one_for_fec() {
-        let mut jb = JitterBuffer::new(160, 8000);
-        for seq in [1u16, 2, 4, 5] {
-            jb.push(seq, seq as u32 * 160, seq as i64 * 160, &payload(seq));
+    fn a_lost_packet_is_reported_with_the_next_one_for_fec() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        for seq in [0u16, 1, 3, 4] {
+            jb.push(seq, seq as u32 * 160, &payload(seq), seq as f64 * 20.0);
         }
-        assert_eq!(played(jb.pop()), Some(1));
-        assert_eq!(played(jb.pop()), Some(2));
-        assert_eq!(
-            jb.pop(),
-            Playout::Lost {
-                next: Some(&payload(4)[..])
+        let mut saw_fec = false;
+        for _ in 0..4 {
+            if let Playout::Lost { next: Some(p) } = jb.pop() {
+                assert_eq!(p, payload(3));
+                saw_fec = true;
             }
+        }
+        assert!(saw_fec);
+        assert_eq!(jb.stats().concealed, 1);
+    }
+
+    #[test]
+    fn a_gap_already_concealed_while_dry_is_not_concealed_twice() {
+        // Sequence numbers 5..=12 never carry audio (a DTMF event used them).
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut played = Vec::new();
+        for seq in 0..5u16 {
+            jb.push(seq, seq as u32 * 160, &payload(seq), seq as f64 * 20.0);
+            played.extend(drain(&mut jb, 1));
+        }
+        played.extend(drain(&mut jb, 8));
+        for seq in 13..16u16 {
+            jb.push(seq, seq as u32 * 160, &payload(seq), seq as f64 * 20.0);
+            played.extend(drain(&mut jb, 1));
+        }
+        let after_gap: Vec<_> = played.iter().rev().take(3).rev().copied().collect();
+        assert_eq!(after_gap, vec![Some(13), Some(14), Some(15)], "{played:?}");
+    }
+
+    #[test]
+    fn sequence_wrap_is_seamless() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut played = Vec::new();
+        for i in 0..10u16 {
+            let seq = 65530u16.wrapping_add(i);
+            jb.push(seq, i as u32 * 160, &payload(seq), i as f64 * 20.0);
+            played.extend(drain(&mut jb, 1));
+        }
+        assert!(played.iter().all(Option::is_some), "{played:?}");
+        assert_eq!(played.last().unwrap().unwrap(), 65530u16.wrapping_add(9));
+    }
+
+    #[test]
+    fn depth_grows_with_jitter_and_stays_small_without() {
+        let mut calm = JitterBuffer::new(20, 8000);
+        let mut rough = JitterBuffer::new(20, 8000);
+        for i in 0..200u32 {
+            calm.push(i as u16, i * 160, &[0], i as f64 * 20.0);
+            // Every fourth packet is 60 ms late.
+            let late = if i % 4 == 0 { 60.0 } else { 0.0 };
+            rough.push(i as u16, i * 160, &[0], i as f64 * 20.0 + late);
+        }
+        assert!(
+            calm.target_frames() <= 2,
+            "calm target {}",
+            calm.target_frames()
         );
-        assert_eq!(played(jb.pop()), Some(4));
-        assert_eq!(jb.lost, 1);
+        assert!(
+            rough.target_frames() >= 4,
+            "rough target {}",
+            rough.target_frames()
+        );
     }
 
     #[test]
-    fn late_and_duplicate_packets_are_dropped_and_sequence_wraps() {
-        let mut jb = JitterBuffer::new(160, 8000);
-        for seq in [65534u16, 65535, 0, 1] {
-            jb.push(seq, 0, 0, &payload(seq));
-        }
-        jb.push(65535, 0, 0, &payload(65535));
-        assert_eq!(played(jb.pop()), Some(65534));
-        assert_eq!(played(jb.pop()), Some(65535));
-        jb.push(65534, 0, 0, &payload(65534));
-        assert_eq!(jb.late, 1);
-        assert_eq!(played(jb.pop()), Some(0));
-        assert_eq!(played(jb.pop()), Some(1));
-        assert_eq!(jb.received, 4);
-    }
-
-    #[test]
-    fn jitter_raises_the_target_depth() {
-        let mut calm = JitterBuffer::new(160, 8000);
-        let mut rough = JitterBuffer::new(160, 8000);
-        for seq in 0..200u16 {
-            let ts = seq as u32 * 160;
-            calm.push(seq, ts, ts as i64, &payload(seq));
-            // Arrivals swing by ±40 ms (±320 ticks).
-            let swing = if seq % 2 == 0 { 320 } else { -320 };
-            rough.push(seq, ts, ts as i64 + swing, &payload(seq));
-            calm.pop();
-            rough.pop();
-        }
-        assert_eq!(calm.target_depth(), MIN_TARGET);
-        assert!(rough.target_depth() > 4, "{}", rough.target_depth());
-        assert!(rough.jitter_ms() > 30.0, "{}", rough.jitter_ms());
-    }
-
-    #[test]
-    fn a_fast_sender_clock_is_absorbed_by_dropping_frames() {
-        let mut jb = JitterBuffer::new(160, 8000);
-        let mut seq = 0u16;
-        // The sender delivers 51 frames per 50 ticks of ours: 2 % fast.
-        for tick in 0..1000u32 {
-            let n = if tick % 50 == 0 { 2 } else { 1 };
-            for _ in 0..n {
-                jb.push(seq, seq as u32 * 160, seq as i64 * 160, &payload(seq));
-                seq = seq.wrapping_add(1);
+    fn a_faster_sender_clock_is_absorbed_without_growing_latency() {
+        // The sender's clock runs 1 % fast: 101 packets arrive per 100 of our ticks.
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut sent = 0u32;
+        for tick in 0..5000u32 {
+            while (sent as f64) < tick as f64 * 1.01 {
+                jb.push(
+                    sent as u16,
+                    sent * 160,
+                    &payload(sent as u16),
+                    tick as f64 * 20.0,
+                );
+                sent += 1;
             }
             jb.pop();
         }
         assert!(
-            jb.depth() <= jb.target_depth() + 4,
-            "depth {} stays bounded",
-            jb.depth()
+            jb.depth() <= jb.target_frames() + 3,
+            "depth {} target {}",
+            jb.depth(),
+            jb.target_frames()
         );
+        assert!(jb.stats().drift_dropped >= 40);
+    }
+
+    #[test]
+    fn a_slower_sender_clock_is_concealed_not_dropped() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut sent = 0u32;
+        for tick in 0..5000u32 {
+            while (sent as f64) < tick as f64 * 0.99 {
+                jb.push(
+                    sent as u16,
+                    sent * 160,
+                    &payload(sent as u16),
+                    tick as f64 * 20.0,
+                );
+                sent += 1;
+            }
+            jb.pop();
+        }
+        let s = jb.stats();
+        assert_eq!(s.late_dropped, 0);
+        assert!(s.played + 3 >= sent as u64, "played {} of {sent}", s.played);
     }
 }

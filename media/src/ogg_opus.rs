@@ -1,5 +1,6 @@
-//! Ogg Opus files (RFC 7845): written for voicemail and call recordings, read for those and for
-//! the ringtones and hold music in `assets/`. Mono, 48 kHz, 20 ms packets.
+//! Ogg Opus files (RFC 7845): a writer that encodes 48 kHz mono frames (for recordings and
+//! voicemail) and a reader that decodes any Ogg Opus file to 48 kHz mono (ringtones, music on
+//! hold, playback). Granule positions count 48 kHz samples including the pre-skip.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -7,216 +8,295 @@ use std::path::Path;
 
 use ogg::{PacketReader, PacketWriteEndInfo, PacketWriter};
 
-#[derive(Debug, thiserror::Error)]
-pub enum OggOpusError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{0} is not an Ogg Opus file")]
-    NotOpus(String),
-    #[error("{path} is damaged: {reason}")]
-    Damaged { path: String, reason: String },
-    #[error("Opus: {0}")]
-    Opus(#[from] opus::Error),
+use crate::MediaError;
+
+const FRAME: usize = 960; // 20 ms at 48 kHz
+const SERIAL: u32 = 0x5357_4244;
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> MediaError {
+    MediaError::File {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
-const SERIAL: u32 = 0x5357_4244; // "SWBD"
-const PRE_SKIP: u16 = 312;
-
-/// Writes 20 ms frames of 48 kHz mono audio to an Ogg Opus file.
-pub struct Writer {
-    packets: PacketWriter<'static, BufWriter<File>>,
+/// Encodes 20 ms mono frames at 48 kHz into an Ogg Opus file.
+pub struct OggOpusWriter {
+    writer: PacketWriter<'static, BufWriter<File>>,
     encoder: opus::Encoder,
+    pre_skip: u64,
     granule: u64,
-    buf: Vec<u8>,
-    path: String,
+    pcm: Vec<i16>,
+    packet: Vec<u8>,
+    path: std::path::PathBuf,
 }
 
-impl Writer {
-    pub fn create(path: &Path) -> Result<Self, OggOpusError> {
-        let p = path.display().to_string();
-        let file = File::create(path).map_err(|e| OggOpusError::Io {
-            path: p.clone(),
-            source: e,
-        })?;
-        let mut packets = PacketWriter::new(BufWriter::new(file));
+impl OggOpusWriter {
+    pub fn create(path: &Path, bitrate: u32) -> Result<Self, MediaError> {
+        let file = File::create(path).map_err(|e| io_err(path, e))?;
+        let mut encoder = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip)
+            .map_err(|e| MediaError::Codec(e.to_string()))?;
+        encoder
+            .set_bitrate(opus::Bitrate::Bits(bitrate as i32))
+            .map_err(|e| MediaError::Codec(e.to_string()))?;
+        let pre_skip = encoder
+            .get_lookahead()
+            .map_err(|e| MediaError::Codec(e.to_string()))? as u64;
+        let mut writer = PacketWriter::new(BufWriter::new(file));
+        // OpusHead, RFC 7845 section 5.1: version 1, mono, pre-skip, input rate, gain 0, family 0.
         let mut head = Vec::with_capacity(19);
         head.extend_from_slice(b"OpusHead");
-        head.push(1); // version
-        head.push(1); // mono
-        head.extend_from_slice(&PRE_SKIP.to_le_bytes());
-        head.extend_from_slice(&48000u32.to_le_bytes());
-        head.extend_from_slice(&0i16.to_le_bytes()); // output gain
-        head.push(0); // mapping family
-        let io = |e: std::io::Error| OggOpusError::Io {
-            path: p.clone(),
-            source: e,
-        };
-        packets
+        head.push(1);
+        head.push(1);
+        head.extend_from_slice(&(pre_skip as u16).to_le_bytes());
+        head.extend_from_slice(&48_000u32.to_le_bytes());
+        head.extend_from_slice(&0i16.to_le_bytes());
+        head.push(0);
+        writer
             .write_packet(head, SERIAL, PacketWriteEndInfo::EndPage, 0)
-            .map_err(io)?;
-        let vendor = b"Switchboard";
+            .map_err(|e| io_err(path, e))?;
+        // OpusTags, section 5.2: vendor string and no comments.
+        let vendor = b"switchboard";
         let mut tags = Vec::new();
         tags.extend_from_slice(b"OpusTags");
         tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
         tags.extend_from_slice(vendor);
         tags.extend_from_slice(&0u32.to_le_bytes());
-        packets
+        writer
             .write_packet(tags, SERIAL, PacketWriteEndInfo::EndPage, 0)
-            .map_err(io)?;
-        let mut encoder = opus::Encoder::new(48000, opus::Channels::Mono, opus::Application::Voip)?;
-        encoder.set_bitrate(opus::Bitrate::Bits(32_000))?;
-        Ok(Self {
-            packets,
+            .map_err(|e| io_err(path, e))?;
+        Ok(OggOpusWriter {
+            writer,
             encoder,
-            granule: PRE_SKIP as u64,
-            buf: vec![0; 1500],
-            path: p,
+            pre_skip,
+            granule: pre_skip,
+            pcm: vec![0; FRAME],
+            packet: vec![0; 1500],
+            path: path.to_path_buf(),
         })
     }
 
-    /// Appends one 20 ms frame (960 samples).
-    pub fn write_frame(&mut self, pcm: &[i16]) -> Result<(), OggOpusError> {
-        let n = self.encoder.encode(pcm, &mut self.buf)?;
-        self.granule += pcm.len() as u64;
-        self.packets
+    /// Appends one 20 ms frame (960 samples, -1..1).
+    pub fn write_frame(&mut self, frame: &[f32]) -> Result<(), MediaError> {
+        for (o, s) in self.pcm.iter_mut().zip(frame) {
+            *o = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+        }
+        let n = self
+            .encoder
+            .encode(&self.pcm, &mut self.packet)
+            .map_err(|e| MediaError::Codec(e.to_string()))?;
+        self.granule += FRAME as u64;
+        self.writer
             .write_packet(
-                self.buf[..n].to_vec(),
+                self.packet[..n].to_vec(),
                 SERIAL,
                 PacketWriteEndInfo::NormalPacket,
                 self.granule,
             )
-            .map_err(|e| OggOpusError::Io {
-                path: self.path.clone(),
-                source: e,
-            })
+            .map_err(|e| io_err(&self.path, e))
     }
 
-    /// Ends the stream, so that players see the whole length.
-    pub fn finish(mut self) -> Result<(), OggOpusError> {
-        let n = self.encoder.encode(&[0i16; 960], &mut self.buf)?;
-        self.granule += 960;
-        self.packets
-            .write_packet(
-                self.buf[..n].to_vec(),
-                SERIAL,
-                PacketWriteEndInfo::EndStream,
-                self.granule,
-            )
-            .map_err(|e| OggOpusError::Io {
-                path: self.path.clone(),
-                source: e,
-            })
+    /// Flushes the encoder's look-ahead and closes the stream, so the last audio is not lost.
+    pub fn finish(mut self) -> Result<(), MediaError> {
+        let silence = [0.0f32; FRAME];
+        let mut left = self.pre_skip as i64;
+        loop {
+            for (o, s) in self.pcm.iter_mut().zip(silence.iter()) {
+                *o = *s as i16;
+            }
+            let n = self
+                .encoder
+                .encode(&self.pcm, &mut self.packet)
+                .map_err(|e| MediaError::Codec(e.to_string()))?;
+            left -= FRAME as i64;
+            // The final granule marks where real audio ends (section 4.4): trim the padding.
+            let end = left <= 0;
+            self.granule += if end {
+                (left + FRAME as i64) as u64
+            } else {
+                FRAME as u64
+            };
+            let info = if end {
+                PacketWriteEndInfo::EndStream
+            } else {
+                PacketWriteEndInfo::NormalPacket
+            };
+            self.writer
+                .write_packet(self.packet[..n].to_vec(), SERIAL, info, self.granule)
+                .map_err(|e| io_err(&self.path, e))?;
+            if end {
+                break;
+            }
+        }
+        use std::io::Write;
+        self.writer
+            .inner_mut()
+            .flush()
+            .map_err(|e| io_err(&self.path, e))
     }
 }
 
-/// Reads a whole Ogg Opus file into 48 kHz mono samples (stereo files are mixed down).
-pub fn read(path: &Path) -> Result<Vec<i16>, OggOpusError> {
-    let p = path.display().to_string();
-    let file = File::open(path).map_err(|e| OggOpusError::Io {
-        path: p.clone(),
-        source: e,
-    })?;
-    let mut reader = PacketReader::new(BufReader::new(file));
-    let damaged = |reason: String| OggOpusError::Damaged {
-        path: p.clone(),
-        reason,
-    };
-    let head = reader
-        .read_packet()
-        .map_err(|e| damaged(e.to_string()))?
-        .ok_or_else(|| OggOpusError::NotOpus(p.clone()))?;
-    if head.data.len() < 19 || &head.data[..8] != b"OpusHead" {
-        return Err(OggOpusError::NotOpus(p.clone()));
-    }
-    let channels = head.data[9].clamp(1, 2);
-    let pre_skip = u16::from_le_bytes([head.data[10], head.data[11]]) as usize;
-    let mut decoder = opus::Decoder::new(
-        48000,
-        if channels == 2 {
+/// Decodes an Ogg Opus file frame by frame as 48 kHz mono.
+pub struct OggOpusReader {
+    reader: PacketReader<BufReader<File>>,
+    decoder: opus::Decoder,
+    channels: usize,
+    to_skip: usize,
+    /// Decoded samples not yet handed out, and where the unread part starts.
+    pending: Vec<f32>,
+    pos: usize,
+    scratch: Vec<f32>,
+    path: std::path::PathBuf,
+}
+
+impl OggOpusReader {
+    pub fn open(path: &Path) -> Result<Self, MediaError> {
+        let file = File::open(path).map_err(|e| io_err(path, e))?;
+        let mut reader = PacketReader::new(BufReader::new(file));
+        let head = reader
+            .read_packet()
+            .map_err(|e| io_err(path, e))?
+            .ok_or_else(|| io_err(path, "empty file"))?;
+        if head.data.len() < 19 || &head.data[..8] != b"OpusHead" {
+            return Err(io_err(path, "not an Ogg Opus file"));
+        }
+        let channels = (head.data[9] as usize).clamp(1, 2);
+        let pre_skip = u16::from_le_bytes([head.data[10], head.data[11]]) as usize;
+        let _tags = reader.read_packet().map_err(|e| io_err(path, e))?;
+        let ch = if channels == 2 {
             opus::Channels::Stereo
         } else {
             opus::Channels::Mono
-        },
-    )?;
-    let mut out = Vec::new();
-    let mut frame = vec![0i16; 5760 * 2];
-    let mut first = true;
-    while let Some(packet) = reader.read_packet().map_err(|e| damaged(e.to_string()))? {
-        if first {
-            first = false;
-            if packet.data.starts_with(b"OpusTags") {
+        };
+        let decoder =
+            opus::Decoder::new(48_000, ch).map_err(|e| MediaError::Codec(e.to_string()))?;
+        Ok(OggOpusReader {
+            reader,
+            decoder,
+            channels,
+            to_skip: pre_skip,
+            pending: Vec::with_capacity(5760),
+            pos: 0,
+            scratch: vec![0.0; 5760 * 2],
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Fills `out` with the next samples. Returns how many were written; fewer than
+    /// `out.len()` means the end of the file.
+    pub fn read(&mut self, out: &mut [f32]) -> Result<usize, MediaError> {
+        let mut written = 0;
+        while written < out.len() {
+            if self.pos < self.pending.len() {
+                let n = (self.pending.len() - self.pos).min(out.len() - written);
+                out[written..written + n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+                self.pos += n;
+                written += n;
                 continue;
             }
+            let Some(packet) = self
+                .reader
+                .read_packet()
+                .map_err(|e| io_err(&self.path, e))?
+            else {
+                break;
+            };
+            let n = self
+                .decoder
+                .decode_float(&packet.data, &mut self.scratch, false)
+                .map_err(|e| MediaError::Codec(e.to_string()))?;
+            self.pending.clear();
+            self.pos = 0;
+            for i in 0..n {
+                let s = if self.channels == 2 {
+                    0.5 * (self.scratch[2 * i] + self.scratch[2 * i + 1])
+                } else {
+                    self.scratch[i]
+                };
+                self.pending.push(s);
+            }
+            let skip = self.to_skip.min(n);
+            self.pos = skip;
+            self.to_skip -= skip;
         }
-        let n = decoder
-            .decode(&packet.data, &mut frame, false)
-            .map_err(|e| damaged(e.to_string()))?;
-        if channels == 2 {
-            out.extend(
-                frame[..n * 2]
-                    .chunks(2)
-                    .map(|lr| ((lr[0] as i32 + lr[1] as i32) / 2) as i16),
-            );
-        } else {
-            out.extend_from_slice(&frame[..n]);
+        Ok(written)
+    }
+
+    /// Starts again from the beginning (for looped ringtones and music on hold).
+    pub fn rewind(&mut self) -> Result<(), MediaError> {
+        *self = OggOpusReader::open(&self.path.clone())?;
+        Ok(())
+    }
+
+    /// Reads the whole file (for tests and previews).
+    pub fn read_all(path: &Path) -> Result<Vec<f32>, MediaError> {
+        let mut r = OggOpusReader::open(path)?;
+        let mut all = Vec::new();
+        let mut buf = [0.0f32; FRAME];
+        loop {
+            let n = r.read(&mut buf)?;
+            all.extend_from_slice(&buf[..n]);
+            if n < FRAME {
+                return Ok(all);
+            }
         }
     }
-    Ok(out.split_off(pre_skip.min(out.len())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tone::{Sine, goertzel_level};
+    use crate::tone::goertzel_power;
 
     #[test]
     fn a_recording_reads_back_with_its_tone_and_length() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("vm.opus");
-        let mut w = Writer::create(&path).unwrap();
-        let mut sine = Sine::new(800.0, 48000, 10000.0);
-        let mut frame = vec![0i16; 960];
-        for _ in 0..100 {
-            sine.fill(&mut frame);
+        let path = dir.path().join("t.opus");
+        let mut w = OggOpusWriter::create(&path, 32_000).unwrap();
+        for f in 0..50 {
+            let frame: Vec<f32> = (0..FRAME)
+                .map(|i| {
+                    0.5 * (2.0 * std::f32::consts::PI * 600.0 * (f * FRAME + i) as f32 / 48_000.0)
+                        .sin()
+                })
+                .collect();
             w.write_frame(&frame).unwrap();
         }
         w.finish().unwrap();
-        let pcm = read(&path).unwrap();
+        let all = OggOpusReader::read_all(&path).unwrap();
+        // Exactly 1 s back, give or take a frame of encoder padding.
         assert!(
-            (pcm.len() as i64 - 101 * 960).abs() <= 960,
+            (all.len() as i64 - 48_000).abs() <= FRAME as i64,
             "{} samples",
-            pcm.len()
+            all.len()
         );
-        assert!(goertzel_level(&pcm[24000..72000], 800.0, 48000) > 0.2);
+        let mid = &all[12_000..36_000];
+        assert!(goertzel_power(mid, 48_000, 600.0) > 1000.0 * goertzel_power(mid, 48_000, 900.0));
     }
 
     #[test]
-    fn reads_the_bundled_ringtones() {
-        let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
-        let classic = read(&assets.join("ringtones/classic.opus")).unwrap();
-        // Three seconds: 2 s of 440+480 Hz, then silence.
-        assert!(
-            (classic.len() as i64 - 144_000).abs() < 4800,
-            "{}",
-            classic.len()
-        );
-        assert!(goertzel_level(&classic[0..48000], 440.0, 48000) > 0.05);
-        let hold = read(&assets.join("sounds/hold-music.opus")).unwrap();
-        assert!(hold.len() > 48000 * 10);
+    fn the_shipped_ringtones_decode() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+        for f in [
+            "ringtones/classic.opus",
+            "ringtones/chime.opus",
+            "ringtones/pulse.opus",
+            "sounds/hold-music.opus",
+        ] {
+            let all = OggOpusReader::read_all(&root.join(f)).unwrap();
+            assert!(all.len() > 4800, "{f}: {} samples", all.len());
+            assert!(all.iter().any(|s| s.abs() > 0.05), "{f} is silent");
+        }
     }
 
     #[test]
-    fn refuses_files_that_are_not_ogg_opus() {
+    fn a_file_that_is_not_ogg_opus_is_a_typed_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.opus");
         std::fs::write(&path, b"hello").unwrap();
-        assert!(read(&path).is_err());
         assert!(matches!(
-            read(&dir.path().join("missing.opus")),
-            Err(OggOpusError::Io { .. })
+            OggOpusReader::open(&path),
+            Err(MediaError::File { .. })
         ));
     }
 }

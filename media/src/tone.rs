@@ -1,76 +1,26 @@
-//! Tone generation and detection: sines for ringback, busy and DTMF feedback, and a Goertzel
-//! filter that tells how strong one frequency is in a block of samples.
+//! Call-progress tones, DTMF feedback and test sines, generated sample by sample at 48 kHz with
+//! no allocation; and a Goertzel detector used by tests and by the level checks.
 
-use std::f32::consts::TAU;
-
-/// A sine oscillator that keeps its phase across frames.
-pub struct Sine {
-    phase: f32,
-    step: f32,
-    amplitude: f32,
-}
-
-impl Sine {
-    pub fn new(freq: f32, rate: u32, amplitude: f32) -> Self {
-        Self {
-            phase: 0.0,
-            step: TAU * freq / rate as f32,
-            amplitude,
-        }
-    }
-
-    pub fn fill(&mut self, out: &mut [i16]) {
-        for s in out {
-            *s = (self.phase.sin() * self.amplitude) as i16;
-            self.phase = (self.phase + self.step) % TAU;
-        }
-    }
-
-    /// Adds this tone to what is already in `out`, saturating.
-    pub fn add(&mut self, out: &mut [i16]) {
-        for s in out {
-            let v = (self.phase.sin() * self.amplitude) as i32 + *s as i32;
-            *s = v.clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-            self.phase = (self.phase + self.step) % TAU;
-        }
-    }
-}
-
-/// The amplitude of `freq` in `samples`, as a fraction of full scale (0.0 to about 1.0).
-pub fn goertzel_level(samples: &[i16], freq: f32, rate: u32) -> f32 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let n = samples.len() as f32;
-    let k = (0.5 + n * freq / rate as f32).floor();
-    let w = TAU * k / n;
-    let coeff = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for &x in samples {
-        let s0 = x as f32 / 32768.0 + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    2.0 * power.max(0.0).sqrt() / n
-}
-
-/// The call-progress tones a caller hears (North American plan).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A tone the local user hears (North American cadences, ITU-T E.180 style).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tone {
     /// 440+480 Hz, 2 s on, 4 s off.
     Ringback,
     /// 480+620 Hz, 0.5 s on, 0.5 s off.
     Busy,
-    /// 440 Hz, 0.3 s, every 10 s: a second call is waiting.
+    /// 440 Hz, 300 ms once every 10 s.
     CallWaiting,
-    /// The DTMF pair for a key, 0.1 s.
+    /// The DTMF pair of a key, 150 ms once, as feedback for a pressed key.
     Dtmf(char),
+    /// A continuous sine at this frequency.
+    Sine(f32),
 }
 
-/// The two frequencies of a DTMF key (ITU-T Q.23).
-pub fn dtmf_pair(digit: char) -> Option<(f32, f32)> {
-    let (row, col) = match digit.to_ascii_uppercase() {
+/// The two DTMF frequencies of a key (ITU-T Q.23), or `None` if it is not a DTMF key.
+pub fn dtmf_frequencies(key: char) -> Option<(f32, f32)> {
+    const ROWS: [f32; 4] = [697.0, 770.0, 852.0, 941.0];
+    const COLS: [f32; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    let (r, c) = match key.to_ascii_uppercase() {
         '1' => (0, 0),
         '2' => (0, 1),
         '3' => (0, 2),
@@ -89,52 +39,89 @@ pub fn dtmf_pair(digit: char) -> Option<(f32, f32)> {
         'D' => (3, 3),
         _ => return None,
     };
-    Some((
-        [697.0, 770.0, 852.0, 941.0][row],
-        [1209.0, 1336.0, 1477.0, 1633.0][col],
-    ))
+    Some((ROWS[r], COLS[c]))
 }
 
-/// Plays a [`Tone`] frame by frame at 48 kHz.
-pub struct TonePlayer {
+/// Generates a [`Tone`] at a fixed sample rate.
+pub struct ToneGenerator {
     tone: Tone,
-    a: Sine,
-    b: Sine,
-    elapsed_ms: u32,
+    rate: f32,
+    /// Samples since the tone started; the cadence is derived from it.
+    n: u64,
+    phase: [f32; 2],
+    amplitude: f32,
 }
 
-impl TonePlayer {
-    pub fn new(tone: Tone) -> Self {
-        let (fa, fb) = match tone {
-            Tone::Ringback => (440.0, 480.0),
-            Tone::Busy => (480.0, 620.0),
-            Tone::CallWaiting => (440.0, 0.0),
-            Tone::Dtmf(d) => dtmf_pair(d).unwrap_or((0.0, 0.0)),
-        };
-        Self {
+impl ToneGenerator {
+    pub fn new(tone: Tone, rate: u32) -> Self {
+        ToneGenerator {
             tone,
-            a: Sine::new(fa, 48000, 4000.0),
-            b: Sine::new(fb, 48000, 4000.0),
-            elapsed_ms: 0,
+            rate: rate as f32,
+            n: 0,
+            phase: [0.0; 2],
+            amplitude: 0.25,
         }
     }
 
-    /// Adds the next 20 ms into `out` (48 kHz); returns false once a one-shot tone is over.
-    pub fn next_frame(&mut self, out: &mut [i16]) -> bool {
-        let t = self.elapsed_ms;
-        self.elapsed_ms += 20;
-        let (on, alive) = match self.tone {
-            Tone::Ringback => (t % 6000 < 2000, true),
-            Tone::Busy => (t % 1000 < 500, true),
-            Tone::CallWaiting => (t % 10000 < 300, true),
-            Tone::Dtmf(_) => (t < 100, t < 100),
-        };
-        if on {
-            self.a.add(out);
-            self.b.add(out);
-        }
-        alive
+    pub fn with_amplitude(mut self, amplitude: f32) -> Self {
+        self.amplitude = amplitude;
+        self
     }
+
+    /// True once a one-shot tone (DTMF feedback) has played out.
+    pub fn finished(&self) -> bool {
+        matches!(self.tone, Tone::Dtmf(_)) && self.n as f32 > 0.15 * self.rate
+    }
+
+    /// Adds the tone to `out` (mixing, so a tone can play over call audio).
+    pub fn add_to(&mut self, out: &mut [f32]) {
+        let (f1, f2, on_s, period_s) = match self.tone {
+            Tone::Ringback => (440.0, 480.0, 2.0, 6.0),
+            Tone::Busy => (480.0, 620.0, 0.5, 1.0),
+            Tone::CallWaiting => (440.0, 0.0, 0.3, 10.0),
+            Tone::Dtmf(k) => {
+                let (a, b) = dtmf_frequencies(k).unwrap_or((0.0, 0.0));
+                (a, b, 0.15, f32::MAX)
+            }
+            Tone::Sine(f) => (f, 0.0, f32::MAX, f32::MAX),
+        };
+        let amp = if f2 > 0.0 {
+            self.amplitude / 2.0
+        } else {
+            self.amplitude
+        };
+        let tau = 2.0 * std::f32::consts::PI;
+        for s in out.iter_mut() {
+            let t = (self.n as f64 / self.rate as f64) % period_s as f64;
+            if (t as f32) < on_s {
+                *s +=
+                    amp * (self.phase[0].sin() + if f2 > 0.0 { self.phase[1].sin() } else { 0.0 });
+            }
+            // Phase accumulators, wrapped, so long tones do not lose precision.
+            self.phase[0] = (self.phase[0] + tau * f1 / self.rate) % tau;
+            self.phase[1] = (self.phase[1] + tau * f2 / self.rate) % tau;
+            self.n += 1;
+        }
+    }
+}
+
+/// Power of `freq` in `samples` (Goertzel), normalised by length so different lengths compare.
+pub fn goertzel_power(samples: &[f32], rate: u32, freq: f32) -> f32 {
+    let w = 2.0 * std::f32::consts::PI * freq / rate as f32;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for x in samples {
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
+}
+
+/// RMS level of a frame in dBFS, floored at -100.
+pub fn level_dbfs(samples: &[f32]) -> f32 {
+    let ms = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
+    (10.0 * ms.max(1e-10).log10()).max(-100.0)
 }
 
 #[cfg(test)]
@@ -142,44 +129,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn goertzel_finds_the_tone_that_is_there_and_not_others() {
-        let mut s = Sine::new(1000.0, 8000, 16384.0);
-        let mut buf = vec![0i16; 800];
-        s.fill(&mut buf);
-        let on = goertzel_level(&buf, 1000.0, 8000);
-        let off = goertzel_level(&buf, 1400.0, 8000);
-        assert!((on - 0.5).abs() < 0.05, "half scale: {on}");
-        assert!(off < 0.02, "{off}");
+    fn dtmf_feedback_holds_both_frequencies_of_the_key() {
+        let mut g = ToneGenerator::new(Tone::Dtmf('5'), 48_000);
+        let mut buf = vec![0.0; 4800];
+        g.add_to(&mut buf);
+        for f in [770.0, 1336.0] {
+            assert!(goertzel_power(&buf, 48_000, f) > 100.0 * goertzel_power(&buf, 48_000, 1000.0));
+        }
+        let mut rest = vec![0.0; 4800];
+        g.add_to(&mut rest);
+        assert!(g.finished());
+        assert!(rest[2400..].iter().all(|s| *s == 0.0), "stops after 150 ms");
     }
 
     #[test]
-    fn dtmf_keys_have_their_pairs() {
-        assert_eq!(dtmf_pair('5'), Some((770.0, 1336.0)));
-        assert_eq!(dtmf_pair('#'), Some((941.0, 1477.0)));
-        assert_eq!(dtmf_pair('x'), None);
-        let mut p = TonePlayer::new(Tone::Dtmf('1'));
-        let mut frame = vec![0i16; 960];
-        assert!(p.next_frame(&mut frame));
-        assert!(goertzel_level(&frame, 697.0, 48000) > 0.05);
-        assert!(goertzel_level(&frame, 1209.0, 48000) > 0.05);
-        for _ in 0..5 {
-            frame.fill(0);
-            p.next_frame(&mut frame);
-        }
-        assert!(!p.next_frame(&mut frame), "a key press is 100 ms");
-    }
-
-    #[test]
-    fn ringback_is_two_seconds_on_four_off() {
-        let mut p = TonePlayer::new(Tone::Ringback);
-        let mut on = 0;
-        for _ in 0..300 {
-            let mut f = vec![0i16; 960];
-            p.next_frame(&mut f);
-            if f.iter().any(|s| *s != 0) {
-                on += 1;
-            }
-        }
-        assert_eq!(on, 100, "100 of 300 frames (2 s of each 6 s)");
+    fn busy_tone_follows_its_cadence() {
+        let mut g = ToneGenerator::new(Tone::Busy, 8000);
+        let mut buf = vec![0.0; 8000];
+        g.add_to(&mut buf);
+        assert!(level_dbfs(&buf[..4000]) > -20.0);
+        assert!(level_dbfs(&buf[4000..]) < -90.0);
     }
 }

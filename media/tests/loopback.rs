@@ -1,188 +1,374 @@
-//! Two real engines exchange RTP over loopback UDP: each hears the other's tone, with every
-//! codec; DTMF events arrive once per press; the echo route sends back what it hears.
+//! Two headless engines exchange RTP over loopback UDP: A sends a 600 Hz sine, B sends 1000 Hz,
+//! and each finds the other's tone in a recording of what it received — for every codec. Also
+//! telephone-event both ways, the echo route (what the PBX echo test and the echo bot do), and
+//! the per-second statistics.
 
 use std::net::UdpSocket;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use media::tone::goertzel_level;
-use media::{
-    Codec, CodecKind, DeviceChoice, Direction, Engine, EngineConfig, MediaEvent, Route,
-    StreamConfig,
-};
+use media::ogg_opus::OggOpusReader;
+use media::tone::goertzel_power;
+use media::*;
 
-fn engine() -> (Engine, Receiver<MediaEvent>) {
-    let (tx, rx) = channel();
-    let e = Engine::start(
-        EngineConfig {
-            devices: DeviceChoice::Headless,
-            hold_music: None,
-        },
-        tx,
-    )
-    .unwrap();
-    (e, rx)
-}
-
-fn codec(kind: CodecKind) -> Codec {
-    let pt = match kind {
-        CodecKind::Pcmu => 0,
-        CodecKind::Pcma => 8,
-        CodecKind::G722 => 9,
-        CodecKind::Opus => 111,
-    };
-    Codec {
-        kind,
-        payload_type: pt,
-        fmtp: None,
-    }
-}
-
-/// Waits until a stream has received `packets` packets, by its statistics events.
-fn wait_received(events: &Receiver<MediaEvent>, stream: u64, packets: u64) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok(MediaEvent::Stats { stream: s, stats }) =
-            events.recv_timeout(Duration::from_millis(200))
-            && s == stream
-            && stats.packets_received >= packets
-        {
-            return;
+/// Waits for the first event that `pick` accepts, failing after `timeout`.
+fn wait_event<T>(
+    events: &Receiver<MediaEvent>,
+    timeout: Duration,
+    what: &str,
+    mut pick: impl FnMut(&MediaEvent) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(ev) => {
+                if let MediaEvent::StreamFailed { reason, .. } = &ev {
+                    panic!("stream failed while waiting for {what}: {reason}");
+                }
+                if let Some(v) = pick(&ev) {
+                    return v;
+                }
+            }
+            Err(_) => panic!("timed out after {timeout:?} waiting for {what}"),
         }
     }
-    panic!("stream {stream} did not receive {packets} packets");
 }
 
-fn pair(
-    kind: CodecKind,
-    route_a: Route,
-    route_b: Route,
-    rec_a: &Path,
-    rec_b: &Path,
-) -> (
-    (Engine, Receiver<MediaEvent>),
-    (Engine, Receiver<MediaEvent>),
-) {
+struct Side {
+    engine: Engine,
+    events: Receiver<MediaEvent>,
+    recording: PathBuf,
+}
+
+fn side(
+    dir: &Path,
+    name: &str,
+    socket: UdpSocket,
+    remote: std::net::SocketAddr,
+    codec: Codec,
+    route: Route,
+) -> Side {
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
+    let recording = dir.join(format!("{name}.opus"));
+    let mut cfg = StreamConfig::new(socket, remote, codec);
+    cfg.route = route;
+    cfg.record = Some(Recording {
+        path: recording.clone(),
+        what: RecordWhat::Received,
+    });
+    engine.start_stream(StreamId(1), cfg).unwrap();
+    Side {
+        engine,
+        events,
+        recording,
+    }
+}
+
+fn pair(codec: Codec, route_a: Route, route_b: Route) -> (Side, Side, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
     let sa = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sb = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
-    let a = engine();
-    let b = engine();
-    a.0.start_stream(
-        1,
-        StreamConfig {
-            socket: sa,
-            remote: ab,
-            codec: codec(kind),
-            telephone_event: Some(101),
-            direction: Direction::SendRecv,
-            route: route_a,
-            record: Some(rec_a.to_path_buf()),
-        },
-    )
-    .unwrap();
-    b.0.start_stream(
-        2,
-        StreamConfig {
-            socket: sb,
-            remote: aa,
-            codec: codec(kind),
-            telephone_event: Some(101),
-            direction: Direction::SendRecv,
-            route: route_b,
-            record: Some(rec_b.to_path_buf()),
-        },
-    )
-    .unwrap();
-    (a, b)
+    let a = side(dir.path(), "a", sa, ab, codec, route_a);
+    let b = side(dir.path(), "b", sb, aa, codec, route_b);
+    (a, b, dir)
 }
 
-fn recorded_level(path: &Path, freq: f32) -> f32 {
-    let pcm = media::ogg_opus::read(path).unwrap();
+/// Waits for two statistics reports (2 s of audio) and one that has a round-trip time (RTT
+/// needs an SR from each side answered by the other's report, which may take one more second),
+/// then stops the stream and returns the recording.
+fn finish(s: &Side) -> (Vec<f32>, (f32, f32, Option<f32>, f32)) {
+    let mut stats = None;
+    let mut reports = 0;
+    while reports < 2
+        || stats.is_none_or(|(_, _, rtt, _): (f32, f32, Option<f32>, f32)| rtt.is_none())
+    {
+        assert!(
+            reports < 6,
+            "no report with a round-trip time after {reports} reports"
+        );
+        stats = Some(wait_event(
+            &s.events,
+            Duration::from_secs(5),
+            "stats",
+            |e| match e {
+                MediaEvent::Stats {
+                    loss_pct,
+                    jitter_ms,
+                    rtt_ms,
+                    mos,
+                    ..
+                } => Some((*loss_pct, *jitter_ms, *rtt_ms, *mos)),
+                _ => None,
+            },
+        ));
+        reports += 1;
+    }
+    s.engine.stop_stream(StreamId(1));
+    wait_event(&s.events, Duration::from_secs(5), "stream stopped", |e| {
+        matches!(e, MediaEvent::StreamStopped { .. }).then_some(())
+    });
+    (
+        OggOpusReader::read_all(&s.recording).unwrap(),
+        stats.unwrap(),
+    )
+}
+
+fn assert_tone(samples: &[f32], want: f32, other: f32, who: &str) {
+    // Skip the first half second: jitter buffer fill and resampler delay.
+    let tail = &samples[24_000.min(samples.len())..];
     assert!(
-        pcm.len() > 48000,
-        "{} holds {} samples",
-        path.display(),
-        pcm.len()
+        tail.len() > 24_000,
+        "{who}: only {} samples recorded",
+        samples.len()
     );
-    goertzel_level(&pcm[pcm.len() / 2..], freq, 48000)
+    let on = goertzel_power(tail, 48_000, want);
+    let off = goertzel_power(tail, 48_000, other);
+    let noise = goertzel_power(tail, 48_000, 1700.0);
+    assert!(
+        on > 100.0 * off && on > 100.0 * noise,
+        "{who}: {want} Hz power {on}, {other} Hz {off}, 1700 Hz {noise}"
+    );
+}
+
+fn tones_both_ways(codec: Codec) {
+    let (a, b, _dir) = pair(codec, Route::Sine(600.0), Route::Sine(1000.0));
+    let (heard_by_a, stats_a) = finish(&a);
+    let (heard_by_b, _) = finish(&b);
+    assert_tone(&heard_by_a, 1000.0, 600.0, "A");
+    assert_tone(&heard_by_b, 600.0, 1000.0, "B");
+    let (loss, jitter, rtt, mos) = stats_a;
+    assert!(loss < 1.0, "loss {loss}");
+    assert!(jitter < 20.0, "jitter {jitter}");
+    assert!(rtt.is_some_and(|r| r < 50.0), "rtt {rtt:?}");
+    assert!(mos > 4.0, "MOS {mos}");
 }
 
 #[test]
-fn each_side_hears_the_others_tone_with_every_codec() {
-    for kind in [
-        CodecKind::Pcmu,
-        CodecKind::Pcma,
-        CodecKind::G722,
-        CodecKind::Opus,
-    ] {
-        let dir = tempfile::tempdir().unwrap();
-        let (ra, rb) = (dir.path().join("a.opus"), dir.path().join("b.opus"));
-        let ((a, ea), (b, eb)) = pair(kind, Route::Sine(600.0), Route::Sine(1000.0), &ra, &rb);
-        wait_received(&ea, 1, 75);
-        wait_received(&eb, 2, 75);
-        a.stop_stream(1);
-        b.stop_stream(2);
-        a.shutdown();
-        b.shutdown();
-        // Stopping finishes the recordings; wait for the files to be complete.
-        harness::wait_for("recordings to close", Duration::from_secs(5), || {
-            (media::ogg_opus::read(&ra).is_ok() && media::ogg_opus::read(&rb).is_ok()).then_some(())
-        })
-        .unwrap();
-        let a_hears_1000 = recorded_level(&ra, 1000.0);
-        let b_hears_600 = recorded_level(&rb, 600.0);
-        assert!(
-            a_hears_1000 > 0.1,
-            "{kind:?}: A hears B's 1000 Hz at {a_hears_1000}"
-        );
-        assert!(
-            b_hears_600 > 0.1,
-            "{kind:?}: B hears A's 600 Hz at {b_hears_600}"
-        );
-        assert!(
-            recorded_level(&ra, 600.0) < 0.02,
-            "{kind:?}: A does not hear itself"
-        );
-    }
+fn pcmu_carries_a_tone_each_way() {
+    tones_both_ways(Codec::pcmu());
+}
+
+#[test]
+fn pcma_carries_a_tone_each_way() {
+    tones_both_ways(Codec::pcma());
+}
+
+#[test]
+fn opus_carries_a_tone_each_way() {
+    tones_both_ways(Codec::opus(111, 32_000));
+}
+
+#[test]
+fn opus_with_10ms_packets_carries_a_tone_each_way() {
+    let mut c = Codec::opus(111, 24_000);
+    c.ptime_ms = 10;
+    tones_both_ways(c);
 }
 
 #[test]
 fn the_echo_route_sends_back_what_it_receives() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ra, rb) = (dir.path().join("a.opus"), dir.path().join("b.opus"));
-    let ((a, ea), (b, _eb)) = pair(CodecKind::Opus, Route::Sine(700.0), Route::Echo, &ra, &rb);
-    wait_received(&ea, 1, 100);
-    a.stop_stream(1);
-    b.stop_stream(2);
-    a.shutdown();
-    harness::wait_for("the recording to close", Duration::from_secs(5), || {
-        media::ogg_opus::read(&ra).ok()
-    })
-    .unwrap();
-    assert!(recorded_level(&ra, 700.0) > 0.1);
+    let (a, b, _dir) = pair(Codec::opus(111, 32_000), Route::Sine(600.0), Route::Echo);
+    let (heard_by_a, _) = finish(&a);
+    assert_tone(&heard_by_a, 600.0, 1000.0, "A (its own echo)");
+    drop(b);
 }
 
 #[test]
-fn a_key_press_arrives_once_as_an_rfc_4733_event() {
+fn dtmf_is_received_once_per_key_in_order() {
+    let (a, b, _dir) = pair(Codec::pcmu(), Route::Sine(600.0), Route::Sine(1000.0));
+    for k in ['1', '#', '9'] {
+        a.engine.send_dtmf(StreamId(1), k);
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.push(wait_event(
+            &b.events,
+            Duration::from_secs(5),
+            "DTMF",
+            |e| match e {
+                MediaEvent::DtmfReceived { digit, .. } => Some(*digit),
+                _ => None,
+            },
+        ));
+    }
+    assert_eq!(got, vec!['1', '#', '9']);
+}
+
+#[test]
+fn a_bad_codec_setting_is_refused_at_once() {
+    let (tx, _events) = channel();
+    let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut codec = Codec::pcmu();
+    codec.ptime_ms = 30;
+    let err = engine.start_stream(
+        StreamId(1),
+        StreamConfig::new(socket, "127.0.0.1:9".parse().unwrap(), codec),
+    );
+    assert!(matches!(err, Err(MediaError::Unsupported(_))));
+}
+
+#[test]
+fn a_merged_call_hears_the_other_remote() {
+    // Us with two remotes: R1 sends 600 Hz, R2 sends 1000 Hz. Merged, R1 must hear 1000 Hz.
     let dir = tempfile::tempdir().unwrap();
-    let (ra, rb) = (dir.path().join("a.opus"), dir.path().join("b.opus"));
-    let ((a, _ea), (_b, eb)) = pair(CodecKind::Pcmu, Route::Silence, Route::Silence, &ra, &rb);
-    a.send_dtmf(1, '7');
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut digits = Vec::new();
-    while Instant::now() < deadline && digits.is_empty() {
-        if let Ok(MediaEvent::Dtmf { digit, .. }) = eb.recv_timeout(Duration::from_millis(100)) {
-            digits.push(digit);
-        }
+    let (tx, events) = channel();
+    let hub = Engine::start(EngineConfig::headless(), tx).unwrap();
+    let h1 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let h2 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r1 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let r2 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (h1a, h2a, r1a, r2a) = (
+        h1.local_addr().unwrap(),
+        h2.local_addr().unwrap(),
+        r1.local_addr().unwrap(),
+        r2.local_addr().unwrap(),
+    );
+    hub.start_stream(StreamId(1), StreamConfig::new(h1, r1a, Codec::pcmu()))
+        .unwrap();
+    hub.start_stream(StreamId(2), StreamConfig::new(h2, r2a, Codec::pcmu()))
+        .unwrap();
+    hub.conference(&[StreamId(1), StreamId(2)]);
+    let one = side(dir.path(), "r1", r1, h1a, Codec::pcmu(), Route::Sine(600.0));
+    let two = side(
+        dir.path(),
+        "r2",
+        r2,
+        h2a,
+        Codec::pcmu(),
+        Route::Sine(1000.0),
+    );
+    let (heard_by_1, _) = finish(&one);
+    let (heard_by_2, _) = finish(&two);
+    assert_tone(&heard_by_1, 1000.0, 600.0, "R1");
+    assert_tone(&heard_by_2, 600.0, 1000.0, "R2");
+    drop(events);
+}
+
+#[test]
+fn g722_carries_a_tone_each_way() {
+    tones_both_ways(Codec::g722());
+}
+
+fn level_db(samples: &[f32]) -> f32 {
+    let ms = samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32;
+    10.0 * ms.max(1e-10).log10()
+}
+
+#[test]
+fn music_on_hold_replaces_the_silent_microphone() {
+    // A's microphone is silent (headless); with hold music on, B hears music.
+    let (a, b, _dir) = pair(Codec::opus(111, 32_000), Route::Local, Route::Sine(1000.0));
+    a.engine.set_hold_music(StreamId(1), true).unwrap();
+    let (heard_by_b, _) = finish(&b);
+    let tail = &heard_by_b[24_000..];
+    assert!(
+        level_db(tail) > -40.0,
+        "hold music level {} dBFS",
+        level_db(tail)
+    );
+    drop(a);
+}
+
+#[test]
+fn without_hold_music_the_silent_microphone_sends_silence() {
+    let (a, b, _dir) = pair(Codec::opus(111, 32_000), Route::Local, Route::Sine(1000.0));
+    let (heard_by_b, _) = finish(&b);
+    assert!(level_db(&heard_by_b[24_000..]) < -60.0);
+    drop(a);
+}
+
+#[test]
+fn a_played_file_reaches_the_far_end_and_reports_its_end() {
+    let chime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/ringtones/chime.opus");
+    let (a, b, _dir) = pair(
+        Codec::pcmu(),
+        Route::Play {
+            path: chime,
+            looped: false,
+        },
+        Route::Sine(1000.0),
+    );
+    wait_event(
+        &a.events,
+        Duration::from_secs(60),
+        "the end of the file",
+        |e| matches!(e, MediaEvent::PlaybackFinished { .. }).then_some(()),
+    );
+    b.engine.stop_stream(StreamId(1));
+    wait_event(&b.events, Duration::from_secs(5), "stream stopped", |e| {
+        matches!(e, MediaEvent::StreamStopped { .. }).then_some(())
+    });
+    let heard = OggOpusReader::read_all(&b.recording).unwrap();
+    assert!(
+        level_db(&heard) > -45.0,
+        "the chime arrived at {} dBFS",
+        level_db(&heard)
+    );
+}
+
+#[test]
+fn an_inactive_stream_sends_nothing_until_updated_to_sendrecv() {
+    let (a, b, _dir) = pair(Codec::pcmu(), Route::Sine(600.0), Route::Sine(1000.0));
+    a.engine.update_stream(
+        StreamId(1),
+        StreamUpdate {
+            direction: Some(Direction::Inactive),
+            ..Default::default()
+        },
+    );
+    for _ in 0..2 {
+        wait_event(&b.events, Duration::from_secs(5), "stats", |e| {
+            matches!(e, MediaEvent::Stats { .. }).then_some(())
+        });
     }
-    // Keep listening a little: the end packets must not report the key again.
-    let settle = Instant::now() + Duration::from_millis(500);
-    while Instant::now() < settle {
-        if let Ok(MediaEvent::Dtmf { digit, .. }) = eb.recv_timeout(Duration::from_millis(50)) {
-            digits.push(digit);
-        }
-    }
-    assert_eq!(digits, vec!['7']);
+    a.engine.update_stream(
+        StreamId(1),
+        StreamUpdate {
+            direction: Some(Direction::SendRecv),
+            ..Default::default()
+        },
+    );
+    let (heard_by_b, _) = finish(&b);
+    // 0.5 s to 1.5 s: A was inactive. The last second: A sends again.
+    assert!(
+        level_db(&heard_by_b[24_000..72_000]) < -50.0,
+        "heard {} dBFS while inactive",
+        level_db(&heard_by_b[24_000..72_000])
+    );
+    let tail = &heard_by_b[heard_by_b.len() - 24_000..];
+    assert!(
+        tail.len() == 24_000 && level_db(tail) > -20.0,
+        "tone did not resume"
+    );
+    drop(a);
+}
+
+#[test]
+fn dropping_the_last_handle_stops_the_engine_and_frees_its_sockets() {
+    let (tx, _events) = channel();
+    let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    engine
+        .start_stream(
+            StreamId(1),
+            StreamConfig::new(socket, "127.0.0.1:9".parse().unwrap(), Codec::pcmu()),
+        )
+        .unwrap();
+    let clone = engine.clone();
+    drop(engine);
+    // A clone keeps it alive: the port is still taken.
+    assert!(UdpSocket::bind(addr).is_err());
+    drop(clone);
+    harness::wait_for(
+        "the RTP port to be released",
+        Duration::from_secs(5),
+        || UdpSocket::bind(addr).ok(),
+    )
+    .unwrap();
 }

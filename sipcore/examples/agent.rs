@@ -130,13 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         AudioSource::Tone(440.0)
     };
     let (media_tx, _media_rx) = std::sync::mpsc::channel();
-    let engine = media::Engine::start(
-        media::EngineConfig {
-            devices: media::DeviceChoice::Headless,
-            hold_music: None,
-        },
-        media_tx,
-    )?;
+    let engine = media::Engine::start(media::EngineConfig::headless(), media_tx)?;
     let media = Arc::new(MediaEngine {
         engine,
         source,

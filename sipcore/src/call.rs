@@ -1,12 +1,13 @@
 //! One call as the engine keeps it: its state machine value, its dialog, and its audio
 //! endpoints. The state is one enum ([`CallState`]); everything else describes the call.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use rsipstack::dialog::invite_dialog::InviteDialog;
 
 use crate::event::{CallId, CallState, Hold, Party};
+use crate::media_control::RtpSockets;
 use crate::sdp::MediaDescription;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,8 +22,8 @@ pub struct Call {
     pub remote: Party,
     pub state: CallState,
     pub dialog: Option<InviteDialog>,
-    /// Our RTP socket until the media engine takes it.
-    pub socket: Option<UdpSocket>,
+    /// Our RTP and RTCP sockets until the media engine takes them.
+    pub socket: Option<RtpSockets>,
     pub local_rtp: Option<SocketAddr>,
     /// The other side's last session description (their offer, for an incoming call).
     pub remote_sdp: Option<MediaDescription>,
@@ -41,7 +42,7 @@ pub struct Call {
 }
 
 impl Call {
-    pub fn outgoing(id: CallId, remote: Party, socket: UdpSocket, local_rtp: SocketAddr) -> Self {
+    pub fn outgoing(id: CallId, remote: Party, socket: RtpSockets, local_rtp: SocketAddr) -> Self {
         Self::new(
             id,
             Role::Outgoing,
@@ -70,7 +71,7 @@ impl Call {
         role: Role,
         remote: Party,
         state: CallState,
-        socket: Option<UdpSocket>,
+        socket: Option<RtpSockets>,
         local_rtp: Option<SocketAddr>,
         remote_sdp: Option<MediaDescription>,
     ) -> Self {

@@ -30,7 +30,7 @@ use crate::account::Account;
 use crate::call::{Call, Role};
 use crate::command::Command;
 use crate::event::{CallId, CallState, EndReason, Event, Hold, RegistrationState};
-use crate::media_control::{MediaControl, StreamParams, StreamUpdate};
+use crate::media_control::{MediaControl, RtpSockets, StreamParams, StreamUpdate};
 use crate::message;
 use crate::party;
 use crate::sdp::{self, Direction};
@@ -472,14 +472,14 @@ impl Core {
             self.fail_new_call(call, target, "Sign in before placing a call.");
             return;
         };
-        let socket = match bind_rtp(self.config.bind_ip) {
+        let socket = match RtpSockets::bind(self.config.bind_ip) {
             Ok(s) => s,
             Err(e) => {
                 self.fail_new_call(call, target, &format!("No audio port is free ({e})."));
                 return;
             }
         };
-        let local_rtp = match socket.local_addr() {
+        let local_rtp = match socket.local_rtp() {
             Ok(a) => a,
             Err(e) => return self.fail_new_call(call, target, &e.to_string()),
         };
@@ -559,7 +559,7 @@ impl Core {
                         let direction = Direction::answer_to(answer.direction, Direction::SendRecv);
                         self.start_or_update_media(
                             call,
-                            answer.rtp,
+                            &answer,
                             codec,
                             answer.telephone_event,
                             direction,
@@ -717,7 +717,7 @@ impl Core {
         let Some(offer) = entry.remote_sdp.clone() else {
             return;
         };
-        let socket = match bind_rtp(bind_ip) {
+        let socket = match RtpSockets::bind(bind_ip) {
             Ok(s) => s,
             Err(e) => {
                 self.events
@@ -725,7 +725,7 @@ impl Core {
                 return;
             }
         };
-        let Ok(local_rtp) = socket.local_addr() else {
+        let Ok(local_rtp) = socket.local_rtp() else {
             return;
         };
         let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv) {
@@ -756,7 +756,7 @@ impl Core {
         let codec = answer.codecs[0].clone();
         self.start_or_update_media(
             call,
-            offer.rtp,
+            &offer,
             codec,
             answer.telephone_event,
             answer.direction,
@@ -874,13 +874,7 @@ impl Core {
                 {
                     entry.remote_sdp = Some(desc.clone());
                     let direction = Direction::answer_to(desc.direction, Direction::SendRecv);
-                    self.start_or_update_media(
-                        call,
-                        desc.rtp,
-                        codec,
-                        desc.telephone_event,
-                        direction,
-                    );
+                    self.start_or_update_media(call, &desc, codec, desc.telephone_event, direction);
                 }
                 self.emit_state(call);
             }
@@ -1061,7 +1055,7 @@ impl Core {
             let codec = answer.codecs[0].clone();
             self.start_or_update_media(
                 call,
-                offer.rtp,
+                &offer,
                 codec,
                 answer.telephone_event,
                 answer.direction,
@@ -1137,7 +1131,7 @@ impl Core {
                     };
                     let direction = Direction::answer_to(a.direction, ours);
                     entry.remote_sdp = Some(a.clone());
-                    self.start_or_update_media(call, a.rtp, codec, a.telephone_event, direction);
+                    self.start_or_update_media(call, &a, codec, a.telephone_event, direction);
                 }
                 self.media.set_hold_music(call, hold);
                 self.emit_state(call);
@@ -1255,7 +1249,7 @@ impl Core {
     fn start_or_update_media(
         &mut self,
         call: CallId,
-        remote: SocketAddr,
+        remote_sdp: &sdp::MediaDescription,
         codec: sdp::Codec,
         telephone_event: Option<u8>,
         direction: Direction,
@@ -1263,9 +1257,23 @@ impl Core {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
+        let remote = remote_sdp.rtp;
+        let remote_rtcp = remote_sdp.rtcp_addr();
+        // The encoder follows what the far end asked to receive (its fmtp for this payload
+        // type), not what we asked for in our own answer.
+        let codec = sdp::Codec {
+            fmtp: remote_sdp
+                .codecs
+                .iter()
+                .find(|c| c.payload_type == codec.payload_type)
+                .and_then(|c| c.fmtp.clone())
+                .or(codec.fmtp),
+            ..codec
+        };
         if entry.media_started {
             let update = StreamUpdate {
                 remote,
+                remote_rtcp,
                 codec,
                 telephone_event,
                 direction,
@@ -1281,8 +1289,9 @@ impl Core {
             return;
         };
         let params = StreamParams {
-            socket,
+            sockets: socket,
             remote,
+            remote_rtcp,
             codec,
             telephone_event,
             direction,
@@ -1309,18 +1318,6 @@ fn reply(mut tx: Transaction, status: StatusCode) {
             debug!("reply failed: {e}");
         }
     });
-}
-
-/// A fresh RTP socket on an even port chosen by the system.
-fn bind_rtp(ip: IpAddr) -> std::io::Result<UdpSocket> {
-    // RTP on an even port keeps RTCP on port+1 possible (RFC 3550 §11).
-    for _ in 0..16 {
-        let s = UdpSocket::bind(SocketAddr::new(ip, 0))?;
-        if s.local_addr()?.port() % 2 == 0 {
-            return Ok(s);
-        }
-    }
-    UdpSocket::bind(SocketAddr::new(ip, 0))
 }
 
 fn registration_state(

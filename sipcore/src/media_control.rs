@@ -2,18 +2,54 @@
 //! stop a stream with what was negotiated, and the engine moves the audio. Tests can plug in
 //! [`RecordingMedia`] to see exactly what sipcore asked for.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Mutex;
 
 use crate::event::CallId;
 use crate::sdp::{Codec, Direction};
 
+/// Our RTP socket and, on the port above it, RTCP: bound by sipcore so the port could go into
+/// the SDP.
+#[derive(Debug)]
+pub struct RtpSockets {
+    pub rtp: UdpSocket,
+    /// `None` when port+1 was taken; RTCP then shares the RTP port.
+    pub rtcp: Option<UdpSocket>,
+}
+
+impl RtpSockets {
+    /// A fresh pair on `ip`: RTP on an even port, RTCP on the next one (RFC 3550 §11).
+    pub fn bind(ip: IpAddr) -> std::io::Result<RtpSockets> {
+        for _ in 0..32 {
+            let rtp = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+            let port = rtp.local_addr()?.port();
+            if port % 2 != 0 || port == u16::MAX {
+                continue;
+            }
+            if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, port + 1)) {
+                return Ok(RtpSockets {
+                    rtp,
+                    rtcp: Some(rtcp),
+                });
+            }
+        }
+        Ok(RtpSockets {
+            rtp: UdpSocket::bind(SocketAddr::new(ip, 0))?,
+            rtcp: None,
+        })
+    }
+
+    pub fn local_rtp(&self) -> std::io::Result<SocketAddr> {
+        self.rtp.local_addr()
+    }
+}
+
 /// Everything the media engine needs for one call's audio.
 #[derive(Debug)]
 pub struct StreamParams {
-    /// Our RTP socket, bound by sipcore so its port could go into the SDP.
-    pub socket: UdpSocket,
+    pub sockets: RtpSockets,
     pub remote: SocketAddr,
+    pub remote_rtcp: SocketAddr,
     pub codec: Codec,
     pub telephone_event: Option<u8>,
     pub direction: Direction,
@@ -24,6 +60,7 @@ pub struct StreamParams {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamUpdate {
     pub remote: SocketAddr,
+    pub remote_rtcp: SocketAddr,
     pub codec: Codec,
     pub telephone_event: Option<u8>,
     pub direction: Direction,
@@ -84,7 +121,7 @@ impl RecordingMedia {
 
 impl MediaControl for RecordingMedia {
     fn start(&self, call: CallId, p: StreamParams) -> Result<(), String> {
-        let local = p.socket.local_addr().map_err(|e| e.to_string())?;
+        let local = p.sockets.rtp.local_addr().map_err(|e| e.to_string())?;
         self.push(MediaRequest::Start {
             call,
             local,

@@ -115,11 +115,23 @@ pub struct MediaDescription {
     /// Where to send RTP (connection address and media port). Port 0 means the stream is
     /// rejected.
     pub rtp: SocketAddr,
+    /// Where to send RTCP when the description says (`a=rtcp`, RFC 3605); otherwise the RTP
+    /// port plus one, see [`MediaDescription::rtcp_addr`].
+    pub rtcp: Option<SocketAddr>,
     /// Payload types in the order of preference given.
     pub codecs: Vec<Codec>,
     pub telephone_event: Option<u8>,
     pub direction: Direction,
     pub ptime: Option<u32>,
+}
+
+impl MediaDescription {
+    /// The RTCP address: `a=rtcp` if given, else RTP port + 1 (RFC 3550 §11). We never offer
+    /// rtcp-mux, so an answer cannot select it.
+    pub fn rtcp_addr(&self) -> SocketAddr {
+        self.rtcp
+            .unwrap_or_else(|| SocketAddr::new(self.rtp.ip(), self.rtp.port().wrapping_add(1)))
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -245,6 +257,7 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
     let mut fmtps: Vec<(u8, String)> = Vec::new();
     let mut direction: Option<Direction> = None;
     let mut ptime = None;
+    let mut rtcp: Option<(u16, Option<IpAddr>)> = None;
     for raw in text.lines() {
         let line = raw.trim_end_matches('\r');
         let Some((kind, value)) = line.split_once('=') else {
@@ -327,6 +340,16 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
                         }
                     }
                     "ptime" => ptime = arg.trim().parse().ok(),
+                    "rtcp" => {
+                        // `a=rtcp:53020` or `a=rtcp:53020 IN IP4 126.16.64.4` (RFC 3605).
+                        let mut parts = arg.split_whitespace();
+                        let port = parts
+                            .next()
+                            .and_then(|p| p.parse().ok())
+                            .ok_or_else(|| SdpError::Malformed(line.to_string()))?;
+                        let ip = parts.nth(2).and_then(|a| a.parse().ok());
+                        rtcp = Some((port, ip));
+                    }
                     _ => {}
                 }
             }
@@ -364,6 +387,7 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
     }
     Ok(MediaDescription {
         rtp: SocketAddr::new(ip, port),
+        rtcp: rtcp.map(|(p, rtcp_ip)| SocketAddr::new(rtcp_ip.unwrap_or(ip), p)),
         codecs,
         telephone_event,
         direction: direction.or(session_dir).unwrap_or_default(),
@@ -404,6 +428,7 @@ pub fn answer(
     };
     Ok(MediaDescription {
         rtp: local_rtp,
+        rtcp: None,
         codecs: vec![chosen],
         telephone_event: offer.telephone_event,
         direction: Direction::answer_to(offer.direction, ours),
@@ -415,6 +440,7 @@ pub fn answer(
 pub fn offer(local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
     MediaDescription {
         rtp: local_rtp,
+        rtcp: None,
         codecs: local_codecs(),
         telephone_event: Some(TELEPHONE_EVENT_PT),
         direction,
@@ -459,6 +485,24 @@ mod tests {
         t=0 0\r\nm=audio 31234 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
         a=fmtp:111 useinbandfec=1\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n\
         a=ptime:20\r\na=maxptime:60\r\na=sendrecv\r\n";
+
+    #[test]
+    fn rtcp_goes_to_port_plus_one_unless_the_description_names_it() {
+        let plain = parse(ASTERISK_ANSWER.as_bytes()).unwrap();
+        assert_eq!(plain.rtcp_addr(), "127.0.0.1:31235".parse().unwrap());
+        let named =
+            ASTERISK_ANSWER.replace("a=ptime:20", "a=rtcp:40001 IN IP4 10.0.0.9\r\na=ptime:20");
+        let named = parse(named.as_bytes()).unwrap();
+        assert_eq!(named.rtcp_addr(), "10.0.0.9:40001".parse().unwrap());
+        let port_only = ASTERISK_ANSWER.replace("a=ptime:20", "a=rtcp:40001\r\na=ptime:20");
+        let port_only = parse(port_only.as_bytes()).unwrap();
+        assert_eq!(port_only.rtcp_addr(), "127.0.0.1:40001".parse().unwrap());
+        let broken = ASTERISK_ANSWER.replace("a=ptime:20", "a=rtcp:x\r\na=ptime:20");
+        assert!(matches!(
+            parse(broken.as_bytes()),
+            Err(SdpError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn our_offer_round_trips_through_the_parser() {

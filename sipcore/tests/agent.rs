@@ -8,7 +8,7 @@ use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use media::tone::goertzel_level;
+use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event};
 use support::{TIMEOUT, account, pbx};
@@ -67,14 +67,7 @@ fn the_echo_bot_answers_and_sends_our_audio_back() {
     let (_agent, _lines) = start_agent(&bot.user, &["--auto-answer", "--echo"]);
     let dir = tempfile::tempdir().unwrap();
     let (tx, media_events) = std::sync::mpsc::channel();
-    let engine = media::Engine::start(
-        media::EngineConfig {
-            devices: media::DeviceChoice::Headless,
-            hold_music: None,
-        },
-        tx,
-    )
-    .unwrap();
+    let engine = media::Engine::start(media::EngineConfig::headless(), tx).unwrap();
     let media = Arc::new(MediaEngine {
         engine,
         source: AudioSource::Tone(852.0),
@@ -105,23 +98,24 @@ fn the_echo_bot_answers_and_sends_our_audio_back() {
             _ => {}
         }
     }
-    harness::wait_for(
-        "100 packets back from the bot",
-        TIMEOUT,
-        || match media_events.recv_timeout(Duration::from_millis(100)) {
-            Ok(media::MediaEvent::Stats { stats, .. }) if stats.packets_received >= 100 => Some(()),
-            _ => None,
-        },
-    )
+    let mut reports = 0;
+    harness::wait_for("three seconds of statistics", TIMEOUT, || {
+        if let Ok(media::MediaEvent::Stats { .. }) =
+            media_events.recv_timeout(Duration::from_millis(100))
+        {
+            reports += 1;
+        }
+        (reports >= 3).then_some(())
+    })
     .unwrap();
     handle.send(Command::HangUp(id));
     let path = media.recording_path(id).unwrap();
     let pcm = harness::wait_for("the recording", TIMEOUT, || {
-        media::ogg_opus::read(&path).ok()
+        media::ogg_opus::OggOpusReader::read_all(&path).ok()
     })
     .unwrap();
     assert!(
-        goertzel_level(&pcm[pcm.len() / 2..], 852.0, 48000) > 0.1,
+        has_tone(&pcm[pcm.len() / 2..], 48000, 852.0, &[440.0, 1000.0]),
         "our 852 Hz came back"
     );
     handle.send(Command::Shutdown);

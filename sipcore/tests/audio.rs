@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use media::tone::goertzel_level;
+use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event, Hold};
 use support::{TIMEOUT, account, pbx};
@@ -21,14 +21,7 @@ struct Phone {
 
 fn phone(pbx: &harness::Pbx, source: AudioSource, dir: &std::path::Path) -> Phone {
     let (tx, media_events) = std::sync::mpsc::channel();
-    let engine = media::Engine::start(
-        media::EngineConfig {
-            devices: media::DeviceChoice::Headless,
-            hold_music: None,
-        },
-        tx,
-    )
-    .unwrap();
+    let engine = media::Engine::start(media::EngineConfig::headless(), tx).unwrap();
     let media = Arc::new(MediaEngine {
         engine,
         source,
@@ -65,25 +58,29 @@ impl Phone {
         }
     }
 
-    /// Waits until the call's stream has received `n` packets (by its statistics).
-    fn wait_packets(&self, call: CallId, n: u64) {
+    /// Waits for the call's `n`th statistics report (about one a second) and returns its
+    /// round-trip time, if RTCP has measured one by then.
+    fn wait_stats(&self, call: CallId, n: usize) -> Option<f32> {
         let deadline = std::time::Instant::now() + TIMEOUT;
+        let mut seen = 0;
         while std::time::Instant::now() < deadline {
-            if let Ok(media::MediaEvent::Stats { stream, stats }) =
+            if let Ok(media::MediaEvent::Stats { stream, rtt_ms, .. }) =
                 self.media_events.recv_timeout(Duration::from_millis(200))
-                && stream == call.0
-                && stats.packets_received >= n
+                && stream == media::StreamId(call.0)
             {
-                return;
+                seen += 1;
+                if seen >= n {
+                    return rtt_ms;
+                }
             }
         }
-        panic!("call {call} received fewer than {n} packets");
+        panic!("call {call} had fewer than {n} statistics reports");
     }
 
-    fn recorded(&self, call: CallId) -> Vec<i16> {
+    fn recorded(&self, call: CallId) -> Vec<f32> {
         let path = self.media.recording_path(call).unwrap();
         harness::wait_for("the recording to be complete", TIMEOUT, || {
-            media::ogg_opus::read(&path).ok()
+            media::ogg_opus::OggOpusReader::read_all(&path).ok()
         })
         .unwrap()
     }
@@ -100,16 +97,25 @@ fn our_tone_comes_back_from_the_echo_test() {
         target: "9196".into(),
     });
     p.wait(|e| matches!(e, Event::CallState { call, state: CallState::Active { hold: Hold::None } } if *call == id));
-    p.wait_packets(id, 100);
+    p.wait_stats(id, 3);
+    // Asterisk sends its RTCP report every 5 s; its report block on our SSRC gives the RTT.
+    let mut rtt = None;
+    for _ in 0..8 {
+        rtt = p.wait_stats(id, 1);
+        if rtt.is_some() {
+            break;
+        }
+    }
+    let rtt = rtt.expect("a round-trip time from Asterisk's RTCP reports");
+    assert!((0.0..100.0).contains(&rtt), "loopback RTT {rtt} ms");
     p.handle.send(Command::HangUp(id));
     p.wait(|e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == id));
     let pcm = p.recorded(id);
     let tail = &pcm[pcm.len() / 2..];
     assert!(
-        goertzel_level(tail, 697.0, 48000) > 0.1,
+        has_tone(tail, 48000, 697.0, &[1209.0, 440.0]),
         "the echo carries our 697 Hz back"
     );
-    assert!(goertzel_level(tail, 1209.0, 48000) < 0.02);
 }
 
 #[test]
@@ -133,8 +139,8 @@ fn two_engines_hear_each_others_tone_through_the_pbx() {
     alice.wait(
         |e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
     );
-    alice.wait_packets(id, 100);
-    bob.wait_packets(bob_id, 100);
+    alice.wait_stats(id, 3);
+    bob.wait_stats(bob_id, 1);
     alice.handle.send(Command::HangUp(id));
     bob.wait(
         |e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == bob_id),
@@ -142,11 +148,11 @@ fn two_engines_hear_each_others_tone_through_the_pbx() {
     let a = alice.recorded(id);
     let b = bob.recorded(bob_id);
     assert!(
-        goertzel_level(&a[a.len() / 2..], 1000.0, 48000) > 0.1,
-        "Alice hears Bob's 1000 Hz"
+        has_tone(&a[a.len() / 2..], 48000, 1000.0, &[600.0]),
+        "Alice hears Bob's 1000 Hz and not herself"
     );
     assert!(
-        goertzel_level(&b[b.len() / 2..], 600.0, 48000) > 0.1,
-        "Bob hears Alice's 600 Hz"
+        has_tone(&b[b.len() / 2..], 48000, 600.0, &[1000.0]),
+        "Bob hears Alice's 600 Hz and not himself"
     );
 }
