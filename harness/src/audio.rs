@@ -91,6 +91,19 @@ impl VirtualSoundCard {
         ]
     }
 
+    /// Runs `pactl` against this server, e.g. to load a second sink (a headset being plugged
+    /// in) or unload it (pulled out). Returns its standard output.
+    pub fn pactl(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new("pactl").envs(self.env()).args(args).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "pactl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
     /// Sets [`env`](Self::env) in this process. Env vars are process-wide: call this once,
     /// before any thread opens a sound device.
     pub fn export_env(&self) {

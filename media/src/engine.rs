@@ -58,6 +58,8 @@ enum Command {
     StopRinging,
     SetDevices(EngineConfig),
     MicMeter(bool),
+    /// The device watcher's latest list of ids.
+    DevicesPresent(Vec<String>),
     Shutdown,
 }
 
@@ -87,7 +89,7 @@ impl Engine {
         let (commands, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         if !config.headless {
-            spawn_device_watcher(events.clone(), stop.clone());
+            spawn_device_watcher(events.clone(), commands.clone(), stop.clone());
         }
         std::thread::Builder::new()
             .name("media".into())
@@ -200,7 +202,11 @@ impl Engine {
 }
 
 /// Polls the device list every 2 s on its own thread (enumeration is slow) and reports changes.
-fn spawn_device_watcher(events: Sender<MediaEvent>, stop: Arc<AtomicBool>) {
+fn spawn_device_watcher(
+    events: Sender<MediaEvent>,
+    commands: Sender<Command>,
+    stop: Arc<AtomicBool>,
+) {
     let _ = std::thread::Builder::new()
         .name("media-devices".into())
         .spawn(move || {
@@ -217,8 +223,10 @@ fn spawn_device_watcher(events: Sender<MediaEvent>, stop: Arc<AtomicBool>) {
                 }
                 let now = ids();
                 if now != last {
-                    last = now;
-                    if events.send(MediaEvent::DevicesChanged).is_err() {
+                    last = now.clone();
+                    if events.send(MediaEvent::DevicesChanged).is_err()
+                        || commands.send(Command::DevicesPresent(now)).is_err()
+                    {
                         return;
                     }
                 }
@@ -414,6 +422,7 @@ impl MediaThread {
             Command::StopRinging => self.ringing = None,
             Command::SetDevices(cfg) => self.open_devices(cfg),
             Command::MicMeter(on) => self.meter = on,
+            Command::DevicesPresent(ids) => self.drop_vanished_devices(&ids),
             Command::Shutdown => {}
         }
     }
@@ -424,6 +433,51 @@ impl MediaThread {
             reason: e.to_string(),
         });
         self.streams.retain(|s| s.id != id);
+    }
+
+    /// A chosen device that is no longer listed has been unplugged. Sound servers such as
+    /// PulseAudio move its streams to another device on their own, so no error reaches cpal;
+    /// falling back here tells the user, and keeps our idea of the devices true. The choice
+    /// reverts to the default until the app chooses again.
+    fn drop_vanished_devices(&mut self, present: &[String]) {
+        let gone =
+            |chosen: &Option<String>| chosen.as_ref().is_some_and(|id| !present.contains(id));
+        if gone(&self.config.microphone) {
+            let from = self.config.microphone.take().unwrap_or_default();
+            self.capture = Capture::open(None).ok();
+            let to = self
+                .capture
+                .as_ref()
+                .map(|c| c.id.clone())
+                .unwrap_or_default();
+            self.tell_fallback(DeviceRole::Microphone, from, to);
+        }
+        if gone(&self.config.speaker) {
+            let from = self.config.speaker.take().unwrap_or_default();
+            self.playback = Playback::open(None).ok();
+            let to = self
+                .playback
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            self.tell_fallback(DeviceRole::Speaker, from, to);
+        }
+        if gone(&self.config.ringer) {
+            let from = self.config.ringer.take().unwrap_or_default();
+            self.ringer = Playback::open(None).ok();
+            let to = self
+                .ringer
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            self.tell_fallback(DeviceRole::Ringer, from, to);
+        }
+    }
+
+    fn tell_fallback(&self, what: DeviceRole, from: String, to: String) {
+        let _ = self
+            .events
+            .send(MediaEvent::DeviceFallback { what, from, to });
     }
 
     fn check_devices(&mut self) {
