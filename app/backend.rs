@@ -73,6 +73,10 @@ struct Session {
     signed_in: bool,
     remember: bool,
     password: String,
+    /// The devices the user chose, as saved; the engine may be on defaults after an unplug.
+    audio: crate::settings_form::Audio,
+    /// True after the engine fell back from a chosen device, until it is back in use.
+    fell_back: bool,
 }
 
 struct Backend {
@@ -182,11 +186,13 @@ impl Backend {
         let store = Store::open(&dir).map_err(|e| e.to_string())?;
 
         let (media_tx, media_rx) = channel();
-        let devices = if self.config.headless_audio {
-            media::EngineConfig::headless()
-        } else {
-            media::EngineConfig::default_devices()
-        };
+        let audio = store
+            .setting::<SettingsForm>("settings")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .audio;
+        let devices = self.engine_config(&audio);
         let engine = match media::Engine::start(devices, media_tx.clone()) {
             Ok(e) => e,
             Err(e) => {
@@ -243,7 +249,46 @@ impl Backend {
             signed_in: false,
             remember: form.remember,
             password: form.password.clone(),
+            audio,
+            fell_back: false,
         })
+        .inspect(|s| self.send_devices(&s.media))
+    }
+
+    /// The media engine's devices for the user's choice (`None` is the system default).
+    fn engine_config(&self, audio: &crate::settings_form::Audio) -> media::EngineConfig {
+        if self.config.headless_audio {
+            return media::EngineConfig::headless();
+        }
+        media::EngineConfig {
+            headless: false,
+            microphone: audio.microphone.clone(),
+            speaker: audio.speaker.clone(),
+            ringer: audio.ringer.clone(),
+        }
+    }
+
+    /// Tells the settings page which devices exist. Listing probes the sound system, which is
+    /// why it happens here and not on the UI thread.
+    fn send_devices(&self, engine: &media::Engine) {
+        if self.config.headless_audio {
+            return;
+        }
+        match engine.list_devices() {
+            Ok(list) => {
+                let of = |kind| {
+                    list.iter()
+                        .filter(|d| d.kind == kind)
+                        .map(|d| (d.id.clone(), d.name.clone()))
+                        .collect()
+                };
+                self.emit(Event::Devices {
+                    inputs: of(media::DeviceKind::Input),
+                    outputs: of(media::DeviceKind::Output),
+                });
+            }
+            Err(e) => self.notice(format!("The sound devices could not be listed: {e}")),
+        }
     }
 
     /// The first successful registration completes the sign-in.
@@ -580,9 +625,20 @@ impl Backend {
                 self.send_history();
             }
             Command::SaveSettings(form) => match session.store.set_setting("settings", &*form) {
-                Ok(()) => self.emit(Event::SettingsSaved(form)),
+                Ok(()) => {
+                    if form.audio != session.audio {
+                        session.audio = form.audio.clone();
+                        session.fell_back = false;
+                        let config = self.engine_config(&form.audio);
+                        if let Some(s) = &self.session {
+                            s.media.set_devices(config);
+                        }
+                    }
+                    self.emit(Event::SettingsSaved(form))
+                }
                 Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
             },
+            Command::MicMeter(on) => session.media.set_mic_meter(on),
             Command::SetPhoto(png) => match session.store.set_photo(png.as_deref()) {
                 Ok(()) => self.emit(Event::Photo(png)),
                 Err(e) => self.notice(e.to_string()),
@@ -784,6 +840,30 @@ impl Backend {
         self.emit(Event::Call(Box::new(c)));
     }
 
+    /// A device came or went: list them again, and when a chosen device that had gone is back
+    /// (the headset plugged in again), use it again.
+    fn devices_changed(&mut self) {
+        let Some(s) = &self.session else { return };
+        self.send_devices(&s.media);
+        if !s.fell_back {
+            return;
+        }
+        let Ok(list) = s.media.list_devices() else {
+            return;
+        };
+        let chosen = [&s.audio.microphone, &s.audio.speaker, &s.audio.ringer];
+        let back = chosen
+            .iter()
+            .filter_map(|c| c.as_ref())
+            .all(|id| list.iter().any(|d| &d.id == id));
+        if back {
+            s.media.set_devices(self.engine_config(&s.audio));
+            if let Some(s) = self.session.as_mut() {
+                s.fell_back = false;
+            }
+        }
+    }
+
     fn media_event(&mut self, e: media::MediaEvent) {
         match e {
             media::MediaEvent::Stats {
@@ -805,6 +885,9 @@ impl Backend {
                 }
             }
             media::MediaEvent::DeviceFallback { what, from, to } => {
+                if let Some(s) = self.session.as_mut() {
+                    s.fell_back = true;
+                }
                 let what = match what {
                     media::DeviceRole::Microphone => "microphone",
                     media::DeviceRole::Speaker => "speaker",
@@ -814,12 +897,15 @@ impl Backend {
                     "The {what} “{from}” went away; switched to “{to}”."
                 ))
             }
-            media::MediaEvent::MicLevel(l) => self.emit(Event::MicLevel(l)),
+            // The meter shows -60 dBFS (quiet room) to 0 dBFS (clipping) as empty to full.
+            media::MediaEvent::MicLevel(dbfs) => {
+                self.emit(Event::MicLevel(((dbfs + 60.0) / 60.0).clamp(0.0, 1.0)))
+            }
+            media::MediaEvent::DevicesChanged => self.devices_changed(),
             media::MediaEvent::StreamFailed { reason, .. } => {
                 self.notice(format!("Call audio problem: {reason}"))
             }
             media::MediaEvent::DtmfReceived { .. }
-            | media::MediaEvent::DevicesChanged
             | media::MediaEvent::StreamStopped { .. }
             | media::MediaEvent::PlaybackFinished { .. } => {}
         }

@@ -81,6 +81,8 @@ pub enum Command {
         volume: f32,
     },
     PlayTestTone,
+    /// The microphone level meter, on while the settings page is open.
+    MicMeter(bool),
     /// Reload contacts, history, voicemail and settings from their sources.
     Refresh,
     PlayVoicemail(i64),

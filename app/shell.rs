@@ -43,6 +43,9 @@ pub struct Shell {
     /// A picked photo being read on a helper thread.
     photo_job: Option<std::sync::mpsc::Receiver<Result<Picked, PhotoError>>>,
     ringtones: Vec<String>,
+    /// Whether we asked for the microphone meter; it runs only while Settings is shown, so an
+    /// idle window is not repainted ten times a second.
+    meter_on: bool,
     commands: Commands,
 }
 
@@ -58,6 +61,7 @@ impl Shell {
             call_view: CallView::default(),
             fullscreen: false,
             photo_crop: None,
+            meter_on: false,
             photo_job: None,
             ringtones: crate::assets::ringtone_names(),
             commands,
@@ -121,6 +125,11 @@ impl Shell {
                 };
                 left_bar::show(ui, &me, &mut self.section);
             });
+        let want_meter = self.section == Section::Settings;
+        if want_meter != self.meter_on {
+            self.meter_on = want_meter;
+            self.commands.send(Command::MicMeter(want_meter));
+        }
 
         if let Some(current) = crate::screens::calls::current(&model.calls)
             && !self.fullscreen

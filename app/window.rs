@@ -201,15 +201,29 @@ mod tests {
                 "{section} shows its own screen"
             );
         }
+        let _ = rx.try_iter().count();
         h.get_by_label("Settings").click();
         h.run();
         assert!(h.query_by_label("Call Strategy").is_some());
+        assert_eq!(
+            rx.try_iter()
+                .filter(|c| matches!(c, Command::MicMeter(_)))
+                .collect::<Vec<_>>(),
+            vec![Command::MicMeter(true)],
+            "the microphone meter runs while Settings is open"
+        );
         h.get_by_label(&format!("{} Ada Lovelace", crate::icons::PERSON))
             .click();
         h.run();
         h.get_by_label_contains("Log out").click();
         h.run();
         assert_eq!(rx.try_iter().last(), Some(Command::SignOut));
+        h.get_by_label("Fax").click();
+        h.run();
+        assert!(
+            rx.try_iter().any(|c| c == Command::MicMeter(false)),
+            "and stops when the user leaves it"
+        );
         tx.send(Event::SignedOut).unwrap();
         h.run();
         assert!(h.query_by_label("Sign in to Switchboard").is_some());

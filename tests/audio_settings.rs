@@ -1,0 +1,102 @@
+//! The audio settings through the whole app on a real (virtual) sound card: signed in with real
+//! devices, the Settings page runs the microphone meter, and "Play a test tone" goes out of the
+//! real speaker and comes back in through the real microphone (the null sink's monitor), where
+//! the meter shows it.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use harness::audio::VirtualSoundCard;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::window::Window;
+
+fn wait_ui(
+    h: &mut Harness<'_, Window>,
+    what: &str,
+    mut cond: impl FnMut(&Harness<'_, Window>) -> bool,
+) {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        h.step();
+        if cond(h) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn type_into(h: &mut Harness<'_, Window>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.event(egui::Event::Text(text.into()));
+    h.step();
+}
+
+/// The meter's reading in percent, from its accessible label "Microphone level N %".
+fn meter(h: &Harness<'_, Window>) -> Option<u32> {
+    (0..=100).find(|n| {
+        h.query_by_label(&format!("Microphone level {n} %"))
+            .is_some()
+    })
+}
+
+#[test]
+fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
+    let card = VirtualSoundCard::start("sb_app").expect("PulseAudio");
+    card.export_env();
+    let pbx = pbx();
+    let me = pbx.lease_any().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+
+    let config = BackendConfig {
+        headless_audio: false,
+        directory_url: None,
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    let mut h = Harness::builder()
+        .with_context_setup(|ctx| {
+            switchboard::theme::install(ctx);
+            egui_extras::install_image_loaders(ctx);
+        })
+        // Tall enough that the Audio category at the bottom of Settings is on screen.
+        .with_size(egui::vec2(1100.0, 2400.0))
+        .build_ui_state(
+            |ui, w: &mut Window| w.ui(ui),
+            Window::new(commands, events, Some(server)),
+        );
+    h.step();
+    type_into(
+        &mut h,
+        "Extension, phone number or email",
+        &me.user.extension,
+    );
+    type_into(&mut h, "Password", &me.user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(&mut h, "the signed-in window", |h| {
+        h.query_by_label_contains("Hello").is_some()
+    });
+
+    h.get_by_label("Settings").click();
+    wait_ui(&mut h, "the microphone meter", |h| meter(h).is_some());
+    // A quiet room: the null sink plays nothing yet.
+    let quiet = meter(&h).unwrap();
+    assert!(quiet < 20, "meter at {quiet} % before any sound");
+
+    h.get_by_label_contains("Play a test tone").click();
+    wait_ui(&mut h, "the meter to hear the test tone", |h| {
+        meter(h).is_some_and(|m| m >= 50)
+    });
+    // One second of tone, then the room is quiet again.
+    wait_ui(&mut h, "the meter to fall after the tone", |h| {
+        meter(h).is_some_and(|m| m < 20)
+    });
+}
