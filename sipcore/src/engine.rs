@@ -610,6 +610,11 @@ impl Core {
             });
             return;
         }
+        if let Some(refusal) = crate::uas_checks::check(&tx.original) {
+            debug!(%method, why = %refusal.why, status = %refusal.status, "request refused");
+            reply_with(tx, refusal.status, refusal.headers);
+            return;
+        }
         let has_to_tag = tx
             .original
             .to_header()
@@ -643,7 +648,14 @@ impl Core {
                 reply(tx, StatusCode::CallTransactionDoesNotExist)
             }
             Method::Invite => reply(tx, StatusCode::CallTransactionDoesNotExist),
-            _ => reply(tx, StatusCode::MethodNotAllowed),
+            _ => reply_with(
+                tx,
+                StatusCode::MethodNotAllowed,
+                vec![Header::Other(
+                    "Allow".into(),
+                    crate::uas_checks::ALLOWED.into(),
+                )],
+            ),
         }
     }
 
@@ -1310,6 +1322,14 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+fn reply_with(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
+    tokio::spawn(async move {
+        if let Err(e) = tx.reply_with(status, headers, None).await {
+            debug!("reply failed: {e}");
+        }
+    });
 }
 
 fn reply(mut tx: Transaction, status: StatusCode) {

@@ -12,6 +12,7 @@ pub mod media_control;
 pub mod message;
 pub mod party;
 pub mod sdp;
+pub mod uas_checks;
 
 pub use account::{Account, Transport};
 pub use command::Command;

@@ -13,6 +13,9 @@ pub const PACKAGES: &[&str] = &[
     "debootstrap",
     "sip-tester",
     "baresip",
+    // The RFC 4475 test runs the stack in a network namespace of its own (unshare, ip).
+    "iproute2",
+    "util-linux",
     // Audio: ALSA headers for cpal, libopus for the codec, a virtual sound device through
     // PulseAudio's null sink, and speech and signal tools for the quality tests.
     "pkg-config",
