@@ -178,7 +178,7 @@ fn torture_messages_get_the_expected_replies_or_are_dropped() {
         })
         .collect();
     let mut replies: HashMap<String, Vec<u16>> = HashMap::new();
-    let mut receive_until = |probe_id: &str, replies: &mut HashMap<String, Vec<u16>>| {
+    let receive_until = |probe_id: &str, replies: &mut HashMap<String, Vec<u16>>| {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut buf = vec![0u8; 65536];
         while Instant::now() < deadline {
