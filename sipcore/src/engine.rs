@@ -201,6 +201,10 @@ struct Core {
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
     next_incoming: u64,
+    /// One queue per dialog for the requests the far end sends in it. rsipstack answers 500 to
+    /// a request whose CSeq is below the last one it saw, so two NOTIFYs sent back to back must
+    /// reach it in order, not raced on separate tasks.
+    in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
     shutting_down: bool,
 }
 
@@ -285,6 +289,7 @@ impl Core {
                 calls: HashMap::new(),
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
+                in_dialog: HashMap::new(),
                 shutting_down: false,
             },
             local,
@@ -600,14 +605,31 @@ impl Core {
 
     // ── Incoming calls and requests ─────────────────────────────────────
 
-    fn incoming(&mut self, mut tx: Transaction) {
+    fn incoming(&mut self, tx: Transaction) {
         let method = tx.original.method;
-        if let Some(mut dialog) = self.dialogs.match_dialog(&tx) {
-            tokio::spawn(async move {
-                if let Err(e) = dialog.handle(&mut tx).await {
-                    debug!("in-dialog request failed: {e}");
-                }
+        if let Some(dialog) = self.dialogs.match_dialog(&tx) {
+            // Forget the queues of dialogs that have ended (their tasks then finish).
+            let dialogs = &self.dialogs;
+            self.in_dialog
+                .retain(|id, q| !q.is_closed() && dialogs.get_dialog(id).is_some());
+            let queue = self.in_dialog.entry(dialog.id()).or_insert_with(|| {
+                let (q, mut requests) = mpsc::unbounded_channel::<Transaction>();
+                let mut dialog = dialog.clone();
+                tokio::spawn(async move {
+                    while let Some(mut tx) = requests.recv().await {
+                        if let Err(e) = dialog.handle(&mut tx).await {
+                            debug!("in-dialog request failed: {e}");
+                        }
+                    }
+                });
+                q
             });
+            if let Err(mpsc::error::SendError(mut tx)) = queue.send(tx) {
+                // The queue's task is gone; answer on our own rather than drop the request.
+                tokio::spawn(async move {
+                    let _ = tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+                });
+            }
             return;
         }
         if let Some(refusal) = crate::uas_checks::check(&tx.original) {
@@ -850,6 +872,8 @@ impl Core {
             && let Some(d) = &entry.dialog
         {
             self.by_call_id.remove(&d.id().call_id);
+            // Dropping the sender ends the dialog's request task once its queue is empty.
+            self.in_dialog.remove(&d.id());
         }
     }
 
@@ -930,16 +954,27 @@ impl Core {
                 });
             }
             DialogState::Notify(id, req, handle) => {
-                if let Some(call) = self.call_for(&id)
+                let refer_event = req
+                    .header_value("Event")
+                    .is_some_and(|e| e.to_ascii_lowercase().starts_with("refer"));
+                let status = if refer_event {
+                    crate::bodies::sipfrag::status(&req.body)
+                        .inspect_err(|e| debug!("NOTIFY for a transfer with a bad body: {e}"))
+                        .ok()
+                } else {
+                    None
+                };
+                if let Some(code) = status
+                    && let Some(call) = self.call_for(&id)
                     && let Some(entry) = self.calls.get_mut(&call)
                     && let Some(target) = entry.transfer_target.clone()
-                    && let Some(status) = rsipstack::dialog::dialog::ReferStatus::parse(&req)
                 {
-                    let code = status.status_code.code();
                     let state = match code {
                         100..=199 => crate::event::TransferState::Trying,
                         200..=299 => crate::event::TransferState::Done,
-                        _ => crate::event::TransferState::Failed(status.status_code.to_string()),
+                        _ => {
+                            crate::event::TransferState::Failed(StatusCode::from(code).to_string())
+                        }
                     };
                     let done = code >= 200;
                     self.events.emit(Event::Transfer {

@@ -6,6 +6,7 @@
 pub mod dialog_info;
 pub mod message_summary;
 pub mod pidf;
+pub mod sipfrag;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {

@@ -1,0 +1,109 @@
+//! Transfers through the real Asterisk.
+
+mod support;
+
+use sipcore::{CallId, CallState, Command, EndReason, Event, Hold, TransferState};
+use support::*;
+
+fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
+    match e {
+        Event::CallState { call, state } if *call == id => Some(state),
+        _ => None,
+    }
+}
+
+/// Alice calls Bob, then hands Bob over to Carol with a blind transfer (REFER). Carol's phone
+/// rings with Bob as the caller; when she answers, Alice sees the transfer progress (NOTIFY
+/// sipfrag) end in "done" and her call end, and Bob and Carol talk.
+#[test]
+fn a_blind_transfer_hands_the_caller_to_a_third_extension() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let mut carol = Ua::registered(&pbx);
+    let id = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob.extension(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait("Alice talking to Bob", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Asterisk refuses a transfer (sipfrag 400) until it has bridged the two legs, which it
+    // does a moment after the 200 OK; a person never transfers that fast, a test does.
+    harness::wait_for("Asterisk to bridge Alice and Bob", TIMEOUT, || {
+        let out = pbx.cli("bridge show all").ok()?;
+        out.lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("2"))
+            .then_some(())
+    })
+    .unwrap();
+
+    alice.handle.send(Command::Transfer {
+        call: id,
+        target: carol.extension(),
+    });
+    alice.wait("the transfer under way", |e| {
+        matches!(
+            e,
+            Event::Transfer {
+                state: TransferState::Trying,
+                ..
+            }
+        )
+    });
+    let Event::IncomingCall {
+        call: carol_id,
+        from,
+    } = carol.wait("Carol's phone to ring", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(from.number, bob.extension(), "Carol sees Bob calling");
+    carol.handle.send(Command::Answer(carol_id));
+    carol.wait("Carol talking", |e| {
+        state_of(e, carol_id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Asterisk reports the transfer done once the new call is answered.
+    let done = alice.wait("the transfer's outcome", |e| {
+        matches!(
+            e,
+            Event::Transfer {
+                state: TransferState::Done | TransferState::Failed(_),
+                ..
+            }
+        )
+    });
+    assert!(
+        matches!(
+            &done,
+            Event::Transfer { call, target, state: TransferState::Done }
+                if *call == id && *target == carol.extension()
+        ),
+        "{done:?}"
+    );
+    alice.wait("Alice's call to end", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+
+    // Bob's call went on throughout: it never ended.
+    assert!(
+        !bob.seen
+            .iter()
+            .any(|e| matches!(state_of(e, bob_id), Some(CallState::Ended(_)))),
+        "{:#?}",
+        bob.seen
+    );
+    carol.handle.send(Command::HangUp(carol_id));
+    bob.wait("Bob's call to end when Carol hangs up", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+}
