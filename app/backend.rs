@@ -718,6 +718,42 @@ impl Backend {
                 self.emit(Event::Call(Box::new(c)));
             }
             sipcore::Event::CallState { call, state } => self.call_state(CallId(call.0), state),
+            sipcore::Event::TransferredBy {
+                call,
+                new_call,
+                target,
+            } => {
+                // The far end handed us on: the new call is ours, like one we dialled.
+                let who = self
+                    .calls
+                    .get(&CallId(call.0))
+                    .map(|r| r.call.display_name().to_string())
+                    .unwrap_or_default();
+                let id = CallId(new_call.0);
+                let c = model::Call {
+                    id,
+                    direction: Direction::Outgoing,
+                    remote_name: target.name.clone(),
+                    remote_number: target.number.clone(),
+                    state: CallState::Dialing,
+                    answered_at: None,
+                    muted: false,
+                    held_by_remote: false,
+                    conference: None,
+                    quality: None,
+                    transfer: None,
+                };
+                self.calls.insert(
+                    id,
+                    CallRecord {
+                        call: c.clone(),
+                        started_ms: now_ms(),
+                        answered_ms: None,
+                    },
+                );
+                self.emit(Event::Call(Box::new(c)));
+                self.notice(format!("{who} transferred you to {}.", target.number));
+            }
             sipcore::Event::Transfer {
                 call,
                 target,

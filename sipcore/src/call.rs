@@ -31,6 +31,9 @@ pub struct Call {
     /// We sent CANCEL; the INVITE's end is then "Cancelled", whatever it says.
     pub cancelling: bool,
     pub transfer_target: Option<String>,
+    /// Set on a call we placed because the far end of this other call transferred us (REFER):
+    /// its progress goes back to them as NOTIFYs until it is answered or fails.
+    pub referred_by: std::cell::Cell<Option<CallId>>,
     /// A hold or resume asked for before the dialog was confirmed.
     pub pending_hold: Option<bool>,
     /// Re-INVITEs retried because the stack was not ready for them.
@@ -87,6 +90,7 @@ impl Call {
             media_started: false,
             cancelling: false,
             transfer_target: None,
+            referred_by: std::cell::Cell::new(None),
             pending_hold: None,
             hold_retries: 0,
             answered_at: None,

@@ -327,6 +327,36 @@ impl Core {
                 call,
                 state: c.state.clone(),
             });
+            self.report_to_transferor(c);
+        }
+    }
+
+    /// RFC 3515 §2.4.5: a call placed on someone's REFER reports its progress to them in
+    /// NOTIFYs of `message/sipfrag`, the last one ending the implicit subscription.
+    fn report_to_transferor(&self, c: &Call) {
+        let Some(old) = c.referred_by.get() else {
+            return;
+        };
+        let (frag, last) = match &c.state {
+            CallState::Ringing { .. } => ("SIP/2.0 180 Ringing", false),
+            CallState::Active { .. } => ("SIP/2.0 200 OK", true),
+            CallState::Ended(reason) => (
+                match reason {
+                    EndReason::Busy => "SIP/2.0 486 Busy Here",
+                    EndReason::Declined => "SIP/2.0 603 Declined",
+                    EndReason::NotFound => "SIP/2.0 404 Not Found",
+                    EndReason::NoAnswer => "SIP/2.0 408 Request Timeout",
+                    _ => "SIP/2.0 487 Request Terminated",
+                },
+                true,
+            ),
+            _ => return,
+        };
+        if last {
+            c.referred_by.set(None);
+        }
+        if let Some(dialog) = self.calls.get(&old).and_then(|o| o.dialog.clone()) {
+            tokio::spawn(notify_refer(dialog, frag, last));
         }
     }
 
@@ -1008,8 +1038,8 @@ impl Core {
                     let _ = handle.reply(StatusCode::OK).await;
                 });
             }
-            DialogState::Refer(_, _, handle) | DialogState::Publish(_, _, handle) => {
-                // Being transferred comes with the transfer work; until then, say no clearly.
+            DialogState::Refer(id, req, handle) => self.referred(id, req, handle),
+            DialogState::Publish(_, _, handle) => {
                 tokio::spawn(async move {
                     let _ = handle.reply(StatusCode::NotImplemented).await;
                 });
@@ -1273,6 +1303,49 @@ impl Core {
         });
     }
 
+    /// The far end asks us to call someone else (being transferred, RFC 3515). We accept, place
+    /// the new call, and report its progress back; the far end then hangs up the old call.
+    fn referred(
+        &mut self,
+        id: rsipstack::dialog::DialogId,
+        req: rsipstack::sip::Request,
+        handle: rsipstack::dialog::dialog::TransactionHandle,
+    ) {
+        let answer = |status: StatusCode| {
+            tokio::spawn(async move {
+                let _ = handle.reply(status).await;
+            });
+        };
+        let Some(call) = self.call_for(&id).filter(|c| self.calls.contains_key(c)) else {
+            return answer(StatusCode::CallTransactionDoesNotExist);
+        };
+        let Some(target) = req.header_value("Refer-To").and_then(|v| refer_target(&v)) else {
+            return answer(StatusCode::BadRequest);
+        };
+        if target.to_ascii_lowercase().contains("replaces=") {
+            // Attended transfer from the other side needs INVITE with Replaces; not yet.
+            return answer(StatusCode::NotImplemented);
+        }
+        answer(StatusCode::Accepted);
+        let new_call = CallId(self.next_incoming);
+        self.next_incoming += 1;
+        info!(%call, %new_call, %target, "transferred by the far end");
+        self.events.emit(Event::TransferredBy {
+            call,
+            new_call,
+            target: party::from_uri(&target),
+        });
+        if let Some(dialog) = self.calls.get(&call).and_then(|c| c.dialog.clone()) {
+            tokio::spawn(notify_refer(dialog, "SIP/2.0 100 Trying", false));
+        }
+        self.dial(new_call, &target);
+        if let Some(c) = self.calls.get(&new_call) {
+            c.referred_by.set(Some(call));
+            // The dial may already have failed (no audio port): report that too.
+            self.report_to_transferor(c);
+        }
+    }
+
     fn send_message(&mut self, id: u64, target: &str, content_type: String, body: String) {
         let Some(account) = self.account.clone() else {
             self.events.emit(Event::MessageResult {
@@ -1357,6 +1430,42 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// One NOTIFY of a REFER subscription carrying `frag`, the status line of the new call.
+async fn notify_refer(
+    dialog: rsipstack::dialog::invite_dialog::InviteDialog,
+    frag: &'static str,
+    last: bool,
+) {
+    let state = if last {
+        "terminated;reason=noresource"
+    } else {
+        "active;expires=60"
+    };
+    let headers = vec![
+        Header::Other("Event".into(), "refer".into()),
+        Header::Other("Subscription-State".into(), state.into()),
+        Header::ContentType("message/sipfrag;version=2.0".into()),
+    ];
+    if let Err(e) = dialog
+        .notify(Some(headers), Some(format!("{frag}\r\n").into_bytes()))
+        .await
+    {
+        debug!("NOTIFY to the transferor failed: {e}");
+    }
+}
+
+/// The URI of a `Refer-To` value: `<sip:2003@pbx;user=phone>` or a bare URI.
+pub fn refer_target(value: &str) -> Option<String> {
+    let v = value.trim();
+    let uri = match (v.find('<'), v.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v.split(';').next().unwrap_or(v),
+    };
+    let uri = uri.trim();
+    (uri.starts_with("sip:") || uri.starts_with("sips:") || uri.starts_with("tel:"))
+        .then(|| uri.to_string())
 }
 
 fn reply_with(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
@@ -1445,6 +1554,24 @@ fn terminated_reason(r: TerminatedReason) -> EndReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refer_to_gives_its_uri() {
+        assert_eq!(
+            refer_target("<sip:2003@127.0.0.1:25060>").as_deref(),
+            Some("sip:2003@127.0.0.1:25060")
+        );
+        assert_eq!(
+            refer_target(" \"Carol\" <sip:2003@pbx;user=phone>;x=1").as_deref(),
+            Some("sip:2003@pbx;user=phone")
+        );
+        assert_eq!(
+            refer_target("sip:2003@pbx").as_deref(),
+            Some("sip:2003@pbx")
+        );
+        assert_eq!(refer_target("<http://example.com>"), None);
+        assert_eq!(refer_target(""), None);
+    }
 
     #[test]
     fn final_codes_become_words() {

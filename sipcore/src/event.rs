@@ -154,6 +154,13 @@ pub enum Event {
         target: String,
         state: TransferState,
     },
+    /// The far end of `call` transferred us (an incoming REFER): we are placing `new_call` to
+    /// `target`, whose progress follows as ordinary call states.
+    TransferredBy {
+        call: CallId,
+        new_call: CallId,
+        target: Party,
+    },
     MessageReceived {
         from: Party,
         content_type: String,

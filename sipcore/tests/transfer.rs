@@ -107,3 +107,81 @@ fn a_blind_transfer_hands_the_caller_to_a_third_extension() {
         state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
     });
 }
+
+/// Bob, in a direct call with Alice, transfers her to Carol's extension. Alice's engine accepts
+/// the REFER, places the call to Carol through the PBX and reports its progress to Bob, whose
+/// transfer then reads "done" and whose call ends; Alice and Carol talk.
+#[test]
+fn being_transferred_places_the_new_call_and_reports_back() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let mut carol = Ua::registered(&pbx);
+    let id = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:{}@{}", bob.extension(), bob.handle.local_addr),
+    });
+    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait("Alice talking to Bob", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bob.wait("Bob talking to Alice", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    bob.handle.send(Command::Transfer {
+        call: bob_id,
+        target: carol.extension(),
+    });
+    let Event::TransferredBy {
+        call,
+        new_call,
+        target,
+    } = alice.wait("the transfer request", |e| {
+        matches!(e, Event::TransferredBy { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(call, id);
+    assert_eq!(target.number, carol.extension());
+    let Event::IncomingCall {
+        call: carol_id,
+        from,
+    } = carol.wait("Carol's phone to ring", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(from.number, alice.extension(), "Carol sees Alice calling");
+    bob.wait("Bob hears it rings", |e| {
+        matches!(
+            e,
+            Event::Transfer {
+                state: TransferState::Trying,
+                ..
+            }
+        )
+    });
+    carol.handle.send(Command::Answer(carol_id));
+    alice.wait("Alice talking to Carol", |e| {
+        state_of(e, new_call) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bob.wait("the transfer done", |e| {
+        matches!(e, Event::Transfer { state: TransferState::Done, call, .. } if *call == bob_id)
+    });
+    alice.wait("the call with Bob to end", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    carol.handle.send(Command::HangUp(carol_id));
+    alice.wait("the call with Carol to end", |e| {
+        matches!(state_of(e, new_call), Some(CallState::Ended(_)))
+    });
+}
