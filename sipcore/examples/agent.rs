@@ -103,6 +103,13 @@ fn event_json(e: &Event) -> serde_json::Value {
         } => {
             json!({"event": "transfer", "call": call.0, "target": target, "state": format!("{state:?}")})
         }
+        Event::TransferredBy {
+            call,
+            new_call,
+            target,
+        } => {
+            json!({"event": "transferred_by", "call": call.0, "new_call": new_call.0, "target": target.number})
+        }
         Event::MessageReceived {
             from,
             content_type,
