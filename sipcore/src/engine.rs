@@ -387,9 +387,7 @@ impl Core {
             Command::SetMute { call, muted } => self.media.set_mute(call, muted),
             Command::SendDtmf { call, digit } => self.send_dtmf(call, digit),
             Command::Transfer { call, target } => self.transfer(call, &target),
-            Command::AttendedTransfer { .. } => self.events.emit(Event::Error(
-                "Attended transfer is not available yet.".into(),
-            )),
+            Command::AttendedTransfer { call, consult } => self.attended_transfer(call, consult),
             Command::Merge(calls) => self.media.conference(&calls),
             Command::Split(calls) => self.media.split(&calls),
             Command::SendMessage {
@@ -1261,12 +1259,6 @@ impl Core {
         let Some(account) = self.account.clone() else {
             return;
         };
-        let Some(entry) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let Some(dialog) = entry.dialog.clone() else {
-            return;
-        };
         let uri = account.target_uri(target);
         if rsipstack::sip::Uri::try_from(uri.as_str()).is_err() {
             self.events.emit(Event::Error(format!(
@@ -1274,16 +1266,53 @@ impl Core {
             )));
             return;
         }
-        entry.transfer_target = Some(target.to_string());
+        self.send_refer(call, format!("<{uri}>"), target.to_string());
+    }
+
+    /// Attended transfer (RFC 5589 §7): we talked to the target on `consult`; `call`'s far end
+    /// is asked to call the target with Replaces, taking over our consult call.
+    fn attended_transfer(&mut self, call: CallId, consult: CallId) {
+        let Some(c) = self.calls.get(&consult) else {
+            return;
+        };
+        let (Some(dialog), CallState::Active { .. }) = (&c.dialog, &c.state) else {
+            self.events.emit(Event::Error(
+                "Talk to the person you are transferring to before completing the transfer.".into(),
+            ));
+            return;
+        };
+        let id = dialog.id();
+        // From our side: to-tag is the target's tag, from-tag ours (RFC 3891 §3).
+        let replaces = format!(
+            "{};to-tag={};from-tag={}",
+            id.call_id, id.remote_tag, id.local_tag
+        );
+        let refer_to = format!(
+            "<{}?Replaces={}>",
+            c.remote.uri,
+            uri_header_escape(&replaces)
+        );
+        let target = c.remote.number.clone();
+        self.send_refer(call, refer_to, target);
+    }
+
+    /// REFER on `call` with this `Refer-To`; progress arrives as NOTIFYs (see `dialog_state`).
+    fn send_refer(&mut self, call: CallId, refer_to: String, target: String) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(dialog) = entry.dialog.clone() else {
+            return;
+        };
+        entry.transfer_target = Some(target.clone());
         let events = self.events.clone();
-        let target = target.to_string();
         self.events.emit(Event::Transfer {
             call,
             target: target.clone(),
             state: crate::event::TransferState::Trying,
         });
         tokio::spawn(async move {
-            let refer_to = rsipstack::sip::ReferTo::new(format!("<{uri}>"));
+            let refer_to = rsipstack::sip::ReferTo::new(refer_to);
             match dialog.refer(refer_to, None, None).await {
                 Ok(Some(r)) if r.status_code.kind() == StatusCodeKind::Successful => {}
                 Ok(r) => events.emit(Event::Transfer {
@@ -1456,6 +1485,20 @@ async fn notify_refer(
     }
 }
 
+/// Escapes a value for a URI header (`?Replaces=…`, RFC 3261 §25.1 `hvalue`): everything but
+/// unreserved characters becomes %HH.
+pub fn uri_header_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3 / 2);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()[]/:+$".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The URI of a `Refer-To` value: `<sip:2003@pbx;user=phone>` or a bare URI.
 pub fn refer_target(value: &str) -> Option<String> {
     let v = value.trim();
@@ -1554,6 +1597,14 @@ fn terminated_reason(r: TerminatedReason) -> EndReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_is_escaped_for_a_uri_header() {
+        assert_eq!(
+            uri_header_escape("abc@host;to-tag=1;from-tag=2"),
+            "abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2"
+        );
+    }
 
     #[test]
     fn refer_to_gives_its_uri() {

@@ -185,3 +185,99 @@ fn being_transferred_places_the_new_call_and_reports_back() {
         matches!(state_of(e, new_call), Some(CallState::Ended(_)))
     });
 }
+
+/// Alice talks to Bob, puts him on hold, calls Carol to announce him, then completes an
+/// attended transfer (REFER with Replaces): Bob and Carol are connected and both of Alice's
+/// calls end.
+#[test]
+fn an_attended_transfer_connects_the_held_caller_with_the_consulted_party() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let mut carol = Ua::registered(&pbx);
+    let bridged = |pbx: &harness::Pbx, n: usize| {
+        harness::wait_for("Asterisk to bridge the calls", TIMEOUT, || {
+            let out = pbx.cli("bridge show all").ok()?;
+            (out.lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some("2"))
+                .count()
+                >= n)
+                .then_some(())
+        })
+        .unwrap()
+    };
+    let to_bob = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: to_bob,
+        target: bob.extension(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait("Alice talking to Bob", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bridged(&pbx, 1);
+    alice.handle.send(Command::Hold(to_bob));
+    alice.wait("Bob on hold", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::Local })
+    });
+
+    let to_carol = CallId(2);
+    alice.handle.send(Command::Dial {
+        call: to_carol,
+        target: carol.extension(),
+    });
+    let Event::IncomingCall { call: carol_id, .. } = carol.wait("a call for Carol", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    carol.handle.send(Command::Answer(carol_id));
+    alice.wait("Alice talking to Carol", |e| {
+        state_of(e, to_carol) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bridged(&pbx, 2);
+
+    alice.handle.send(Command::AttendedTransfer {
+        call: to_bob,
+        consult: to_carol,
+    });
+    let done = alice.wait("the transfer's outcome", |e| {
+        matches!(
+            e,
+            Event::Transfer {
+                state: TransferState::Done | TransferState::Failed(_),
+                ..
+            }
+        )
+    });
+    assert!(
+        matches!(&done, Event::Transfer { call, state: TransferState::Done, .. } if *call == to_bob),
+        "{done:?}"
+    );
+    for id in [to_bob, to_carol] {
+        let ended = |e: &Event| matches!(state_of(e, id), Some(CallState::Ended(_)));
+        // The two ends may come in either order; the first wait may already have seen both.
+        if !alice.seen.iter().any(ended) {
+            alice.wait("each of Alice's calls to end", ended);
+        }
+    }
+    // Bob and Carol stay connected: neither call ended, until Carol hangs up.
+    for (ua, id) in [(&bob, bob_id), (&carol, carol_id)] {
+        assert!(
+            !ua.seen
+                .iter()
+                .any(|e| matches!(state_of(e, id), Some(CallState::Ended(_)))),
+            "{:#?}",
+            ua.seen
+        );
+    }
+    carol.handle.send(Command::HangUp(carol_id));
+    bob.wait("Bob's call to end with Carol's", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+}
