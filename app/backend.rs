@@ -489,40 +489,7 @@ impl Backend {
             return;
         };
         match c {
-            Command::Dial(target) => {
-                let id = CallId(self.next_call);
-                self.next_call += 1;
-                // Adding a call puts the current one on hold.
-                for other in self.live_others(id) {
-                    self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
-                }
-                let call = model::Call {
-                    id,
-                    direction: Direction::Outgoing,
-                    remote_name: None,
-                    remote_number: target.clone(),
-                    state: CallState::Dialing,
-                    answered_at: None,
-                    muted: false,
-                    held_by_remote: false,
-                    conference: None,
-                    quality: None,
-                    transfer: None,
-                };
-                self.calls.insert(
-                    id,
-                    CallRecord {
-                        call: call.clone(),
-                        started_ms: now_ms(),
-                        answered_ms: None,
-                    },
-                );
-                self.emit(Event::Call(Box::new(call)));
-                self.sip(sipcore::Command::Dial {
-                    call: sipcore::CallId(id.0),
-                    target,
-                });
-            }
+            Command::Dial(target) => self.place_call(target, None),
             Command::Answer(id) => {
                 session.media.stop_ringing();
                 for other in self.live_others(id) {
@@ -578,8 +545,21 @@ impl Backend {
                 call: sipcore::CallId(call.0),
                 target,
             }),
-            Command::Transfer { attended: true, .. } => {
-                self.notice("Attended transfer is not available yet; use “Transfer now”.")
+            // Attended: call the target first (the caller goes on hold); "Complete transfer"
+            // on that consult call then hands the caller over.
+            Command::Transfer {
+                call,
+                target,
+                attended: true,
+            } => self.place_call(target, Some(call)),
+            Command::CompleteTransfer(consult) => {
+                match self.calls.get(&consult).and_then(|r| r.call.consult_for) {
+                    Some(call) => self.sip(sipcore::Command::AttendedTransfer {
+                        call: sipcore::CallId(call.0),
+                        consult: sipcore::CallId(consult.0),
+                    }),
+                    None => self.notice("That call is not a transfer consultation."),
+                }
             }
             Command::Merge(a, b) => {
                 let group = self.next_conference;
@@ -705,6 +685,7 @@ impl Backend {
                     conference: None,
                     quality: None,
                     transfer: None,
+                    consult_for: None,
                 };
                 self.calls.insert(
                     id,
@@ -742,6 +723,7 @@ impl Backend {
                     conference: None,
                     quality: None,
                     transfer: None,
+                    consult_for: None,
                 };
                 self.calls.insert(
                     id,
@@ -874,6 +856,44 @@ impl Backend {
         }
         let c = r.call.clone();
         self.emit(Event::Call(Box::new(c)));
+    }
+
+    /// Dials `target` as a new line; the others go on hold. `consult_for` marks the call as the
+    /// consultation of an attended transfer of that call.
+    fn place_call(&mut self, target: String, consult_for: Option<CallId>) {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        // Adding a call puts the current one on hold.
+        for other in self.live_others(id) {
+            self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
+        }
+        let call = model::Call {
+            id,
+            direction: Direction::Outgoing,
+            remote_name: None,
+            remote_number: target.clone(),
+            state: CallState::Dialing,
+            answered_at: None,
+            muted: false,
+            held_by_remote: false,
+            conference: None,
+            quality: None,
+            transfer: None,
+            consult_for,
+        };
+        self.calls.insert(
+            id,
+            CallRecord {
+                call: call.clone(),
+                started_ms: now_ms(),
+                answered_ms: None,
+            },
+        );
+        self.emit(Event::Call(Box::new(call)));
+        self.sip(sipcore::Command::Dial {
+            call: sipcore::CallId(id.0),
+            target,
+        });
     }
 
     /// A device came or went: list them again, and when a chosen device that had gone is back

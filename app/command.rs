@@ -64,6 +64,8 @@ pub enum Command {
         target: String,
         attended: bool,
     },
+    /// Hand the held caller of an attended transfer over to the party of this consult call.
+    CompleteTransfer(CallId),
     /// Make `call` the line we talk on; others go on hold.
     SwitchTo(CallId),
     Merge(CallId, CallId),

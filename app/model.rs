@@ -184,6 +184,8 @@ pub struct Call {
     pub conference: Option<u32>,
     pub quality: Option<Quality>,
     pub transfer: Option<TransferProgress>,
+    /// This call consults the target of an attended transfer of that (held) call.
+    pub consult_for: Option<CallId>,
 }
 
 impl Call {
@@ -371,6 +373,7 @@ mod tests {
             conference: None,
             quality: None,
             transfer: None,
+            consult_for: None,
         }
     }
 

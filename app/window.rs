@@ -170,6 +170,7 @@ mod tests {
             conference: None,
             quality: None,
             transfer: None,
+            consult_for: None,
         })))
         .unwrap();
         h.run();

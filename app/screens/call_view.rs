@@ -92,6 +92,26 @@ impl CallView {
             });
         }
 
+        if let Some(c) = current
+            && let Some(caller) = c.consult_for
+            && c.state == CallState::Active
+        {
+            let caller_name = all
+                .iter()
+                .find(|o| o.id == caller)
+                .map(|o| o.display_name().to_string())
+                .unwrap_or_default();
+            ui.vertical_centered(|ui| {
+                if ui
+                    .button(format!("{} Complete transfer", icons::TRANSFER))
+                    .on_hover_text(format!("Connect {caller_name} with {}", c.display_name()))
+                    .clicked()
+                {
+                    commands.send(Command::CompleteTransfer(c.id));
+                }
+            });
+        }
+
         ui.add_space(theme::SPACING * 2.0);
         if let Some(c) = current {
             self.panel_ui(ui, c.id, commands);
@@ -415,6 +435,23 @@ mod tests {
         });
         h.run();
         assert!(h.query_by_label("Transfer to 1003 failed: Busy").is_some());
+    }
+
+    #[test]
+    fn a_consult_call_offers_to_complete_the_transfer() {
+        let mut consult = call(2, CallState::Ringback { early_media: false });
+        consult.consult_for = Some(CallId(1));
+        let (mut h, rx) = harness(vec![call(1, CallState::Held), consult]);
+        h.run();
+        assert!(
+            h.query_by_label_contains("Complete transfer").is_none(),
+            "not before the target answers"
+        );
+        h.state_mut().1[1].state = CallState::Active;
+        h.run();
+        h.get_by_label_contains("Complete transfer").click();
+        h.run();
+        assert_eq!(drain(&rx), vec![Command::CompleteTransfer(CallId(2))]);
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub(crate) mod tests {
             conference: None,
             quality: None,
             transfer: None,
+            consult_for: None,
         }
     }
 
