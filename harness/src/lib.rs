@@ -12,6 +12,7 @@ pub mod paths;
 pub mod pbx;
 pub mod peers;
 pub mod process;
+pub mod relay;
 pub mod sip_probe;
 pub mod users;
 pub mod wait;

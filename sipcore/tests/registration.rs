@@ -69,3 +69,43 @@ fn an_unreachable_server_is_reported_in_words() {
         "{reason}"
     );
 }
+
+/// The server is unreachable when the user signs in (a relay in front of Asterisk drops
+/// everything), then comes back: the engine reports the failure in words, keeps retrying with
+/// backoff, and registers on its own once the server answers again.
+#[test]
+fn registration_retries_until_the_server_comes_back() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let relay = harness::relay::Relay::start(harness::pbx::sip_addr(), false).unwrap();
+    let mut ua = Ua::start();
+    let mut account = account(&lease.user);
+    account.server = relay.addr.to_string();
+    ua.handle.send(Command::Register(account));
+    // A REGISTER transaction gives up after 64*T1 = 32 s of silence.
+    let failed = ua.wait_up_to(std::time::Duration::from_secs(60), "a failure", |e| {
+        matches!(e, Event::Registration(RegistrationState::Failed { .. }))
+    });
+    let Event::Registration(RegistrationState::Failed { reason, retrying }) = failed else {
+        unreachable!()
+    };
+    assert!(reason.contains("not reachable"), "{reason}");
+    assert!(retrying);
+    assert!(relay.dropped() > 0);
+    relay.set_up(true);
+    ua.wait_up_to(
+        std::time::Duration::from_secs(60),
+        "registered after the server returned",
+        |e| matches!(e, Event::Registration(RegistrationState::Registered { .. })),
+    );
+    let ext = lease.user.extension.clone();
+    harness::wait_for("Asterisk to list the contact", TIMEOUT, || {
+        let out = pbx.cli("pjsip show contacts").ok()?;
+        out.contains(&format!("{ext}/sip:")).then_some(())
+    })
+    .unwrap();
+    ua.handle.send(Command::Unregister);
+    ua.wait("unregistered", |e| {
+        matches!(e, Event::Registration(RegistrationState::Unregistered))
+    });
+}
