@@ -953,6 +953,21 @@ impl Backend {
                     "The {what} “{from}” went away; switched to “{to}”."
                 ))
             }
+            // The ringer is the speaker unless chosen apart; one notice for both is enough.
+            media::MediaEvent::DeviceMissing {
+                what: media::DeviceRole::Ringer,
+                reason,
+            } => tracing::warn!("no ringing device: {reason}"),
+            media::MediaEvent::DeviceMissing { what, reason } => {
+                let what = match what {
+                    media::DeviceRole::Microphone => "No microphone",
+                    _ => "No speaker",
+                };
+                tracing::warn!("{what}: {reason}");
+                self.notice(format!(
+                    "{what} could be opened: calls will have no audio there until one is connected."
+                ));
+            }
             // The meter shows -60 dBFS (quiet room) to 0 dBFS (clipping) as empty to full.
             media::MediaEvent::MicLevel(dbfs) => {
                 self.emit(Event::MicLevel(((dbfs + 60.0) / 60.0).clamp(0.0, 1.0)))

@@ -316,19 +316,34 @@ impl MediaThread {
         id: Option<&str>,
         open: impl Fn(Option<&str>) -> Result<T, MediaError>,
     ) -> Option<T> {
-        match open(id) {
-            Ok(d) => Some(d),
+        let chosen = match open(id) {
+            Ok(d) => return Some(d),
+            Err(e) => e,
+        };
+        tracing::warn!(?role, error = %chosen, "cannot open the chosen device");
+        let Some(id) = id else {
+            // The default itself failed: there is nothing to fall back to.
+            let _ = self.events.send(MediaEvent::DeviceMissing {
+                what: role,
+                reason: chosen.to_string(),
+            });
+            return None;
+        };
+        match open(None) {
+            Ok(d) => {
+                let _ = self.events.send(MediaEvent::DeviceFallback {
+                    what: role,
+                    from: id.to_string(),
+                    to: "default".into(),
+                });
+                Some(d)
+            }
             Err(e) => {
-                tracing::warn!(?role, error = %e, "cannot open the chosen device");
-                let d = open(None).ok();
-                if let Some(id) = id {
-                    let _ = self.events.send(MediaEvent::DeviceFallback {
-                        what: role,
-                        from: id.to_string(),
-                        to: "default".into(),
-                    });
-                }
-                d
+                let _ = self.events.send(MediaEvent::DeviceMissing {
+                    what: role,
+                    reason: e.to_string(),
+                });
+                None
             }
         }
     }

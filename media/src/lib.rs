@@ -233,6 +233,12 @@ pub enum MediaEvent {
         from: String,
         to: String,
     },
+    /// Neither the chosen device nor the system default could be opened (no sound card, or
+    /// the sound server is down): calls go on without it.
+    DeviceMissing {
+        what: DeviceRole,
+        reason: String,
+    },
     /// The device list changed (hot-plug).
     DevicesChanged,
     StreamFailed {

@@ -1,0 +1,67 @@
+//! A machine with no sound device at all (or its sound server down): the engine still runs
+//! calls, and says which devices are missing instead of failing silently. Its own test binary,
+//! because it points ALSA at an empty configuration for the whole process.
+
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use media::*;
+
+#[test]
+fn without_any_device_the_engine_says_so_and_still_carries_a_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.conf");
+    std::fs::write(&empty, "# no cards, no plugins\n").unwrap();
+    // SAFETY: set before any thread of this test binary touches ALSA.
+    unsafe {
+        std::env::set_var("ALSA_CONFIG_PATH", &empty);
+        std::env::set_var("PULSE_SERVER", "unix:/nonexistent/socket");
+    }
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::default_devices(), tx).unwrap();
+    let mut missing = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while missing.len() < 3 && Instant::now() < deadline {
+        if let Ok(MediaEvent::DeviceMissing { what, reason }) =
+            events.recv_timeout(Duration::from_millis(100))
+        {
+            assert!(!reason.is_empty());
+            missing.push(what);
+        }
+    }
+    missing.sort_by_key(|w| format!("{w:?}"));
+    assert_eq!(
+        missing,
+        vec![
+            DeviceRole::Microphone,
+            DeviceRole::Ringer,
+            DeviceRole::Speaker
+        ]
+    );
+
+    // A call still runs on the media clock: the far end's packets arrive and are reported.
+    let (ptx, _peer_events) = channel();
+    let peer = Engine::start(EngineConfig::headless(), ptx).unwrap();
+    let ours = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let theirs = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (oa, ta) = (ours.local_addr().unwrap(), theirs.local_addr().unwrap());
+    engine
+        .start_stream(StreamId(1), StreamConfig::new(ours, ta, Codec::pcmu()))
+        .unwrap();
+    let mut far = StreamConfig::new(theirs, oa, Codec::pcmu());
+    far.route = Route::Sine(1000.0);
+    peer.start_stream(StreamId(1), far).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stats = None;
+    while stats.is_none() && Instant::now() < deadline {
+        if let Ok(MediaEvent::Stats { loss_pct, .. }) =
+            events.recv_timeout(Duration::from_millis(100))
+        {
+            stats = Some(loss_pct);
+        }
+    }
+    let loss = stats.expect("call statistics without devices");
+    assert!(loss < 5.0, "loss {loss} %");
+    engine.shutdown();
+    peer.shutdown();
+}
