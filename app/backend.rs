@@ -305,7 +305,12 @@ impl Backend {
         let mut record = saved.clone().unwrap_or_default();
         record.server = s.account.server.clone();
         record.username = s.account.username.clone();
-        record.transport = "udp".into();
+        record.transport = match s.account.transport {
+            sipcore::Transport::Udp => "udp",
+            sipcore::Transport::Tcp => "tcp",
+            sipcore::Transport::Tls => "tls",
+        }
+        .into();
         if s.remember {
             if let Err(e) = s.store.save_account(&record) {
                 keyring_warning = Some(e.to_string());

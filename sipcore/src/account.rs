@@ -46,7 +46,22 @@ impl Account {
         format!("sip:{}@{}", self.username, self.server)
     }
 
-    /// The Request-URI for a number or address typed by the user.
+    /// The URI parameter that makes requests to the server use the account's transport.
+    fn transport_param(&self) -> &'static str {
+        match self.transport {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+        }
+    }
+
+    /// The registrar's URI, e.g. `sip:pbx.example.com;transport=tcp`.
+    pub fn server_uri(&self) -> String {
+        format!("sip:{}{}", self.server, self.transport_param())
+    }
+
+    /// The Request-URI for a number or address typed by the user. Numbers go to the server
+    /// over the account's transport; a full address is used as typed.
     pub fn target_uri(&self, target: &str) -> String {
         let t = target.trim();
         if t.starts_with("sip:") || t.starts_with("sips:") {
@@ -54,7 +69,7 @@ impl Account {
         } else if t.contains('@') {
             format!("sip:{t}")
         } else {
-            format!("sip:{t}@{}", self.server)
+            format!("sip:{t}@{}{}", self.server, self.transport_param())
         }
     }
 }
@@ -82,6 +97,13 @@ mod tests {
         assert_eq!(a.target_uri("9196"), "sip:9196@127.0.0.1:25060");
         assert_eq!(a.target_uri("bob@example.com"), "sip:bob@example.com");
         assert_eq!(a.target_uri("sip:bob@example.com"), "sip:bob@example.com");
+        let mut tcp = a.clone();
+        tcp.transport = Transport::Tcp;
+        assert_eq!(
+            tcp.target_uri("9196"),
+            "sip:9196@127.0.0.1:25060;transport=tcp"
+        );
+        assert_eq!(tcp.server_uri(), "sip:127.0.0.1:25060;transport=tcp");
         assert!(!format!("{a:?}").contains("secret"));
     }
 }

@@ -406,8 +406,15 @@ impl Core {
         if let Some(token) = self.registration.take() {
             token.cancel();
         }
-        let server = match rsipstack::sip::Uri::try_from(format!("sip:{}", account.server).as_str())
-        {
+        if account.transport == crate::Transport::Tls {
+            self.events
+                .emit(Event::Registration(RegistrationState::Failed {
+                    reason: "TLS is not available yet: choose UDP or TCP.".into(),
+                    retrying: false,
+                }));
+            return;
+        }
+        let server = match rsipstack::sip::Uri::try_from(account.server_uri().as_str()) {
             Ok(u) => u,
             Err(e) => {
                 self.events

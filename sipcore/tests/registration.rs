@@ -109,3 +109,42 @@ fn registration_retries_until_the_server_comes_back() {
         matches!(e, Event::Registration(RegistrationState::Unregistered))
     });
 }
+
+/// Over TCP: the registration and a call to the echo test travel on a TCP connection to
+/// Asterisk, which lists the contact as reached over TCP; the call is answered and hung up.
+#[test]
+fn registers_and_calls_over_tcp() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut ua = Ua::start();
+    let mut account = account(&lease.user);
+    account.transport = sipcore::Transport::Tcp;
+    ua.handle.send(Command::Register(account));
+    ua.wait("registered over TCP", |e| {
+        matches!(e, Event::Registration(RegistrationState::Registered { .. }))
+    });
+    let ext = lease.user.extension.clone();
+    let contact = harness::wait_for("Asterisk's contact for us", TIMEOUT, || {
+        let out = pbx.cli("pjsip show contacts").ok()?;
+        out.lines()
+            .find(|l| l.contains(&format!("{ext}/sip:")))
+            .map(str::to_string)
+    })
+    .unwrap();
+    assert!(
+        contact.to_ascii_lowercase().contains("transport=tcp"),
+        "{contact}"
+    );
+    let id = sipcore::CallId(1);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9196".into(),
+    });
+    ua.wait("the echo test to answer", |e| {
+        matches!(e, Event::CallState { call, state: sipcore::CallState::Active { .. } } if *call == id)
+    });
+    ua.handle.send(Command::HangUp(id));
+    ua.wait("hung up", |e| {
+        matches!(e, Event::CallState { call, state: sipcore::CallState::Ended(_) } if *call == id)
+    });
+}
