@@ -93,6 +93,20 @@ impl Ua {
 impl Drop for Ua {
     fn drop(&mut self) {
         self.handle.send(Command::Shutdown);
+        // Let the un-REGISTER reach Asterisk before the process ends, so a pooled extension
+        // carries no stale contact into the next test binary.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while let Ok(e) = self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            if matches!(
+                e,
+                Event::Registration(sipcore::RegistrationState::Unregistered)
+            ) {
+                break;
+            }
+        }
     }
 }
 
