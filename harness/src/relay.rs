@@ -12,6 +12,7 @@ pub struct Relay {
     up: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
+    keepalives: Arc<AtomicU64>,
 }
 
 impl Relay {
@@ -28,8 +29,14 @@ impl Relay {
             up: Arc::new(AtomicBool::new(up)),
             stop: Arc::new(AtomicBool::new(false)),
             dropped: Arc::new(AtomicU64::new(0)),
+            keepalives: Arc::new(AtomicU64::new(0)),
         };
-        let (up, stop, dropped) = (relay.up.clone(), relay.stop.clone(), relay.dropped.clone());
+        let (up, stop, dropped, keepalives) = (
+            relay.up.clone(),
+            relay.stop.clone(),
+            relay.dropped.clone(),
+            relay.keepalives.clone(),
+        );
         std::thread::Builder::new()
             .name("sip-relay".into())
             .spawn(move || {
@@ -38,6 +45,9 @@ impl Relay {
                 while !stop.load(Ordering::Relaxed) {
                     if let Ok((n, from)) = front.recv_from(&mut buf) {
                         client = Some(from);
+                        if buf[..n].iter().all(|b| matches!(b, b'\r' | b'\n')) {
+                            keepalives.fetch_add(1, Ordering::Relaxed);
+                        }
                         if up.load(Ordering::Relaxed) {
                             let _ = back.send_to(&buf[..n], server);
                         } else {
@@ -60,6 +70,11 @@ impl Relay {
 
     pub fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::Relaxed);
+    }
+
+    /// CRLF keepalives the client sent.
+    pub fn keepalives(&self) -> u64 {
+        self.keepalives.load(Ordering::Relaxed)
     }
 
     /// Datagrams dropped while down.

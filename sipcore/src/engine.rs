@@ -46,6 +46,10 @@ pub struct EngineConfig {
     /// 0 picks a free port.
     pub sip_port: u16,
     pub user_agent: String,
+    /// How often to send a CRLF keepalive to the server over UDP while registered, so that a
+    /// NAT in between keeps our mapping open (RFC 5626 §4.4.1 uses CRLF on streams; over UDP
+    /// it is what phones commonly send). Typical NATs forget UDP after 30 s or more.
+    pub keepalive: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -54,6 +58,7 @@ impl Default for EngineConfig {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             sip_port: 0,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+            keepalive: std::time::Duration::from_secs(25),
         }
     }
 }
@@ -205,6 +210,8 @@ struct Core {
     /// a request whose CSeq is below the last one it saw, so two NOTIFYs sent back to back must
     /// reach it in order, not raced on separate tasks.
     in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
+    /// Our UDP socket, for keepalives outside any transaction.
+    udp: UdpConnection,
     shutting_down: bool,
 }
 
@@ -224,7 +231,7 @@ impl Core {
                 addr: bind,
                 reason: e.to_string(),
             })?;
-        transport.add_transport(udp.into());
+        transport.add_transport(udp.clone().into());
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport)
@@ -290,6 +297,7 @@ impl Core {
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
                 in_dialog: HashMap::new(),
+                udp,
                 shutting_down: false,
             },
             local,
@@ -443,6 +451,37 @@ impl Core {
         self.registration = Some(token.clone());
         self.events
             .emit(Event::Registration(RegistrationState::Registering));
+        if account.transport == crate::Transport::Udp {
+            let udp = self.udp.clone();
+            let every = self.config.keepalive;
+            let token = token.clone();
+            let host = account.server.clone();
+            tokio::spawn(async move {
+                // The server's address as the registration reaches it (5060 when none given).
+                let host_port = if host.contains(':') {
+                    host
+                } else {
+                    format!("{host}:5060")
+                };
+                let Some(addr) = tokio::net::lookup_host(host_port)
+                    .await
+                    .ok()
+                    .and_then(|mut a| a.next())
+                else {
+                    return;
+                };
+                let target = rsipstack::transport::SipAddr::from(addr);
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = tokio::time::sleep(every) => {}
+                    }
+                    if let Err(e) = udp.send_raw(b"\r\n\r\n", &target).await {
+                        debug!("keepalive not sent: {e}");
+                    }
+                }
+            });
+        }
         let inbox = self.inbox.clone();
         let user = account.username.clone();
         let host = account.server.clone();

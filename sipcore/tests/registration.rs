@@ -148,3 +148,47 @@ fn registers_and_calls_over_tcp() {
         matches!(e, Event::CallState { call, state: sipcore::CallState::Ended(_) } if *call == id)
     });
 }
+
+/// While registered over UDP the engine sends CRLF keepalives to the server, so that a NAT on
+/// the way keeps the mapping that incoming calls need.
+#[test]
+fn keepalives_flow_to_the_server_while_registered() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let relay = harness::relay::Relay::start(harness::pbx::sip_addr(), true).unwrap();
+    let media = std::sync::Arc::new(sipcore::RecordingMedia::default());
+    let config = sipcore::EngineConfig {
+        keepalive: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let (handle, events) = sipcore::start(config, media, None).unwrap();
+    let mut account = account(&lease.user);
+    account.server = relay.addr.to_string();
+    handle.send(Command::Register(account));
+    let wait_for_event = |pred: fn(&Event) -> bool| {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match events.recv_timeout(left) {
+                Ok(e) if pred(&e) => return,
+                Ok(_) => {}
+                Err(_) => panic!("timed out waiting for an event"),
+            }
+        }
+    };
+    wait_for_event(|e| matches!(e, Event::Registration(RegistrationState::Registered { .. })));
+    harness::wait_for("three keepalives", TIMEOUT, || {
+        (relay.keepalives() >= 3).then_some(())
+    })
+    .unwrap();
+    handle.send(Command::Unregister);
+    wait_for_event(|e| matches!(e, Event::Registration(RegistrationState::Unregistered)));
+    // Signed out: the keepalives stop.
+    let after = relay.keepalives();
+    let _ = events.recv_timeout(std::time::Duration::from_millis(600));
+    assert!(
+        relay.keepalives() <= after + 1,
+        "keepalives went on after sign-out"
+    );
+    handle.send(Command::Shutdown);
+}
