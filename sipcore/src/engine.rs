@@ -212,6 +212,9 @@ struct Core {
     in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
     /// Our UDP socket, for keepalives outside any transaction.
     udp: UdpConnection,
+    /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
+    /// goes there first.
+    proxy: Option<SocketAddr>,
     shutting_down: bool,
 }
 
@@ -298,6 +301,7 @@ impl Core {
                 next_incoming: 1 << 40,
                 in_dialog: HashMap::new(),
                 udp,
+                proxy: None,
                 shutting_down: false,
             },
             local,
@@ -440,12 +444,26 @@ impl Core {
             realm: None,
             auth_username: account.auth_username.clone(),
         });
-        if let Some(proxy) = account
+        self.proxy = None;
+        if let Some(p) = account
             .outbound_proxy
             .as_deref()
-            .and_then(|p| p.parse().ok())
+            .filter(|p| !p.trim().is_empty())
         {
-            reg.outbound_proxy = Some(proxy);
+            match resolve_host_port(p) {
+                Some(addr) => {
+                    reg.outbound_proxy = Some(addr);
+                    self.proxy = Some(addr);
+                }
+                None => {
+                    self.events
+                        .emit(Event::Registration(RegistrationState::Failed {
+                            reason: format!("The outbound proxy “{p}” could not be found."),
+                            retrying: false,
+                        }));
+                    return;
+                }
+            }
         }
         let token = CancellationToken::new();
         self.registration = Some(token.clone());
@@ -456,18 +474,17 @@ impl Core {
             let every = self.config.keepalive;
             let token = token.clone();
             let host = account.server.clone();
+            let proxy = self.proxy;
             tokio::spawn(async move {
-                // The server's address as the registration reaches it (5060 when none given).
-                let host_port = if host.contains(':') {
-                    host
-                } else {
-                    format!("{host}:5060")
+                // The next hop: the outbound proxy, or the server (5060 when none given).
+                let next_hop = match proxy {
+                    Some(p) => Some(p),
+                    None => tokio::net::lookup_host(with_default_port(&host))
+                        .await
+                        .ok()
+                        .and_then(|mut a| a.next()),
                 };
-                let Some(addr) = tokio::net::lookup_host(host_port)
-                    .await
-                    .ok()
-                    .and_then(|mut a| a.next())
-                else {
+                let Some(addr) = next_hop else {
                     return;
                 };
                 let target = rsipstack::transport::SipAddr::from(addr);
@@ -584,6 +601,13 @@ impl Core {
             offer: Some(offer.into_bytes()),
             contact: self.contact().unwrap_or_default(),
             credential: self.credential(),
+            destination: self.proxy.map(|p| {
+                let mut a = rsipstack::transport::SipAddr::from(p);
+                if account.transport == crate::Transport::Tcp {
+                    a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
+                }
+                a
+            }),
             ..Default::default()
         };
         let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
@@ -1505,6 +1529,27 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// `host` or `host:port` with 5060 filled in.
+fn with_default_port(host: &str) -> String {
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        host.to_string()
+    } else {
+        format!("{host}:5060")
+    }
+}
+
+/// Resolves `host[:port]` (blocking; used once at sign-in).
+fn resolve_host_port(host: &str) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    with_default_port(host.trim())
+        .to_socket_addrs()
+        .ok()?
+        .next()
 }
 
 /// One NOTIFY of a REFER subscription carrying `frag`, the status line of the new call.

@@ -192,3 +192,33 @@ fn keepalives_flow_to_the_server_while_registered() {
     );
     handle.send(Command::Shutdown);
 }
+
+/// With an outbound proxy, registration and calls go through it even when the server's own
+/// address would not answer: here the "server" is 127.0.0.2, where nothing listens, and the
+/// proxy is a relay in front of Asterisk.
+#[test]
+fn an_outbound_proxy_carries_registration_and_calls() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let relay = harness::relay::Relay::start(harness::pbx::sip_addr(), true).unwrap();
+    let mut ua = Ua::start();
+    let mut account = account(&lease.user);
+    account.server = format!("127.0.0.2:{}", harness::pbx::SIP_PORT);
+    account.outbound_proxy = Some(relay.addr.to_string());
+    ua.handle.send(Command::Register(account));
+    ua.wait("registered through the proxy", |e| {
+        matches!(e, Event::Registration(RegistrationState::Registered { .. }))
+    });
+    let id = sipcore::CallId(1);
+    ua.handle.send(Command::Dial {
+        call: id,
+        target: "9196".into(),
+    });
+    ua.wait("the echo test to answer", |e| {
+        matches!(e, Event::CallState { call, state: sipcore::CallState::Active { .. } } if *call == id)
+    });
+    ua.handle.send(Command::HangUp(id));
+    ua.wait("hung up", |e| {
+        matches!(e, Event::CallState { call, state: sipcore::CallState::Ended(_) } if *call == id)
+    });
+}
