@@ -129,6 +129,7 @@ impl Backend {
     }
 
     fn run(mut self, inputs: Receiver<Input>) {
+        self.sign_in_remembered();
         for input in inputs {
             match input {
                 Input::Ui(c) => self.command(c),
@@ -143,6 +144,16 @@ impl Backend {
         match c {
             Command::SignIn(form) => self.sign_in(form),
             Command::SignOut => self.sign_out(true),
+            Command::Quit => {
+                // Keep the remembered account: quitting is not logging out. Wait for the
+                // engine so the PBX hears our BYEs and un-REGISTER before the process ends.
+                if let Some(s) = self.session.take() {
+                    s.sip.shutdown_and_wait(std::time::Duration::from_secs(3));
+                    s.media.shutdown();
+                }
+                self.calls.clear();
+                self.emit(Event::Stopped);
+            }
             Command::Refresh => {
                 self.load_contacts();
                 self.send_history();
@@ -152,6 +163,38 @@ impl Backend {
     }
 
     // ── Signing in and out ──────────────────────────────────────────────
+
+    /// At start: sign in with the account last signed in with "Remember me", when its password
+    /// is still kept. Otherwise the window shows the empty form.
+    fn sign_in_remembered(&mut self) {
+        let Some(r) = storage::remembered::remembered() else {
+            return;
+        };
+        let dir = storage::paths::profile_dir(&r.user, &r.server);
+        let password = match storage::secrets::load_password(&dir) {
+            Ok(Some((password, _))) => password,
+            Ok(None) => return,
+            Err(e) => {
+                self.notice(format!("Your saved password could not be read: {e}"));
+                return;
+            }
+        };
+        self.emit(Event::SigningIn {
+            identity: r.user.clone(),
+            server: r.server.clone(),
+        });
+        self.sign_in(SignIn {
+            identity: r.user,
+            password,
+            server: r.server,
+            transport: match r.transport.as_str() {
+                "tcp" => Transport::Tcp,
+                "tls" => Transport::Tls,
+                _ => Transport::Udp,
+            },
+            remember: true,
+        });
+    }
 
     fn sign_in(&mut self, form: SignIn) {
         if self.session.is_some() {
@@ -312,6 +355,14 @@ impl Backend {
         }
         .into();
         if s.remember {
+            let remembered = storage::remembered::Remembered {
+                user: s.account.username.clone(),
+                server: s.account.server.clone(),
+                transport: record.transport.clone(),
+            };
+            if let Err(e) = storage::remembered::remember(&remembered) {
+                keyring_warning = Some(e.to_string());
+            }
             if let Err(e) = s.store.save_account(&record) {
                 keyring_warning = Some(e.to_string());
             }
@@ -368,7 +419,9 @@ impl Backend {
         s.sip.send(sipcore::Command::Shutdown);
         s.media.shutdown();
         if forget {
+            // Logging out: the next start shows the sign-in form again.
             let _ = storage::secrets::forget_password(s.store.dir());
+            let _ = storage::remembered::forget();
         }
         self.calls.clear();
         self.emit(Event::SignedOut);
@@ -651,7 +704,7 @@ impl Backend {
             | Command::DeleteVoicemail(_) => {
                 self.notice("Voicemail playback comes with the local mailbox.")
             }
-            Command::SignIn(_) | Command::SignOut | Command::Refresh => {}
+            Command::SignIn(_) | Command::SignOut | Command::Quit | Command::Refresh => {}
         }
     }
 

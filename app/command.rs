@@ -85,6 +85,8 @@ pub enum Command {
     PlayTestTone,
     /// The microphone level meter, on while the settings page is open.
     MicMeter(bool),
+    /// The window is closing: hang up, unregister and stop, then say `Event::Stopped`.
+    Quit,
     /// Reload contacts, history, voicemail and settings from their sources.
     Refresh,
     PlayVoicemail(i64),

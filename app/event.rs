@@ -17,7 +17,14 @@ pub enum Event {
         keyring_warning: Option<String>,
     },
     SignInFailed(String),
+    /// The backend is signing in with the remembered account (at start, without the form).
+    SigningIn {
+        identity: String,
+        server: String,
+    },
     SignedOut,
+    /// The backend has finished after `Command::Quit`.
+    Stopped,
     Registration(Registration),
     /// A call appeared or changed; replaces the call with the same id.
     Call(Box<Call>),

@@ -56,6 +56,10 @@ impl eframe::App for App {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.window.quit();
+    }
 }
 
 fn main() -> anyhow::Result<()> {

@@ -47,7 +47,10 @@ impl Model {
                     self.notices.push(w);
                 }
             }
-            Event::SignInFailed(_) | Event::SignedOut => {}
+            Event::SignInFailed(_)
+            | Event::SigningIn { .. }
+            | Event::SignedOut
+            | Event::Stopped => {}
             Event::Registration(r) => self.registration = r,
             Event::Call(call) => match self.calls.iter_mut().find(|c| c.id == call.id) {
                 Some(existing) => *existing = *call,

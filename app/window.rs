@@ -51,6 +51,21 @@ impl Window {
         }
     }
 
+    /// Closing the window: asks the backend to hang up and unregister, and waits (a few
+    /// seconds at most) until it has.
+    pub fn quit(&mut self) {
+        self.commands.send(crate::command::Command::Quit);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        while let Ok(e) = self
+            .events
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
+            if e == Event::Stopped {
+                break;
+            }
+        }
+    }
+
     /// Applies every event waiting in the channel.
     pub fn drain_events(&mut self) {
         while let Ok(event) = self.events.try_recv() {
@@ -61,6 +76,11 @@ impl Window {
     fn route(&mut self, event: Event) {
         match (&mut self.screen, &event) {
             (Screen::SignedOut(login), Event::SignInFailed(why)) => login.failed(why.clone()),
+            (Screen::SignedOut(_), Event::SigningIn { identity, server }) => {
+                let (identity, server) = (identity.clone(), server.clone());
+                self.prefill(&identity, &server);
+                return;
+            }
             (Screen::SignedOut(_), Event::SignedIn { .. }) => {
                 self.model = Model::default();
                 self.model.apply(event);
@@ -182,6 +202,33 @@ mod tests {
         h.get_by_label("Back").click();
         h.run();
         assert!(h.query_by_label("Merge calls").is_none());
+    }
+
+    #[test]
+    fn a_remembered_sign_in_shows_the_account_signing_in() {
+        let (mut h, _rx, tx) = harness();
+        tx.send(Event::SigningIn {
+            identity: "1001".into(),
+            server: "pbx.example.com".into(),
+        })
+        .unwrap();
+        h.run();
+        assert!(h.query_by_label("Signing in…").is_some());
+        assert_eq!(
+            h.get_by_label("Extension, phone number or email")
+                .value()
+                .as_deref(),
+            Some("1001")
+        );
+        tx.send(Event::SignInFailed(
+            "The server rejected the password for 1001.".into(),
+        ))
+        .unwrap();
+        h.run();
+        assert!(
+            h.query_by_label("Sign in").is_some(),
+            "the form is usable again"
+        );
     }
 
     #[test]

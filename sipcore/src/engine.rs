@@ -91,9 +91,27 @@ pub struct Handle {
     inbox: mpsc::UnboundedSender<Msg>,
     /// The SIP address the engine listens on.
     pub local_addr: SocketAddr,
+    /// Signalled when the engine thread has finished (calls hung up, un-REGISTER sent).
+    done: Arc<std::sync::Mutex<std_mpsc::Receiver<()>>>,
 }
 
 impl Handle {
+    /// Shuts the engine down and waits up to `timeout` for it to finish: calls are hung up
+    /// and the registration removed, so the PBX stops ringing a phone that is gone. For quitting
+    /// the app, where the process would otherwise end before those leave.
+    pub fn shutdown_and_wait(&self, timeout: std::time::Duration) -> bool {
+        if !self.send(Command::Shutdown) {
+            return true;
+        }
+        match self.done.lock() {
+            Ok(done) => !matches!(
+                done.recv_timeout(timeout),
+                Err(std_mpsc::RecvTimeoutError::Timeout)
+            ),
+            Err(_) => false,
+        }
+    }
+
     /// Queues a command; returns false when the engine has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.inbox.send(Msg::Command(command)).is_ok()
@@ -120,10 +138,13 @@ pub fn start(
     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
     let bind = SocketAddr::new(config.bind_ip, config.sip_port);
     let (ready_tx, ready_rx) = std_mpsc::channel();
+    let (done_tx, done_rx) = std_mpsc::channel();
     let inbox_for_core = inbox_tx.clone();
     std::thread::Builder::new()
         .name("sipcore".into())
         .spawn(move || {
+            // Dropped last, when this thread ends: tells `shutdown_and_wait` it is over.
+            let _done = done_tx;
             runtime.block_on(async move {
                 let setup = Core::new(config, media, sink, inbox_for_core).await;
                 match setup {
@@ -147,6 +168,7 @@ pub fn start(
         Handle {
             inbox: inbox_tx,
             local_addr,
+            done: Arc::new(std::sync::Mutex::new(done_rx)),
         },
         events_rx,
     ))

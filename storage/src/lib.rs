@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod history;
 mod migrations;
 pub mod paths;
+pub mod remembered;
 pub mod secrets;
 pub mod settings;
 
