@@ -17,6 +17,7 @@ pub const WEEKDAYS: [&str; 7] = [
 pub struct SettingsForm {
     /// IANA name, e.g. "Europe/Paris".
     pub time_zone: String,
+    pub appearance: crate::theme::Appearance,
     pub call_strategy: CallStrategy,
     pub business_hours: BusinessHours,
     pub notifications: Notifications,
@@ -28,6 +29,7 @@ impl Default for SettingsForm {
     fn default() -> Self {
         Self {
             time_zone: "UTC".into(),
+            appearance: crate::theme::Appearance::default(),
             call_strategy: CallStrategy::default(),
             business_hours: BusinessHours::default(),
             notifications: Notifications::default(),

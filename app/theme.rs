@@ -124,7 +124,7 @@ pub fn icon_fill_font(size: f32) -> FontId {
 }
 
 /// Light or dark, following the user's choice or the system.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Appearance {
     #[default]
     System,
@@ -133,6 +133,16 @@ pub enum Appearance {
 }
 
 impl Appearance {
+    pub const ALL: [Appearance; 3] = [Appearance::System, Appearance::Light, Appearance::Dark];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Appearance::System => "Follow the system",
+            Appearance::Light => "Light",
+            Appearance::Dark => "Dark",
+        }
+    }
+
     pub fn preference(self) -> egui::ThemePreference {
         match self {
             Appearance::System => egui::ThemePreference::System,

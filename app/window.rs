@@ -106,6 +106,11 @@ impl Window {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
+        // The saved appearance takes effect at once (and follows the account at sign-in).
+        let wanted = self.model.settings.appearance.preference();
+        if ui.ctx().options(|o| o.theme_preference) != wanted {
+            ui.ctx().set_theme(wanted);
+        }
         match &mut self.screen {
             Screen::SignedOut(login) => {
                 egui::CentralPanel::default().show(ui, |ui| login.ui(ui, &self.commands));
@@ -202,6 +207,61 @@ mod tests {
         h.get_by_label("Back").click();
         h.run();
         assert!(h.query_by_label("Merge calls").is_none());
+    }
+
+    #[test]
+    fn every_main_control_fits_an_800_by_600_window() {
+        let (mut h, _rx, tx) = harness();
+        h.set_size(egui::vec2(800.0, 600.0));
+        tx.send(signed_in()).unwrap();
+        h.run();
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(800.0, 600.0));
+        let inside = |h: &egui_kittest::Harness<'static, Window>, label: &str| {
+            let r = h.get_by_label(label).rect();
+            assert!(
+                screen.contains_rect(r),
+                "{label} at {r:?} is outside 800×600"
+            );
+        };
+        for label in [
+            "Voice",
+            "Messaging",
+            "Call Center",
+            "Fax",
+            "Marketplace",
+            "Settings",
+        ] {
+            inside(&h, label);
+        }
+        inside(&h, "Call");
+        h.get_by_label("Settings").click();
+        h.run();
+        inside(&h, "Save");
+    }
+
+    #[test]
+    fn the_chosen_appearance_applies_once_saved() {
+        let (mut h, rx, tx) = harness();
+        tx.send(signed_in()).unwrap();
+        h.run();
+        h.get_by_label("Settings").click();
+        h.run();
+        h.get_by_label("Appearance").click();
+        h.run();
+        h.get_by_label("Light").click();
+        h.run();
+        h.get_by_label("Save").click();
+        h.run();
+        let Some(Command::SaveSettings(form)) = rx
+            .try_iter()
+            .find(|c| matches!(c, Command::SaveSettings(_)))
+        else {
+            panic!("Save sends the settings")
+        };
+        assert_eq!(form.appearance, crate::theme::Appearance::Light);
+        tx.send(Event::SettingsSaved(form)).unwrap();
+        h.run();
+        assert_eq!(h.ctx.theme(), egui::Theme::Light);
     }
 
     #[test]

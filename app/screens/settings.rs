@@ -109,6 +109,11 @@ impl SettingsPage {
                     if let Some(a) = profile(ui, facts, photo, &mut d.time_zone, choices) {
                         action = Some(a);
                     }
+                    let looks: Vec<(theme::Appearance, String)> = theme::Appearance::ALL
+                        .iter()
+                        .map(|a| (*a, a.label().to_string()))
+                        .collect();
+                    combo(ui, "Appearance", &mut d.appearance, &looks);
                 });
                 category(ui, "Call Strategy", |ui| {
                     call_strategy(ui, &mut d.call_strategy)
