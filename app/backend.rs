@@ -757,6 +757,9 @@ impl Backend {
                 self.emit(Event::Call(Box::new(c)));
             }
             sipcore::Event::CallState { call, state } => self.call_state(CallId(call.0), state),
+            sipcore::Event::MessageWaiting { new, old } => {
+                self.emit(Event::MessageWaiting { new, old })
+            }
             sipcore::Event::TransferredBy {
                 call,
                 new_call,

@@ -103,6 +103,9 @@ fn event_json(e: &Event) -> serde_json::Value {
         } => {
             json!({"event": "transfer", "call": call.0, "target": target, "state": format!("{state:?}")})
         }
+        Event::MessageWaiting { new, old } => {
+            json!({"event": "message_waiting", "new": new, "old": old})
+        }
         Event::TransferredBy {
             call,
             new_call,

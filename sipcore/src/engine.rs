@@ -782,8 +782,19 @@ impl Core {
                 reply(tx, StatusCode::OK);
             }
             Method::Notify => {
-                // Unsolicited NOTIFYs (message waiting) are acknowledged; the subscription
-                // manager that reads them comes with presence.
+                // Outside a dialog: Asterisk sends message waiting unsolicited to registered
+                // contacts (RFC 3842 §3). Other packages come with their subscriptions.
+                let package = tx.original.header_value("Event").unwrap_or_default();
+                if package.trim().eq_ignore_ascii_case("message-summary") {
+                    match crate::bodies::message_summary::parse(&tx.original.body) {
+                        Ok(m) => self.events.emit(Event::MessageWaiting {
+                            new: m.new,
+                            old: m.old,
+                        }),
+                        // A bad body never blanks the counts the user sees.
+                        Err(e) => warn!("message-summary ignored: {e}"),
+                    }
+                }
                 reply(tx, StatusCode::OK);
             }
             Method::Bye | Method::Cancel | Method::Info | Method::Update | Method::Refer => {

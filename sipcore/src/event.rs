@@ -154,6 +154,11 @@ pub enum Event {
         target: String,
         state: TransferState,
     },
+    /// Voicemail counts from the PBX (RFC 3842 message-summary NOTIFY).
+    MessageWaiting {
+        new: u32,
+        old: u32,
+    },
     /// The far end of `call` transferred us (an incoming REFER): we are placing `new_call` to
     /// `target`, whose progress follows as ordinary call states.
     TransferredBy {

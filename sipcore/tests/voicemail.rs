@@ -1,0 +1,83 @@
+//! Message waiting from the real PBX: a caller leaves a voicemail for a leased extension, and
+//! Asterisk's NOTIFY (RFC 3842) reaches that extension's engine with the new count.
+
+mod support;
+
+use std::sync::Arc;
+
+use sipcore::media_adapter::{AudioSource, MediaEngine};
+use sipcore::{CallId, CallState, Command, EngineConfig, Event};
+use support::*;
+
+#[test]
+fn a_voicemail_left_for_us_updates_the_waiting_count() {
+    let pbx = pbx();
+    let mut owner = Ua::registered(&pbx);
+    let ext = owner.extension();
+    pbx.clear_voicemail(&ext).unwrap();
+
+    // The caller sends a real tone, so Asterisk records a message and not silence.
+    let (media_tx, _media_rx) = std::sync::mpsc::channel();
+    let engine = media::Engine::start(media::EngineConfig::headless(), media_tx).unwrap();
+    let media = Arc::new(MediaEngine {
+        engine,
+        source: AudioSource::Tone(440.0),
+        record_dir: None,
+    });
+    let (handle, events) = sipcore::start(EngineConfig::default(), media, None).unwrap();
+    let caller_lease = pbx.lease_any().unwrap();
+    handle.send(Command::Register(account(&caller_lease.user)));
+    let wait = |what: &str, pred: &dyn Fn(&Event) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match events.recv_timeout(left) {
+                Ok(e) if pred(&e) => return,
+                Ok(_) => {}
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    };
+    wait("the caller registered", &|e| {
+        matches!(
+            e,
+            Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+    });
+    let id = CallId(1);
+    handle.send(Command::Dial {
+        call: id,
+        target: ext.clone(),
+    });
+    // Nobody answers: after 20 s of ringing, voicemail picks up.
+    wait(
+        "voicemail to answer",
+        &|e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
+    );
+    // After the greeting and the beep, Asterisk writes the message into the box's tmp folder.
+    let tmp = pbx
+        .rootfs()
+        .join("var/spool/asterisk/voicemail/default")
+        .join(&ext)
+        .join("tmp");
+    harness::wait_for("two seconds of message recorded", TIMEOUT, || {
+        std::fs::read_dir(&tmp)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.metadata().ok())
+            .any(|m| m.len() > 16_000)
+            .then_some(())
+    })
+    .unwrap();
+    // Forget what the owner heard so far (the NOTIFY at registration may carry an old count).
+    while owner.events.try_recv().is_ok() {}
+    handle.send(Command::HangUp(id));
+
+    let e = owner.wait(
+        "the message-waiting NOTIFY",
+        |e| matches!(e, Event::MessageWaiting { new, .. } if *new >= 1),
+    );
+    assert_eq!(e, Event::MessageWaiting { new: 1, old: 0 });
+    handle.send(Command::Shutdown);
+    pbx.clear_voicemail(&ext).unwrap();
+}
