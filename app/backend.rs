@@ -63,6 +63,8 @@ struct CallRecord {
     call: model::Call,
     started_ms: i64,
     answered_ms: Option<i64>,
+    /// When the backend took the dial command, for the set-up time it logs on answer.
+    dialled_at: Option<Instant>,
 }
 
 struct Session {
@@ -751,6 +753,7 @@ impl Backend {
                         call: c.clone(),
                         started_ms: now_ms(),
                         answered_ms: None,
+                        dialled_at: None,
                     },
                 );
                 self.ring();
@@ -792,6 +795,7 @@ impl Backend {
                         call: c.clone(),
                         started_ms: now_ms(),
                         answered_ms: None,
+                        dialled_at: Some(Instant::now()),
                     },
                 );
                 self.emit(Event::Call(Box::new(c)));
@@ -867,6 +871,13 @@ impl Backend {
                     media.stop_ringing();
                     r.answered_ms = Some(now_ms());
                     r.call.answered_at = Some(Instant::now());
+                    if let Some(dialled) = r.dialled_at {
+                        tracing::info!(
+                            call = id.0,
+                            setup_ms = dialled.elapsed().as_secs_f64() * 1000.0,
+                            "call answered"
+                        );
+                    }
                 }
                 r.call.state = if hold.local() {
                     CallState::Held
@@ -900,6 +911,7 @@ impl Backend {
                     && r.answered_ms.is_none()
                     && !matches!(reason, sipcore::EndReason::Cancelled);
                 let who = r.call.display_name().to_string();
+                tracing::info!(call = id.0, %reason, "call ended");
                 self.calls.remove(&id);
                 self.emit(Event::CallRemoved(id));
                 if outgoing_failed {
@@ -948,6 +960,7 @@ impl Backend {
                 call: call.clone(),
                 started_ms: now_ms(),
                 answered_ms: None,
+                dialled_at: Some(Instant::now()),
             },
         );
         self.emit(Event::Call(Box::new(call)));

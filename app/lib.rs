@@ -7,6 +7,7 @@ pub mod command;
 pub mod dial_string;
 pub mod directory;
 pub mod event;
+pub mod frame_log;
 pub mod icons;
 pub mod model;
 pub mod photo;

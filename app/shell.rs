@@ -95,6 +95,23 @@ impl Shell {
         self.photo_job = Some(rx);
     }
 
+    /// The screen shown, in a word: `call-view`, `contacts`, `my-calls`, `settings`…
+    pub fn screen_name(&self) -> &'static str {
+        if self.fullscreen {
+            return "call-view";
+        }
+        match (self.section, self.tab) {
+            (Section::Voice, VoiceTab::Contacts) => "contacts",
+            (Section::Voice, VoiceTab::MyCalls) => "my-calls",
+            (Section::Voice, VoiceTab::Voicemails) => "voicemails",
+            (Section::Messaging, _) => "messaging",
+            (Section::CallCenter, _) => "call-center",
+            (Section::Fax, _) => "fax",
+            (Section::Marketplace, _) => "marketplace",
+            (Section::Settings, _) => "settings",
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &mut Model) {
         let now = Instant::now();
         let now_ms = chrono::Utc::now().timestamp_millis();

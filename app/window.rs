@@ -104,6 +104,14 @@ impl Window {
         self.model.apply(event);
     }
 
+    /// What the window shows, in a word: `sign-in`, or the signed-in shell's screen.
+    pub fn screen_name(&self) -> &'static str {
+        match &self.screen {
+            Screen::SignedOut(_) => "sign-in",
+            Screen::SignedIn(shell) => shell.screen_name(),
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
         // The saved appearance takes effect at once (and follows the account at sign-in).

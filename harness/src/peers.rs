@@ -70,25 +70,63 @@ pub struct Baresip {
     _dir: tempfile::TempDir,
 }
 
+/// Where a [`Baresip`]'s audio comes from and goes to.
+#[derive(Clone, Debug, Default)]
+pub enum BaresipAudio {
+    /// A 440 Hz sine source and a bridge sink, so no sound device is needed. Offers G.711 and
+    /// Opus.
+    #[default]
+    Sine,
+    /// ALSA's `default` device, which the `pulse` plugin routes to the PulseAudio server named
+    /// in `env` (a [`crate::audio::VirtualSoundCard`]'s). Offers Opus only, mono at 32 kbit/s
+    /// with in-band FEC: the settings Switchboard's own engine uses.
+    SoundCard { env: Vec<(String, String)> },
+}
+
 impl Baresip {
     /// Starts baresip for `user` against the harness PBX. Audio is a 440 Hz sine source and a
     /// bridge sink, so no sound device is needed.
     pub fn start(user: &User) -> anyhow::Result<Self> {
+        Self::start_with(user, BaresipAudio::Sine)
+    }
+
+    /// Starts baresip for `user` against the harness PBX with the given audio.
+    pub fn start_with(user: &User, audio: BaresipAudio) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let sip_port = free_udp_port()?;
         let cons_port = free_udp_port()?;
+        let (audio_config, codecs, env) = match audio {
+            BaresipAudio::Sine => (
+                "audio_player\taubridge,sb\n\
+                 audio_source\tausine,440\n\
+                 audio_alert\taubridge,sb\n\
+                 module\tg711.so\n\
+                 module\topus.so\n\
+                 module\tausine.so\n\
+                 module\taubridge.so\n",
+                "",
+                Vec::new(),
+            ),
+            BaresipAudio::SoundCard { env } => (
+                "audio_player\talsa,default\n\
+                 audio_source\talsa,default\n\
+                 audio_alert\talsa,default\n\
+                 module\topus.so\n\
+                 module\talsa.so\n\
+                 opus_bitrate\t32000\n\
+                 opus_stereo\tno\n\
+                 opus_sprop_stereo\tno\n\
+                 opus_inbandfec\tyes\n",
+                ";audio_codecs=opus",
+                env,
+            ),
+        };
         let config = format!(
             "poll_method\tepoll\n\
              sip_listen\t127.0.0.1:{sip_port}\n\
              net_interface\t127.0.0.1\n\
-             audio_player\taubridge,sb\n\
-             audio_source\tausine,440\n\
-             audio_alert\taubridge,sb\n\
              module_path\t/usr/lib/baresip/modules\n\
-             module\tg711.so\n\
-             module\topus.so\n\
-             module\tausine.so\n\
-             module\taubridge.so\n\
+             {audio_config}\
              module\tcons.so\n\
              module_app\taccount.so\n\
              module_app\tmenu.so\n\
@@ -98,7 +136,7 @@ impl Baresip {
         fs::write(
             dir.path().join("accounts"),
             format!(
-                "<sip:{ext}@{host}:{port};transport=udp>;auth_pass={pw};answermode=auto;regint=300\n",
+                "<sip:{ext}@{host}:{port};transport=udp>;auth_pass={pw};answermode=auto;regint=300{codecs}\n",
                 ext = user.extension,
                 host = crate::pbx::DOMAIN,
                 port = crate::pbx::SIP_PORT,
@@ -110,6 +148,7 @@ impl Baresip {
         let mut cmd = Command::new("baresip");
         cmd.arg("-f")
             .arg(dir.path())
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(logfile.try_clone()?)
             .stderr(logfile);

@@ -14,6 +14,12 @@ pub fn data_dir() -> PathBuf {
 
 /// The folder for `user@server`, with characters unsafe in file names replaced.
 pub fn profile_dir(user: &str, server: &str) -> PathBuf {
+    profile_dir_in(&data_dir(), user, server)
+}
+
+/// The folder for `user@server` under another data directory (a tool preparing a profile for
+/// an app started with `SWITCHBOARD_DATA_DIR`).
+pub fn profile_dir_in(data_dir: &std::path::Path, user: &str, server: &str) -> PathBuf {
     let name: String = format!("{user}@{server}")
         .chars()
         .map(|c| {
@@ -24,7 +30,7 @@ pub fn profile_dir(user: &str, server: &str) -> PathBuf {
             }
         })
         .collect();
-    data_dir().join("profiles").join(name)
+    data_dir.join("profiles").join(name)
 }
 
 #[cfg(test)]

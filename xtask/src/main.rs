@@ -2,6 +2,7 @@
 //! start, and install the system packages they need on Debian or Ubuntu when run as root.
 
 mod assets;
+mod bench;
 mod demo;
 mod pbx;
 mod test;
@@ -12,6 +13,8 @@ usage: cargo xtask <command>
 commands:
   demo                      the local demo PBX, its bots, and the app logged in as 1001
   test                      install what the suite needs, bring the PBX up, run every test
+  bench [--full|--app-only] [--runs N]
+                            measure the release app against the PBX and baresip; one table
   pbx up|down|status|logs   the local Asterisk on 127.0.0.1 (SIP 25060, AMI 5038)
   assets                    synthesise the ringtones and hold music under assets/ again";
 
@@ -21,6 +24,7 @@ fn main() {
     let result = match args.as_slice() {
         ["demo"] => demo::run(),
         ["test", rest @ ..] => test::run(rest),
+        ["bench", rest @ ..] => bench::run(rest),
         ["pbx", sub] => pbx::run(sub),
         ["assets"] => assets::run(),
         _ => {
