@@ -88,12 +88,18 @@ impl Engine {
     pub fn start(config: EngineConfig, events: Sender<MediaEvent>) -> Result<Engine, MediaError> {
         let (commands, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let in_use = Arc::new(AtomicBool::new(false));
         if !config.headless {
-            spawn_device_watcher(events.clone(), commands.clone(), stop.clone());
+            spawn_device_watcher(
+                events.clone(),
+                commands.clone(),
+                stop.clone(),
+                in_use.clone(),
+            );
         }
         std::thread::Builder::new()
             .name("media".into())
-            .spawn(move || MediaThread::new(config, events, rx).run())
+            .spawn(move || MediaThread::new(config, events, rx, in_use).run())
             .map_err(MediaError::Network)?;
         let hold = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/sounds/hold-music.opus");
         Ok(Engine {
@@ -202,10 +208,14 @@ impl Engine {
 }
 
 /// Polls the device list every 2 s on its own thread (enumeration is slow) and reports changes.
+/// Polls the device list every 2 s while devices are in use (a call, a tone, the level meter
+/// of the settings page, a ringtone): enumerating probes the sound system, which an idle app
+/// should not pay for.
 fn spawn_device_watcher(
     events: Sender<MediaEvent>,
     commands: Sender<Command>,
     stop: Arc<AtomicBool>,
+    in_use: Arc<AtomicBool>,
 ) {
     let _ = std::thread::Builder::new()
         .name("media-devices".into())
@@ -215,20 +225,26 @@ fn spawn_device_watcher(
                     .map(|l| l.into_iter().map(|d| d.id).collect::<Vec<_>>())
                     .unwrap_or_default()
             };
+            // Compared with the list when devices were last in use: a change made while the
+            // app was idle is reported when they are used again.
             let mut last = ids();
             loop {
                 std::thread::sleep(Duration::from_secs(2));
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
+                if !in_use.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let now = ids();
-                if now != last {
-                    last = now.clone();
-                    if events.send(MediaEvent::DevicesChanged).is_err()
-                        || commands.send(Command::DevicesPresent(now)).is_err()
-                    {
-                        return;
-                    }
+                if now == last {
+                    continue;
+                }
+                last = now.clone();
+                if events.send(MediaEvent::DevicesChanged).is_err()
+                    || commands.send(Command::DevicesPresent(now)).is_err()
+                {
+                    return;
                 }
             }
         });
@@ -258,10 +274,27 @@ struct MediaThread {
     conference_sum: Vec<f32>,
     ring_frame: Vec<f32>,
     ticks: u64,
+    /// Microphone and speaker are open (they open and close together).
+    voice_open: bool,
+    ringer_open: bool,
+    /// Ticks since the microphone and speaker were last needed, and the ringer.
+    voice_idle: u32,
+    ringer_idle: u32,
+    /// Shared with the device watcher: poll only while something is open.
+    in_use: Arc<AtomicBool>,
 }
 
+/// How long devices stay open after their last use (ticks of 20 ms): long enough that the
+/// key presses of a number, or a call that follows its ringtone, do not reopen them each time.
+const LINGER_TICKS: u32 = 150;
+
 impl MediaThread {
-    fn new(config: EngineConfig, events: Sender<MediaEvent>, commands: Receiver<Command>) -> Self {
+    fn new(
+        config: EngineConfig,
+        events: Sender<MediaEvent>,
+        commands: Receiver<Command>,
+        in_use: Arc<AtomicBool>,
+    ) -> Self {
         let mut t = MediaThread {
             config: EngineConfig::headless(),
             events,
@@ -280,34 +313,96 @@ impl MediaThread {
             conference_sum: vec![0.0; FRAME],
             ring_frame: vec![0.0; FRAME],
             ticks: 0,
+            voice_open: false,
+            ringer_open: false,
+            voice_idle: 0,
+            ringer_idle: 0,
+            in_use,
         };
         t.open_devices(config);
         t
     }
 
-    /// Opens the configured devices; one that fails is replaced by the default, with an event.
-    fn open_devices(&mut self, config: EngineConfig) {
-        self.capture = None;
-        self.playback = None;
-        self.ringer = None;
-        if !config.headless {
-            self.capture = self.open_with_fallback(
-                DeviceRole::Microphone,
-                config.microphone.as_deref(),
-                Capture::open,
-            );
-            self.playback = self.open_with_fallback(
-                DeviceRole::Speaker,
-                config.speaker.as_deref(),
-                Playback::open,
-            );
-            self.ringer = self.open_with_fallback(
-                DeviceRole::Ringer,
-                config.ringer.as_deref(),
-                Playback::open,
-            );
+    /// Whether anything needs the microphone and speaker: a call, a tone, or the level meter.
+    fn wants_voice(&self) -> bool {
+        !self.streams.is_empty() || self.tone.is_some() || self.meter
+    }
+
+    /// Nothing to do until a command arrives.
+    fn idle(&self) -> bool {
+        !self.voice_open && !self.ringer_open && !self.wants_voice() && self.ringing.is_none()
+    }
+
+    /// Opens devices when something starts to need them and closes them a few seconds after
+    /// the last use. An open microphone lights the system's "microphone in use" indicator and
+    /// keeps the sound server busy, so an idle app holds no device at all.
+    fn sync_devices(&mut self) {
+        if self.config.headless {
+            return;
         }
+        if self.wants_voice() {
+            self.voice_idle = 0;
+            if !self.voice_open {
+                self.voice_open = true;
+                self.open_voice();
+            }
+        } else if self.voice_open {
+            self.voice_idle += 1;
+            if self.voice_idle >= LINGER_TICKS {
+                self.voice_open = false;
+                self.capture = None;
+                self.playback = None;
+            }
+        }
+        if self.ringing.is_some() {
+            self.ringer_idle = 0;
+            if !self.ringer_open {
+                self.ringer_open = true;
+                self.open_ringer();
+            }
+        } else if self.ringer_open {
+            self.ringer_idle += 1;
+            if self.ringer_idle >= LINGER_TICKS {
+                self.ringer_open = false;
+                self.ringer = None;
+            }
+        }
+        self.in_use
+            .store(self.voice_open || self.ringer_open, Ordering::Relaxed);
+    }
+
+    fn open_voice(&mut self) {
+        let (mic, spk) = (self.config.microphone.clone(), self.config.speaker.clone());
+        self.capture =
+            self.open_with_fallback(DeviceRole::Microphone, mic.as_deref(), Capture::open);
+        self.playback =
+            self.open_with_fallback(DeviceRole::Speaker, spk.as_deref(), Playback::open);
+    }
+
+    fn open_ringer(&mut self) {
+        let ring = self.config.ringer.clone();
+        self.ringer = self.open_with_fallback(DeviceRole::Ringer, ring.as_deref(), Playback::open);
+    }
+
+    /// Takes a new choice of devices; those open now are reopened with it (calls go on). One
+    /// that fails is replaced by the default, with an event.
+    fn open_devices(&mut self, config: EngineConfig) {
         self.config = config;
+        if self.config.headless {
+            self.capture = None;
+            self.playback = None;
+            self.ringer = None;
+            return;
+        }
+        if self.voice_open {
+            self.capture = None;
+            self.playback = None;
+            self.open_voice();
+        }
+        if self.ringer_open {
+            self.ringer = None;
+            self.open_ringer();
+        }
     }
 
     fn open_with_fallback<T>(
@@ -352,6 +447,14 @@ impl MediaThread {
         let tick = Duration::from_millis(20);
         let mut next = Instant::now();
         loop {
+            if self.idle() {
+                // No call, no sound, no device: sleep until told otherwise.
+                match self.commands.recv() {
+                    Ok(Command::Shutdown) | Err(_) => return,
+                    Ok(c) => self.apply(c),
+                }
+                next = Instant::now();
+            }
             loop {
                 match self.commands.try_recv() {
                     Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return,
@@ -359,6 +462,7 @@ impl MediaThread {
                     Err(TryRecvError::Empty) => break,
                 }
             }
+            self.sync_devices();
             self.tick();
             next += tick;
             let now = Instant::now();
@@ -459,7 +563,7 @@ impl MediaThread {
             |chosen: &Option<String>| chosen.as_ref().is_some_and(|id| !present.contains(id));
         if gone(&self.config.microphone) {
             let from = self.config.microphone.take().unwrap_or_default();
-            self.capture = Capture::open(None).ok();
+            self.capture = self.voice_open.then(|| Capture::open(None).ok()).flatten();
             let to = self
                 .capture
                 .as_ref()
@@ -469,7 +573,7 @@ impl MediaThread {
         }
         if gone(&self.config.speaker) {
             let from = self.config.speaker.take().unwrap_or_default();
-            self.playback = Playback::open(None).ok();
+            self.playback = self.voice_open.then(|| Playback::open(None).ok()).flatten();
             let to = self
                 .playback
                 .as_ref()
@@ -479,7 +583,10 @@ impl MediaThread {
         }
         if gone(&self.config.ringer) {
             let from = self.config.ringer.take().unwrap_or_default();
-            self.ringer = Playback::open(None).ok();
+            self.ringer = self
+                .ringer_open
+                .then(|| Playback::open(None).ok())
+                .flatten();
             let to = self
                 .ringer
                 .as_ref()

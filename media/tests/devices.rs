@@ -202,6 +202,8 @@ fn a_missing_device_falls_back_to_the_default_with_an_event() {
         ..EngineConfig::default_devices()
     };
     let engine = Engine::start(cfg, tx).unwrap();
+    // Devices open when something needs them; the level meter does.
+    engine.set_mic_meter(true);
     let (what, from) = wait_event(
         &events,
         Duration::from_secs(10),
@@ -277,4 +279,39 @@ fn switching_devices_mid_call_keeps_the_call() {
         _ => None,
     });
     assert!(loss < 5.0, "loss {loss}");
+}
+
+/// Recording streams the engine holds on the sound server right now.
+fn recording_streams() -> usize {
+    card()
+        .pactl(&["list", "short", "source-outputs"])
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn an_idle_engine_holds_no_device_and_opens_them_only_while_used() {
+    card();
+    let _g = serial();
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::default_devices(), tx).unwrap();
+    // Signed in and idle: no microphone open (the system's "in use" light stays off). An
+    // absence can only be checked over a while; half a second is many media ticks.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(recording_streams(), 0, "the microphone is open while idle");
+    engine.set_mic_meter(true);
+    wait_event(&events, Duration::from_secs(10), "the meter", |e| {
+        matches!(e, MediaEvent::MicLevel(_)).then_some(())
+    });
+    assert_eq!(recording_streams(), 1);
+    engine.set_mic_meter(false);
+    harness::wait_for(
+        "the microphone to close after use",
+        Duration::from_secs(15),
+        || (recording_streams() == 0).then_some(()),
+    )
+    .unwrap();
+    engine.shutdown();
 }

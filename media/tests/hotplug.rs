@@ -66,6 +66,12 @@ fn a_plugged_in_headset_is_listed_used_and_falls_back_when_pulled_out_mid_call()
 
     let (tx, events) = channel();
     let engine = Engine::start(EngineConfig::default_devices(), tx).unwrap();
+    // As on the settings page: the level meter opens the devices, and devices in use are what
+    // the engine watches for changes.
+    engine.set_mic_meter(true);
+    wait_event(&events, Duration::from_secs(10), "the meter", |e| {
+        matches!(e, MediaEvent::MicLevel(_)).then_some(())
+    });
     let before = engine.list_devices().unwrap();
     assert!(
         !before.iter().any(|d| d.id.contains(HEADSET)),
@@ -119,7 +125,6 @@ fn a_plugged_in_headset_is_listed_used_and_falls_back_when_pulled_out_mid_call()
         speaker: Some(headset.id.clone()),
         ..EngineConfig::default_devices()
     });
-    engine.set_mic_meter(true);
     // Wait for a stats report so the call is certainly flowing, then check the default sink
     // stays quiet: the call is on the headset.
     wait_event(&events, Duration::from_secs(5), "call stats", |e| {
