@@ -47,6 +47,8 @@ pub enum StorageError {
     Sqlite(rusqlite::Error),
     #[error("A stored value could not be read: {0}")]
     Decode(String),
+    #[error("There is no {what} {id} any more; it may have been deleted.")]
+    NotFound { what: &'static str, id: i64 },
 }
 
 impl From<rusqlite::Error> for StorageError {
