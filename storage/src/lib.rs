@@ -67,6 +67,8 @@ pub enum StorageError {
     FixedMembers { kind: &'static str },
     #[error("{0} cannot be recorded: its name is not valid UTF-8. Rename it and try again.")]
     UnnamablePath(PathBuf),
+    #[error("The system keyring refused the password: {0}")]
+    Keyring(String),
 }
 
 impl From<rusqlite::Error> for StorageError {
