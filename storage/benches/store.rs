@@ -179,6 +179,16 @@ fn benches(c: &mut Criterion) {
             b.iter(|| s.search_messages(words, None, PAGE).unwrap())
         });
     }
+    let one = conversations[CONVERSATIONS / 2];
+    for (label, words) in [
+        ("one conversation of 1000, common word", "meeting"),
+        ("one conversation of 1000, rare token", "ord12345"),
+    ] {
+        let shown = s.search_conversation(one, words, None, PAGE).unwrap().len();
+        search.bench_function(format!("{label} ({shown} shown)"), |b| {
+            b.iter(|| s.search_conversation(one, words, None, PAGE).unwrap())
+        });
+    }
     // The hundredth page of a common word, reached by keyset as the list scrolls.
     let mut before = None;
     for _ in 0..99 {

@@ -82,6 +82,7 @@ pub struct Message {
     pub deleted_at: Option<i64>,
 }
 
+/// In the order `from_row` reads them (`search_conversation` names them once more, prefixed).
 const COLUMNS: &str = "id, conversation_id, sender, sent_at, body, delivery, edited_at, deleted_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Message> {
@@ -235,11 +236,17 @@ impl Store {
         let Some(query) = fts_query(text) else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM message WHERE conversation_id = ?1 AND id IN (
-                SELECT rowid FROM message_fts WHERE message_fts MATCH ?2 AND rowid < ?3)
-             ORDER BY id DESC LIMIT ?4"
-        ))?;
+        // Walk the matches newest first and keep this conversation's, stopping at `limit`.
+        // CROSS JOIN pins that order: left to itself the planner walks the conversation's
+        // messages and runs the whole match once per message (seconds for a common word at a
+        // million messages), and `id IN (matches)` would gather every match first.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, m.conversation_id, m.sender, m.sent_at, m.body, m.delivery, m.edited_at,
+                    m.deleted_at
+             FROM message_fts f CROSS JOIN message m ON m.id = f.rowid
+             WHERE message_fts MATCH ?2 AND f.rowid < ?3 AND m.conversation_id = ?1
+             ORDER BY f.rowid DESC LIMIT ?4",
+        )?;
         let rows = stmt
             .query_map(
                 (
