@@ -1,7 +1,9 @@
 //! Call history (My Calls): one row per call, newest first, paged by id so that a page deep in
 //! a million rows costs the same as the first.
 
-use crate::{Result, Store};
+use rusqlite::{OptionalExtension, Row};
+
+use crate::{Result, StorageError, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallKind {
@@ -19,6 +21,11 @@ impl CallKind {
             CallKind::Missed => "missed",
             CallKind::Voicemail => "voicemail",
         }
+    }
+
+    /// Whether the call came to us (missed calls and voicemails did too).
+    pub fn is_incoming(self) -> bool {
+        self != CallKind::Outgoing
     }
 
     fn parse(s: &str) -> Self {
@@ -68,27 +75,89 @@ impl HistoryEntry {
     }
 }
 
+const COLUMNS: &str = "id, kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos";
+
+const INSERT: &str = "INSERT INTO call_history(kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+fn from_row(r: &Row) -> rusqlite::Result<HistoryEntry> {
+    let kind: String = r.get(1)?;
+    Ok(HistoryEntry {
+        id: r.get(0)?,
+        entry: NewHistoryEntry {
+            kind: CallKind::parse(&kind),
+            remote_name: r.get(2)?,
+            remote_number: r.get(3)?,
+            started_at: r.get(4)?,
+            answered_at: r.get(5)?,
+            ended_at: r.get(6)?,
+            result: r.get(7)?,
+            account: r.get(8)?,
+            quality_mos: r.get(9)?,
+        },
+    })
+}
+
+fn insert(stmt: &mut rusqlite::CachedStatement, e: &NewHistoryEntry) -> rusqlite::Result<i64> {
+    stmt.insert((
+        e.kind.as_str(),
+        &e.remote_name,
+        &e.remote_number,
+        e.started_at,
+        e.answered_at,
+        e.ended_at,
+        &e.result,
+        &e.account,
+        e.quality_mos,
+    ))
+}
+
 impl Store {
     pub fn add_history(&mut self, e: &NewHistoryEntry) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO call_history(kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            (
-                e.kind.as_str(),
-                &e.remote_name,
-                &e.remote_number,
-                e.started_at,
-                e.answered_at,
-                e.ended_at,
-                &e.result,
-                &e.account,
-                e.quality_mos,
-            ),
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = insert(&mut tx.prepare_cached(INSERT)?, e)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Adds many calls (an import, or the server's record of calls taken elsewhere) in one
+    /// transaction: all of them or, on any error, none. Ids in the order given.
+    pub fn add_history_batch(&mut self, entries: &[NewHistoryEntry]) -> Result<Vec<i64>> {
+        let tx = self.conn.transaction()?;
+        let ids = {
+            let mut stmt = tx.prepare_cached(INSERT)?;
+            entries
+                .iter()
+                .map(|e| insert(&mut stmt, e))
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    pub fn history_entry(&self, id: i64) -> Result<Option<HistoryEntry>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM call_history WHERE id = ?1"))?
+            .query_row([id], from_row)
+            .optional()?)
+    }
+
+    pub fn delete_history(&mut self, id: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        if tx.execute("DELETE FROM call_history WHERE id = ?1", [id])? == 0 {
+            return Err(StorageError::NotFound { what: "call", id });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Empties My Calls.
+    pub fn clear_history(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM call_history", [])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Up to `limit` rows older than `before` (an id; `None` for the newest), matching the
@@ -100,38 +169,45 @@ impl Store {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>> {
+        // One statement per shape rather than `?2 IS NULL OR kind = ?2`: the planner picks an
+        // index when the statement is prepared, before it sees the values, so only a statement
+        // that always names a kind walks the (kind, id) index instead of every row.
+        let mut conditions = vec!["id < :before"];
+        if matches!(filter, HistoryFilter::Kind(_)) {
+            conditions.push("kind = :kind");
+        }
+        if !search.is_empty() {
+            conditions.push(
+                "(remote_number LIKE :pattern ESCAPE '\\' OR remote_name LIKE :pattern ESCAPE '\\')",
+            );
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM call_history WHERE {} ORDER BY id DESC LIMIT :limit",
+            conditions.join(" AND ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let before = before.unwrap_or(i64::MAX);
+        let limit = limit as i64;
+        let pattern = format!(
+            "%{}%",
+            search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         let kind = match filter {
-            HistoryFilter::All => None,
-            HistoryFilter::Kind(k) => Some(k.as_str()),
+            HistoryFilter::All => "",
+            HistoryFilter::Kind(k) => k.as_str(),
         };
-        let pattern = format!("%{}%", search.replace('%', "\\%").replace('_', "\\_"));
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos
-             FROM call_history
-             WHERE id < ?1 AND (?2 IS NULL OR kind = ?2)
-               AND (?3 = '%%' OR remote_number LIKE ?3 ESCAPE '\\' OR remote_name LIKE ?3 ESCAPE '\\')
-             ORDER BY id DESC LIMIT ?4",
-        )?;
-        let rows = stmt.query_map(
-            (before.unwrap_or(i64::MAX), kind, pattern, limit as i64),
-            |r| {
-                let kind: String = r.get(1)?;
-                Ok(HistoryEntry {
-                    id: r.get(0)?,
-                    entry: NewHistoryEntry {
-                        kind: CallKind::parse(&kind),
-                        remote_name: r.get(2)?,
-                        remote_number: r.get(3)?,
-                        started_at: r.get(4)?,
-                        answered_at: r.get(5)?,
-                        ended_at: r.get(6)?,
-                        result: r.get(7)?,
-                        account: r.get(8)?,
-                        quality_mos: r.get(9)?,
-                    },
-                })
-            },
-        )?;
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
+            vec![(":before", &before), (":limit", &limit)];
+        if matches!(filter, HistoryFilter::Kind(_)) {
+            params.push((":kind", &kind));
+        }
+        if !search.is_empty() {
+            params.push((":pattern", &pattern));
+        }
+        let rows = stmt.query_map(params.as_slice(), from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
@@ -188,6 +264,36 @@ mod tests {
                 .unwrap()
                 .is_empty(),
             "% is literal"
+        );
+    }
+
+    #[test]
+    fn a_batch_is_added_whole_and_single_calls_can_be_read_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let batch: Vec<_> = (0..100)
+            .map(|i| e(CallKind::Voicemail, &format!("2{i:03}"), i))
+            .collect();
+        let ids = s.add_history_batch(&batch).unwrap();
+        assert_eq!(ids.len(), 100);
+        let one = s.history_entry(ids[7]).unwrap().unwrap();
+        assert_eq!(one.entry, batch[7]);
+        assert!(one.entry.kind.is_incoming());
+        s.delete_history(ids[7]).unwrap();
+        assert_eq!(s.history_entry(ids[7]).unwrap(), None);
+        assert!(matches!(
+            s.delete_history(ids[7]),
+            Err(StorageError::NotFound { .. })
+        ));
+        let voicemails = s
+            .history_page(HistoryFilter::Kind(CallKind::Voicemail), "20", None, 1000)
+            .unwrap();
+        assert_eq!(voicemails.len(), 99);
+        s.clear_history().unwrap();
+        assert!(
+            s.history_page(HistoryFilter::All, "", None, 10)
+                .unwrap()
+                .is_empty()
         );
     }
 }

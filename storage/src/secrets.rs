@@ -1,6 +1,7 @@
-//! Passwords. They never go into the database. The system keyring is not wired yet, so the
-//! password goes to a file only the user can read (mode 0600) in the profile folder, and the
-//! caller is told so, so the UI can show a visible warning.
+//! Passwords. They never go into the database. They go to the system keyring (the Secret
+//! Service: GNOME Keyring, KWallet) when there is one. Without one (no D-Bus session, or no
+//! Secret Service on it) the password goes to a file only the user can read (mode 0600) in the
+//! profile folder, and the caller is told so, so the UI can show a visible warning.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -27,11 +28,65 @@ impl SecretBackend {
     }
 }
 
+/// The keyring item's service; its user is the profile folder, one per signed-in account.
+const SERVICE: &str = "Switchboard";
+
+fn entry(dir: &Path) -> keyring::Result<keyring::Entry> {
+    keyring::Entry::new(SERVICE, &dir.to_string_lossy())
+}
+
+/// Errors that mean "there is no usable keyring here", as opposed to a keyring that answered
+/// and refused. The first kind falls back to the file; the second is reported.
+fn no_keyring(e: &keyring::Error) -> bool {
+    matches!(
+        e,
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)
+    )
+}
+
+pub fn save_password(dir: &Path, password: &str) -> Result<SecretBackend> {
+    match entry(dir).and_then(|e| e.set_password(password)) {
+        Ok(()) => {
+            // A file left from a time without a keyring would keep a second, weaker copy.
+            remove_file(dir)?;
+            Ok(SecretBackend::Keyring)
+        }
+        Err(e) if no_keyring(&e) => {
+            tracing::warn!(reason = %e, "no system keyring; the password goes to a private file");
+            save_to_file(dir, password)?;
+            Ok(SecretBackend::PrivateFile)
+        }
+        Err(e) => Err(StorageError::Keyring(e.to_string())),
+    }
+}
+
+pub fn load_password(dir: &Path) -> Result<Option<(String, SecretBackend)>> {
+    match entry(dir).and_then(|e| e.get_password()) {
+        Ok(p) => Ok(Some((p, SecretBackend::Keyring))),
+        Err(e) if matches!(e, keyring::Error::NoEntry) || no_keyring(&e) => {
+            Ok(load_from_file(dir)?.map(|p| (p, SecretBackend::PrivateFile)))
+        }
+        Err(e) => Err(StorageError::Keyring(e.to_string())),
+    }
+}
+
+/// Forgets the password wherever it is.
+pub fn forget_password(dir: &Path) -> Result<()> {
+    let keyring = match entry(dir).and_then(|e| e.delete_credential()) {
+        Err(e) if !matches!(e, keyring::Error::NoEntry) && !no_keyring(&e) => {
+            Err(StorageError::Keyring(e.to_string()))
+        }
+        _ => Ok(()),
+    };
+    remove_file(dir)?;
+    keyring
+}
+
 fn file(dir: &Path) -> PathBuf {
     dir.join("password")
 }
 
-pub fn save_password(dir: &Path, password: &str) -> Result<SecretBackend> {
+fn save_to_file(dir: &Path, password: &str) -> Result<()> {
     let path = file(dir);
     let io = |e| StorageError::Io {
         path: path.clone(),
@@ -47,45 +102,53 @@ pub fn save_password(dir: &Path, password: &str) -> Result<SecretBackend> {
         .map_err(io)?;
     f.write_all(password.as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
-    Ok(SecretBackend::PrivateFile)
+    Ok(())
 }
 
-pub fn load_password(dir: &Path) -> Result<Option<(String, SecretBackend)>> {
+fn load_from_file(dir: &Path) -> Result<Option<String>> {
     let path = file(dir);
     match std::fs::read_to_string(&path) {
-        Ok(p) => Ok(Some((p, SecretBackend::PrivateFile))),
+        Ok(p) => Ok(Some(p)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StorageError::Io { path, source: e }),
     }
 }
 
-pub fn forget_password(dir: &Path) -> Result<()> {
+fn remove_file(dir: &Path) -> Result<()> {
     let path = file(dir);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(StorageError::Io { path, source: e })
-        }
-        _ => Ok(()),
-    }
+    crate::file_refs::remove(&path)
+        .map(|_| ())
+        .map_err(|e| StorageError::Io { path, source: e })
 }
 
+// Which backend is chosen depends on the session the test runs in, so that is tested in
+// tests/keyring.rs, which runs itself with and without a D-Bus session and a Secret Service.
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn the_password_file_is_private_and_can_be_forgotten() {
+    fn the_password_file_is_private_and_can_be_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = save_password(dir.path(), "s3cret").unwrap();
-        assert!(backend.warning().is_some());
-        let mode = std::fs::metadata(dir.path().join("password"))
+        save_to_file(dir.path(), "s3cret").unwrap();
+        let mode = std::fs::metadata(file(dir.path()))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(load_password(dir.path()).unwrap().unwrap().0, "s3cret");
-        forget_password(dir.path()).unwrap();
-        assert_eq!(load_password(dir.path()).unwrap(), None);
+        assert_eq!(
+            load_from_file(dir.path()).unwrap().as_deref(),
+            Some("s3cret")
+        );
+        remove_file(dir.path()).unwrap();
+        remove_file(dir.path()).unwrap();
+        assert_eq!(load_from_file(dir.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn only_the_file_backend_warns() {
+        assert!(SecretBackend::PrivateFile.warning().is_some());
+        assert!(SecretBackend::Keyring.warning().is_none());
     }
 }

@@ -41,6 +41,9 @@ pub const PACKAGES: &[&str] = &[
     "libegl1",
     "xvfb",
     "libdbus-1-dev",
+    // The password store's tests run a private session bus with GNOME Keyring behind it.
+    "dbus-daemon",
+    "gnome-keyring",
 ];
 
 /// Installs what the suite and the demo need (as root), or says which command to run.
