@@ -732,32 +732,12 @@ impl Backend {
                 }
             }
             sipcore::Event::IncomingCall { call, from } => {
-                let id = CallId(call.0);
-                let c = model::Call {
-                    id,
-                    direction: Direction::Incoming,
-                    remote_name: from.name.clone(),
-                    remote_number: from.number.clone(),
-                    state: CallState::Ringing,
-                    answered_at: None,
-                    muted: false,
-                    held_by_remote: false,
-                    conference: None,
-                    quality: None,
-                    transfer: None,
-                    consult_for: None,
-                };
-                self.calls.insert(
-                    id,
-                    CallRecord {
-                        call: c.clone(),
-                        started_ms: now_ms(),
-                        answered_ms: None,
-                        dialled_at: None,
-                    },
-                );
+                let mut c =
+                    model::Call::new(CallId(call.0), Direction::Incoming, from.number.clone());
+                c.remote_name = from.name.clone();
+                c.state = CallState::Ringing;
+                self.track_call(c.clone(), None);
                 self.ring();
-                self.emit(Event::Call(Box::new(c)));
             }
             sipcore::Event::CallState { call, state } => self.call_state(CallId(call.0), state),
             sipcore::Event::MessageWaiting { new, old } => {
@@ -774,31 +754,13 @@ impl Backend {
                     .get(&CallId(call.0))
                     .map(|r| r.call.display_name().to_string())
                     .unwrap_or_default();
-                let id = CallId(new_call.0);
-                let c = model::Call {
-                    id,
-                    direction: Direction::Outgoing,
-                    remote_name: target.name.clone(),
-                    remote_number: target.number.clone(),
-                    state: CallState::Dialing,
-                    answered_at: None,
-                    muted: false,
-                    held_by_remote: false,
-                    conference: None,
-                    quality: None,
-                    transfer: None,
-                    consult_for: None,
-                };
-                self.calls.insert(
-                    id,
-                    CallRecord {
-                        call: c.clone(),
-                        started_ms: now_ms(),
-                        answered_ms: None,
-                        dialled_at: Some(Instant::now()),
-                    },
+                let mut c = model::Call::new(
+                    CallId(new_call.0),
+                    Direction::Outgoing,
+                    target.number.clone(),
                 );
-                self.emit(Event::Call(Box::new(c)));
+                c.remote_name = target.name.clone();
+                self.track_call(c, Some(Instant::now()));
                 self.notice(format!("{who} transferred you to {}.", target.number));
             }
             sipcore::Event::Transfer {
@@ -931,6 +893,20 @@ impl Backend {
         self.emit(Event::Call(Box::new(c)));
     }
 
+    /// Starts keeping a call and shows it.
+    fn track_call(&mut self, call: model::Call, dialled_at: Option<Instant>) {
+        self.calls.insert(
+            call.id,
+            CallRecord {
+                call: call.clone(),
+                started_ms: now_ms(),
+                answered_ms: None,
+                dialled_at,
+            },
+        );
+        self.emit(Event::Call(Box::new(call)));
+    }
+
     /// Dials `target` as a new line; the others go on hold. `consult_for` marks the call as the
     /// consultation of an attended transfer of that call.
     fn place_call(&mut self, target: String, consult_for: Option<CallId>) {
@@ -940,30 +916,9 @@ impl Backend {
         for other in self.live_others(id) {
             self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
         }
-        let call = model::Call {
-            id,
-            direction: Direction::Outgoing,
-            remote_name: None,
-            remote_number: target.clone(),
-            state: CallState::Dialing,
-            answered_at: None,
-            muted: false,
-            held_by_remote: false,
-            conference: None,
-            quality: None,
-            transfer: None,
-            consult_for,
-        };
-        self.calls.insert(
-            id,
-            CallRecord {
-                call: call.clone(),
-                started_ms: now_ms(),
-                answered_ms: None,
-                dialled_at: Some(Instant::now()),
-            },
-        );
-        self.emit(Event::Call(Box::new(call)));
+        let mut call = model::Call::new(id, Direction::Outgoing, target.clone());
+        call.consult_for = consult_for;
+        self.track_call(call, Some(Instant::now()));
         self.sip(sipcore::Command::Dial {
             call: sipcore::CallId(id.0),
             target,

@@ -192,6 +192,25 @@ pub struct Call {
 }
 
 impl Call {
+    /// A new line in the dialling state (callers set Ringing for incoming ones), nothing else
+    /// known yet.
+    pub fn new(id: CallId, direction: Direction, remote_number: String) -> Self {
+        Call {
+            id,
+            direction,
+            remote_name: None,
+            remote_number,
+            state: CallState::Dialing,
+            answered_at: None,
+            muted: false,
+            held_by_remote: false,
+            conference: None,
+            quality: None,
+            transfer: None,
+            consult_for: None,
+        }
+    }
+
     pub fn display_name(&self) -> &str {
         self.remote_name
             .as_deref()

@@ -6,37 +6,14 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use harness::audio::VirtualSoundCard;
+use support::window::*;
 use support::*;
 use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
-
-fn wait_ui(
-    h: &mut Harness<'_, Window>,
-    what: &str,
-    mut cond: impl FnMut(&Harness<'_, Window>) -> bool,
-) {
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        h.step();
-        if cond(h) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn type_into(h: &mut Harness<'_, Window>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.step();
-    h.event(egui::Event::Text(text.into()));
-    h.step();
-}
 
 /// The meter's reading in percent, from its accessible label "Microphone level N %".
 fn meter(h: &Harness<'_, Window>) -> Option<u32> {
@@ -62,17 +39,10 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
-    let mut h = Harness::builder()
-        .with_context_setup(|ctx| {
-            switchboard::theme::install(ctx);
-            egui_extras::install_image_loaders(ctx);
-        })
-        // Tall enough that the Audio category at the bottom of Settings is on screen.
-        .with_size(egui::vec2(1100.0, 2400.0))
-        .build_ui_state(
-            |ui, w: &mut Window| w.ui(ui),
-            Window::new(commands, events, Some(server)),
-        );
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server)),
+        egui::vec2(1100.0, 2400.0),
+    );
     h.step();
     type_into(
         &mut h,

@@ -5,41 +5,13 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use support::window::*;
 use support::*;
 use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
-
-/// Steps the window until `cond` holds (the backend works on its own threads meanwhile).
-fn wait_ui(
-    h: &mut Harness<'_, Window>,
-    what: &str,
-    mut cond: impl FnMut(&Harness<'_, Window>) -> bool,
-) {
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        h.step();
-        if cond(h) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn has(h: &Harness<'_, Window>, label: &str) -> bool {
-    h.query_by_label_contains(label).is_some()
-}
-
-fn type_into(h: &mut Harness<'_, Window>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.step();
-    h.event(egui::Event::Text(text.into()));
-    h.step();
-}
 
 #[test]
 fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
@@ -56,16 +28,10 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
-    let mut h = Harness::builder()
-        .with_context_setup(|ctx| {
-            switchboard::theme::install(ctx);
-            egui_extras::install_image_loaders(ctx);
-        })
-        .with_size(egui::vec2(1100.0, 720.0))
-        .build_ui_state(
-            |ui, w: &mut Window| w.ui(ui),
-            Window::new(commands, events, Some(server)),
-        );
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server)),
+        egui::vec2(1100.0, 720.0),
+    );
 
     // Sign in.
     h.step();

@@ -7,6 +7,8 @@ pub use harness::ami::Ami;
 pub use harness::peers::{Baresip, run_sipp, sipp_scenario};
 pub use harness::{Lease, Pbx, User, wait_for};
 
+pub mod window;
+
 use std::time::Duration;
 
 /// The PBX, brought up if no test has done so yet.
