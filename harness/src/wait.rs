@@ -24,6 +24,27 @@ pub fn wait_for<T>(
     }
 }
 
+/// The first message from `rx` that `pick` turns into a value, within `timeout`: for tests that
+/// wait on an engine's event channel. Panics naming `what` when it does not come.
+pub fn next_matching<E, T>(
+    rx: &std::sync::mpsc::Receiver<E>,
+    timeout: Duration,
+    what: &str,
+    mut pick: impl FnMut(&E) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(e) => {
+                if let Some(v) = pick(&e) {
+                    return v;
+                }
+            }
+            Err(_) => panic!("timed out after {timeout:?} waiting for {what}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,10 +3,11 @@
 //! server, set up before any cpal call.
 
 use std::sync::OnceLock;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use harness::audio::{VirtualSoundCard, has_tone};
+use harness::wait::next_matching as wait_event;
 use media::devices::{Capture, FRAME, Playback, list_devices};
 use media::*;
 
@@ -98,25 +99,6 @@ fn a_tone_played_on_the_real_output_is_found_on_the_real_input() {
         },
     );
     assert!(found, "1 kHz never reached the monitor source");
-}
-
-fn wait_event<T>(
-    events: &Receiver<MediaEvent>,
-    timeout: Duration,
-    what: &str,
-    mut pick: impl FnMut(&MediaEvent) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(ev) => {
-                if let Some(v) = pick(&ev) {
-                    return v;
-                }
-            }
-            Err(_) => panic!("timed out after {timeout:?} waiting for {what}"),
-        }
-    }
 }
 
 #[test]

@@ -9,28 +9,10 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use harness::audio::VirtualSoundCard;
+use harness::wait::next_matching as wait_event;
 use media::*;
 
 const HEADSET: &str = "sb_headset";
-
-fn wait_event<T>(
-    events: &Receiver<MediaEvent>,
-    timeout: Duration,
-    what: &str,
-    mut pick: impl FnMut(&MediaEvent) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(ev) => {
-                if let Some(v) = pick(&ev) {
-                    return v;
-                }
-            }
-            Err(_) => panic!("timed out after {timeout:?} waiting for {what}"),
-        }
-    }
-}
 
 /// The loudest microphone level reported over `span`. The microphone is the default sink's
 /// monitor, so this says whether our speaker output reaches the default sink.
