@@ -16,6 +16,9 @@ use crate::event::Event;
 use crate::model::{self, CallId, CallState, Direction, HistoryFilter, HistoryKind, Registration};
 use crate::screens::settings::ProfileFacts;
 use crate::settings_form::SettingsForm;
+use crate::voicemail_player::Player;
+
+mod voicemail;
 
 /// Wakes the window when events are waiting (egui's `request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -91,6 +94,8 @@ struct Backend {
     next_call: u64,
     next_conference: u32,
     history_query: (HistoryFilter, String),
+    /// The voicemail being listened to.
+    player: Player,
 }
 
 fn now_ms() -> i64 {
@@ -117,6 +122,7 @@ impl Backend {
             next_call: 1,
             next_conference: 1,
             history_query: (HistoryFilter::All, String::new()),
+            player: Player::default(),
         }
     }
 
@@ -159,6 +165,7 @@ impl Backend {
             Command::Refresh => {
                 self.load_contacts();
                 self.send_history();
+                self.send_voicemails();
             }
             other => self.call_command(other),
         }
@@ -414,6 +421,7 @@ impl Backend {
         });
         self.load_contacts();
         self.send_history();
+        self.send_voicemails();
     }
 
     fn sign_out(&mut self, forget: bool) {
@@ -426,6 +434,7 @@ impl Backend {
             let _ = storage::remembered::forget();
         }
         self.calls.clear();
+        self.player = Player::default();
         self.emit(Event::SignedOut);
     }
 
@@ -700,12 +709,10 @@ impl Backend {
                     media.stop_tone();
                 });
             }
-            Command::PlayVoicemail(_)
+            c @ (Command::PlayVoicemail(_)
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
-            | Command::DeleteVoicemail(_) => {
-                self.notice("Voicemail playback comes with the local mailbox.")
-            }
+            | Command::DeleteVoicemail(_)) => self.voicemail_command(c),
             Command::SignIn(_) | Command::SignOut | Command::Quit | Command::Refresh => {}
         }
     }
@@ -1005,6 +1012,8 @@ impl Backend {
             media::MediaEvent::StreamFailed { reason, .. } => {
                 self.notice(format!("Call audio problem: {reason}"))
             }
+            media::MediaEvent::FilePosition { secs } => self.voicemail_position(Some(secs)),
+            media::MediaEvent::FileFinished => self.voicemail_position(None),
             media::MediaEvent::DtmfReceived { .. }
             | media::MediaEvent::StreamStopped { .. }
             | media::MediaEvent::PlaybackFinished { .. } => {}

@@ -18,5 +18,6 @@ pub mod theme;
 pub mod time_format;
 pub mod tour;
 pub mod version;
+pub mod voicemail_player;
 pub mod widgets;
 pub mod window;
