@@ -71,6 +71,8 @@ struct CallRecord {
 }
 
 struct Session {
+    /// The desk-phone question was considered in this sign-in.
+    asked_desk_phone: bool,
     store: Store,
     sip: sipcore::Handle,
     media: media::Engine,
@@ -303,6 +305,7 @@ impl Backend {
             password: form.password.clone(),
             audio,
             fell_back: false,
+            asked_desk_phone: false,
         })
         .inspect(|s| self.send_devices(&s.media))
     }
@@ -422,6 +425,26 @@ impl Backend {
         self.load_contacts();
         self.send_history();
         self.send_voicemails();
+    }
+
+    /// Asks once per sign-in, and never again once the user has answered.
+    fn desk_phone_found(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.asked_desk_phone {
+            return;
+        }
+        s.asked_desk_phone = true;
+        let settings: SettingsForm = s
+            .store
+            .setting("settings")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if !settings.call_strategy.desk_phone_asked {
+            self.emit(Event::DeskPhoneFound);
+        }
     }
 
     fn sign_out(&mut self, forget: bool) {
@@ -723,9 +746,12 @@ impl Backend {
                 use sipcore::RegistrationState as R;
                 let first = self.session.as_ref().is_some_and(|s| !s.signed_in);
                 match state {
-                    R::Registered { .. } => {
+                    R::Registered { other_devices, .. } => {
                         self.signed_in();
                         self.emit(Event::Registration(Registration::Registered));
+                        if other_devices > 0 {
+                            self.desk_phone_found();
+                        }
                     }
                     R::Failed { reason, .. } if first => {
                         self.sign_out(false);

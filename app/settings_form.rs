@@ -77,6 +77,8 @@ pub struct CallStrategy {
     pub mobile_number: String,
     /// Calls go to the desk phone instead of the app's audio.
     pub use_desk_phone: bool,
+    /// The user answered the question asked when a desk phone was first seen on the line.
+    pub desk_phone_asked: bool,
 }
 
 impl Default for CallStrategy {
@@ -86,6 +88,7 @@ impl Default for CallStrategy {
             ring_seconds: 20,
             mobile_number: String::new(),
             use_desk_phone: false,
+            desk_phone_asked: false,
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::screens::left_bar::{self, Section};
 use crate::screens::photo_crop::{CropOutcome, PhotoCrop};
 use crate::screens::settings::{Choices, SettingsAction, SettingsPage};
 use crate::screens::voicemails;
+use crate::settings_form::SettingsForm;
 use crate::theme;
 use crate::time_format;
 
@@ -162,6 +163,15 @@ impl Shell {
                     self.fullscreen = true;
                 }
                 ui.add_space(4.0);
+            });
+        }
+
+        if model.ask_desk_phone {
+            egui::Panel::top("desk-phone").show(ui, |ui| {
+                if let Some(form) = desk_phone_question(ui, &model.settings) {
+                    model.ask_desk_phone = false;
+                    self.commands.send(Command::SaveSettings(Box::new(form)));
+                }
             });
         }
 
@@ -356,4 +366,29 @@ fn suggestions(model: &Model) -> Vec<Suggestion> {
         }
     }
     out
+}
+
+/// Asked after sign-in when the line also rings on another device. Returns the settings with
+/// the answer, to be saved; the same choice stays in Settings → Call Strategy.
+fn desk_phone_question(ui: &mut egui::Ui, settings: &SettingsForm) -> Option<SettingsForm> {
+    let mut answer = None;
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            "Your line also rings on another device, such as a desk phone. Where should calls be handled?",
+        );
+        if ui.button("On this computer").clicked() {
+            answer = Some(false);
+        }
+        if ui.button("On the desk phone").clicked() {
+            answer = Some(true);
+        }
+    });
+    ui.add_space(4.0);
+    answer.map(|desk| {
+        let mut form = settings.clone();
+        form.call_strategy.use_desk_phone = desk;
+        form.call_strategy.desk_phone_asked = true;
+        form
+    })
 }

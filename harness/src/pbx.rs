@@ -454,9 +454,15 @@ pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
             pjsip,
             "[{e}](user-endpoint)\nauth = {e}\naors = {e}\ncallerid = \"{name}\" <{e}>\nmailboxes = {e}@default\n\n\
              [{e}](user-auth)\nusername = {e}\npassword = {pw}\n\n\
-             [{e}](user-aor)\nmailboxes = {e}@default\n\n",
+             [{e}](user-aor)\nmailboxes = {e}@default\n{desk}\n",
             name = u.name,
             pw = u.password,
+            // The demo office's lines also ring a desk phone; test extensions stay single.
+            desk = if u.is_demo() {
+                "max_contacts = 2\n"
+            } else {
+                ""
+            },
         );
         let _ = writeln!(voicemail, "{e} => {e},{},{}", u.name, u.email);
         let _ = write!(

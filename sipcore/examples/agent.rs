@@ -65,8 +65,11 @@ fn event_json(e: &Event) -> serde_json::Value {
             RegistrationState::Registering => {
                 json!({"event": "registration", "state": "registering"})
             }
-            RegistrationState::Registered { expires_secs } => {
-                json!({"event": "registration", "state": "registered", "expires": expires_secs})
+            RegistrationState::Registered {
+                expires_secs,
+                other_devices,
+            } => {
+                json!({"event": "registration", "state": "registered", "expires": expires_secs, "other_devices": other_devices})
             }
             RegistrationState::Failed { reason, retrying } => {
                 json!({"event": "registration", "state": "failed", "reason": reason, "retrying": retrying})

@@ -1663,6 +1663,16 @@ fn registration_state(
                 .header_value("Expires")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(expires),
+            other_devices: crate::bindings::count(
+                resp.headers
+                    .iter()
+                    .filter(|h| {
+                        h.name().eq_ignore_ascii_case("Contact")
+                            || h.name().eq_ignore_ascii_case("m")
+                    })
+                    .map(|h| h.value()),
+            )
+            .saturating_sub(1),
         },
         RefreshOutcome::Rejected(resp) => {
             let code = resp.status_code.code();

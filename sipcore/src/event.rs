@@ -26,6 +26,9 @@ pub enum RegistrationState {
     Registering,
     Registered {
         expires_secs: u32,
+        /// Other devices registered on the same line (a desk phone), as the registrar listed
+        /// them in its answer.
+        other_devices: usize,
     },
     /// Retrying after a failure, in words ("The server rejected the password for 1001").
     Failed {

@@ -2,6 +2,7 @@
 //! to the rest of the app only through a command channel in and an event channel out.
 
 pub mod account;
+pub mod bindings;
 pub mod bodies;
 pub mod call;
 pub mod command;
