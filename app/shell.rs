@@ -195,7 +195,10 @@ impl Shell {
 
         if self.fullscreen {
             egui::CentralPanel::default().show(ui, |ui| {
-                if self.call_view.ui(ui, &model.calls, &self.commands, now)
+                let people = suggestions(model);
+                if self
+                    .call_view
+                    .ui(ui, &model.calls, &people, &self.commands, now)
                     == Some(CallViewAction::Leave)
                 {
                     self.fullscreen = false;

@@ -9,6 +9,7 @@ use crate::icons;
 use crate::model::{Call, CallId, CallState, TransferProgress};
 use crate::screens::call_bar::status_text;
 use crate::screens::calls;
+use crate::screens::dial_pad::{Suggestion, suggest};
 use crate::theme;
 use crate::widgets::avatar::{Avatar, Face, initials};
 use crate::widgets::dial_key::{DialKey, KEYS};
@@ -41,10 +42,12 @@ pub enum CallViewAction {
 }
 
 impl CallView {
+    /// `people` are the contacts and recent numbers a transfer can pick from.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         all: &[Call],
+        people: &[Suggestion],
         commands: &Commands,
         now: Instant,
     ) -> Option<CallViewAction> {
@@ -84,7 +87,7 @@ impl CallView {
                 .resizable(false)
                 .show(ui, |ui| {
                     ui.add_space(theme::SPACING);
-                    self.panel_ui(ui, c.id, commands);
+                    self.panel_ui(ui, c.id, people, commands);
                     ui.add_space(theme::SPACING);
                     self.controls(ui, all, c, commands);
                     ui.add_space(theme::SPACING * 3.0);
@@ -260,7 +263,13 @@ impl CallView {
         self.panel = if same { Panel::None } else { panel };
     }
 
-    fn panel_ui(&mut self, ui: &mut egui::Ui, call: CallId, commands: &Commands) {
+    fn panel_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        call: CallId,
+        people: &[Suggestion],
+        commands: &Commands,
+    ) {
         match &mut self.panel {
             Panel::None => {}
             Panel::Keypad => {
@@ -270,7 +279,7 @@ impl CallView {
                 });
             }
             Panel::Transfer { target } => {
-                if transfer_panel(ui, call, target, commands) {
+                if transfer_panel(ui, call, target, people, commands) {
                     self.panel = Panel::None;
                 }
             }
@@ -314,18 +323,36 @@ fn keypad(ui: &mut egui::Ui, call: CallId, commands: &Commands) {
     });
 }
 
-/// Blind by default ("Transfer now"); attended as the second choice. True once sent.
+/// Pick a contact or type a number; blind by default ("Transfer now"), attended as the second
+/// choice. True once sent.
 fn transfer_panel(
     ui: &mut egui::Ui,
     call: CallId,
     target: &mut String,
+    people: &[Suggestion],
     commands: &Commands,
 ) -> bool {
     ui.vertical_centered(|ui| {
         let caption = ui.label("Transfer to (name or number)");
         ui.add(egui::TextEdit::singleline(target).desired_width(260.0))
             .labelled_by(caption.id);
-        let dialable = crate::dial_string::normalize(target);
+        // A name typed or picked in full is that person's number.
+        let named = people
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(target.trim()))
+            .map(|p| p.number.clone());
+        if named.is_none() {
+            for p in suggest(target, people, 4) {
+                if ui
+                    .button(format!("{} · {}", p.name, p.number))
+                    .on_hover_text(format!("Transfer to {}", p.name))
+                    .clicked()
+                {
+                    *target = p.name.clone();
+                }
+            }
+        }
+        let dialable = named.or_else(|| crate::dial_string::normalize(target));
         let mut attended = None;
         if ui
             .add_enabled(dialable.is_some(), egui::Button::new("Transfer now"))
@@ -431,7 +458,11 @@ mod tests {
             .with_size(egui::vec2(900.0, 700.0))
             .build_ui_state(
                 move |ui, (view, calls): &mut (CallView, Vec<Call>)| {
-                    view.ui(ui, calls, &commands, Instant::now());
+                    let people = [Suggestion {
+                        name: "Grace Hopper".into(),
+                        number: "1002".into(),
+                    }];
+                    view.ui(ui, calls, &people, &commands, Instant::now());
                 },
                 (CallView::default(), calls),
             );
@@ -499,6 +530,29 @@ mod tests {
         });
         h.run();
         assert!(h.query_by_label("Transfer to 1003 failed: Busy").is_some());
+    }
+
+    #[test]
+    fn a_contact_is_picked_by_name_for_a_transfer() {
+        let (mut h, rx) = harness(vec![call(1, CallState::Active)]);
+        h.get_by_label("Transfer").click();
+        h.run();
+        h.get_by_label("Transfer to (name or number)").focus();
+        h.run();
+        h.event(egui::Event::Text("grace".into()));
+        h.run();
+        h.get_by_label("Grace Hopper · 1002").click();
+        h.run();
+        h.get_by_label("Talk to them first").click();
+        h.run();
+        assert_eq!(
+            drain(&rx),
+            vec![Command::Transfer {
+                call: CallId(1),
+                target: "1002".into(),
+                attended: true
+            }]
+        );
     }
 
     #[test]
