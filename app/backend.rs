@@ -18,7 +18,11 @@ use crate::screens::settings::ProfileFacts;
 use crate::settings_form::SettingsForm;
 use crate::voicemail_player::Player;
 
+mod contacts;
+mod directory;
 mod voicemail;
+
+use directory::{directory_url, fetch_directory};
 
 /// Wakes the window when events are waiting (egui's `request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -28,14 +32,25 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct BackendConfig {
     /// Use no sound devices (tests, bots): the media clock still runs.
     pub headless_audio: bool,
-    /// A company directory to load contacts from (XML phonebook or vCard over HTTP).
+    /// A company directory to load contacts from (XML phonebook or vCard over HTTP), unless
+    /// the user sets one in Settings.
     pub directory_url: Option<String>,
+    /// How often the directory is fetched again; `None` for every 15 minutes.
+    pub directory_refresh: Option<std::time::Duration>,
 }
 
 enum Input {
     Ui(Command),
     Sip(sipcore::Event),
     Media(media::MediaEvent),
+    /// A directory fetch finished (it runs on its own thread: a slow server must not hold
+    /// up calls).
+    Directory {
+        url: String,
+        result: Result<Vec<crate::directory::Entry>, String>,
+    },
+    /// Time to fetch the directory again.
+    RefreshDirectory,
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -98,6 +113,8 @@ struct Backend {
     history_query: (HistoryFilter, String),
     /// The voicemail being listened to.
     player: Player,
+    /// The last directory fetch failed (and the user was told).
+    directory_failing: bool,
 }
 
 fn now_ms() -> i64 {
@@ -125,6 +142,7 @@ impl Backend {
             next_conference: 1,
             history_query: (HistoryFilter::All, String::new()),
             player: Player::default(),
+            directory_failing: false,
         }
     }
 
@@ -139,12 +157,15 @@ impl Backend {
     }
 
     fn run(mut self, inputs: Receiver<Input>) {
+        directory::start_refresh_timer(self.inputs.clone(), self.config.directory_refresh);
         self.sign_in_remembered();
         for input in inputs {
             match input {
                 Input::Ui(c) => self.command(c),
                 Input::Sip(e) => self.sip_event(e),
                 Input::Media(e) => self.media_event(e),
+                Input::Directory { url, result } => self.directory_fetched(url, result),
+                Input::RefreshDirectory => self.load_contacts(),
             }
         }
         self.sign_out(false);
@@ -463,37 +484,8 @@ impl Backend {
 
     // ── Directory and history ───────────────────────────────────────────
 
-    fn load_contacts(&mut self) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        if let Some(url) = self.config.directory_url.clone() {
-            match fetch_directory(&url) {
-                Ok(entries) => {
-                    let contacts: Vec<storage::Contact> = entries
-                        .into_iter()
-                        .filter(|e| e.extension.as_deref() != Some(s.account.username.as_str()))
-                        .map(|e| storage::Contact {
-                            id: 0,
-                            name: e.name,
-                            extension: e.extension,
-                            numbers: e.numbers,
-                            email: e.email,
-                            avatar: None,
-                            source: storage::ContactSource::Directory,
-                            favourite: false,
-                        })
-                        .collect();
-                    if let Err(e) = s
-                        .store
-                        .replace_contacts(storage::ContactSource::Directory, &contacts)
-                    {
-                        self.notice(e.to_string());
-                    }
-                }
-                Err(e) => self.notice(format!("The company directory could not be loaded: {e}")),
-            }
-        }
+    /// Sends the stored contacts (directory and local) to the window.
+    fn send_contacts(&mut self) {
         let Some(s) = self.session.as_ref() else {
             return;
         };
@@ -510,6 +502,8 @@ impl Backend {
                         presence: model::Presence::Offline,
                         phone: model::PhoneStatus::Unknown,
                         can_text: false,
+                        email: c.email,
+                        local: c.source == storage::ContactSource::Local,
                     })
                     .collect();
                 self.emit(Event::Contacts(contacts));
@@ -582,6 +576,9 @@ impl Backend {
         };
         match c {
             Command::Dial(target) => self.place_call(target, None),
+            Command::SaveContact(draft) => self.save_contact(draft),
+            Command::DeleteContact(id) => self.delete_contact(id),
+            Command::ImportContacts(entries) => self.import_contacts(entries),
             Command::Answer(id) => {
                 session.media.stop_ringing();
                 for other in self.live_others(id) {
@@ -696,20 +693,30 @@ impl Backend {
                 self.history_query = (filter, search);
                 self.send_history();
             }
-            Command::SaveSettings(form) => match session.store.set_setting("settings", &*form) {
-                Ok(()) => {
-                    if form.audio != session.audio {
-                        session.audio = form.audio.clone();
-                        session.fell_back = false;
-                        let config = self.engine_config(&form.audio);
-                        if let Some(s) = &self.session {
-                            s.media.set_devices(config);
+            Command::SaveSettings(form) => {
+                let old_directory = directory_url(&self.config, &session.store);
+                match session.store.set_setting("settings", &*form) {
+                    Ok(()) => {
+                        if form.audio != session.audio {
+                            session.audio = form.audio.clone();
+                            session.fell_back = false;
+                            let config = self.engine_config(&form.audio);
+                            if let Some(s) = &self.session {
+                                s.media.set_devices(config);
+                            }
+                        }
+                        self.emit(Event::SettingsSaved(form));
+                        let new_directory = self
+                            .session
+                            .as_ref()
+                            .and_then(|s| directory_url(&self.config, &s.store));
+                        if new_directory != old_directory {
+                            self.load_contacts();
                         }
                     }
-                    self.emit(Event::SettingsSaved(form))
+                    Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
                 }
-                Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
-            },
+            }
             Command::MicMeter(on) => session.media.set_mic_meter(on),
             Command::SetPhoto(png) => match session.store.set_photo(png.as_deref()) {
                 Ok(()) => self.emit(Event::Photo(png)),
@@ -1045,19 +1052,4 @@ impl Backend {
             | media::MediaEvent::PlaybackFinished { .. } => {}
         }
     }
-}
-
-/// Fetches and parses the company directory.
-fn fetch_directory(url: &str) -> Result<Vec<crate::directory::Entry>, String> {
-    let body = ureq::get(url)
-        .call()
-        .map_err(|e| e.to_string())?
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    let parsed = crate::directory::parse(&body).map_err(|e| e.to_string())?;
-    if !parsed.skipped.is_empty() {
-        tracing::info!(skipped = parsed.skipped.len(), "directory entries skipped");
-    }
-    Ok(parsed.entries)
 }

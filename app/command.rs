@@ -50,6 +50,11 @@ pub enum Command {
     SignOut,
     /// Call a number or SIP address, as typed (already normalised by [`crate::dial_string`]).
     Dial(String),
+    /// Add (no id) or change a local contact.
+    SaveContact(crate::screens::contact_editor::ContactDraft),
+    DeleteContact(i64),
+    /// Add these people from an imported vCard or CSV file as local contacts.
+    ImportContacts(Vec<crate::directory::Entry>),
     Answer(CallId),
     /// Decline an incoming call (486 Busy Here).
     Decline(CallId),

@@ -285,6 +285,9 @@ pub struct Contact {
     pub phone: PhoneStatus,
     /// Whether the contact can receive texts (has messaging on this system).
     pub can_text: bool,
+    pub email: Option<String>,
+    /// Added by the user (editable), not from the company directory.
+    pub local: bool,
 }
 
 impl Contact {
@@ -444,6 +447,8 @@ mod tests {
             presence: Presence::Online,
             phone: PhoneStatus::Unknown,
             can_text: false,
+            email: None,
+            local: false,
         }]));
         m.apply(Event::ContactStatus {
             extension: "1002".into(),

@@ -23,6 +23,9 @@ pub struct SettingsForm {
     pub notifications: Notifications,
     pub mailbox: Mailbox,
     pub audio: Audio,
+    /// Where the company directory is served (an IP-phone XML phonebook or a vCard list);
+    /// empty for none.
+    pub directory_url: String,
 }
 
 impl Default for SettingsForm {
@@ -35,6 +38,7 @@ impl Default for SettingsForm {
             notifications: Notifications::default(),
             mailbox: Mailbox::default(),
             audio: Audio::default(),
+            directory_url: String::new(),
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::model::Model;
 use crate::photo::{PhotoError, Picked};
 use crate::screens::call_bar::{self, CallBarAction};
 use crate::screens::call_view::{CallView, CallViewAction};
-use crate::screens::contacts::Contacts;
+use crate::screens::contact_editor::{self, ContactDraft, EditorOutcome};
+use crate::screens::contact_import::{self, ImportOutcome, ImportPreview};
+use crate::screens::contacts::{Contacts, ContactsAction};
 use crate::screens::dial_pad::{DialPad, DialPadAction, Suggestion};
 use crate::screens::empty_state;
 use crate::screens::history::History;
@@ -43,6 +45,11 @@ pub struct Shell {
     pub photo_crop: Option<PhotoCrop>,
     /// A picked photo being read on a helper thread.
     photo_job: Option<std::sync::mpsc::Receiver<Result<Picked, PhotoError>>>,
+    /// The contact being added or edited.
+    pub contact_editor: Option<ContactDraft>,
+    /// A picked address book being read, then its preview.
+    import_job: Option<std::sync::mpsc::Receiver<Result<ImportPreview, String>>>,
+    pub import_preview: Option<ImportPreview>,
     ringtones: Vec<String>,
     /// Whether we asked for the microphone meter; it runs only while Settings is shown, so an
     /// idle window is not repainted ten times a second.
@@ -64,6 +71,9 @@ impl Shell {
             photo_crop: None,
             meter_on: false,
             photo_job: None,
+            contact_editor: None,
+            import_job: None,
+            import_preview: None,
             ringtones: crate::assets::ringtone_names(),
             commands,
         }
@@ -78,6 +88,33 @@ impl Shell {
             ctx.request_repaint();
         });
         self.photo_job = Some(rx);
+    }
+
+    /// Reads and parses a picked address book off the UI thread; the preview opens when done.
+    pub fn contacts_file_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(contact_import::read(&path));
+            ctx.request_repaint();
+        });
+        self.import_job = Some(rx);
+    }
+
+    fn pick_contacts_file(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Import contacts")
+                .add_filter("vCard or CSV", &contact_import::ACCEPTED_EXTENSIONS)
+                .pick_file();
+            if let Some(path) = picked {
+                let _ = tx.send(contact_import::read(&path));
+            }
+            ctx.request_repaint();
+        });
+        self.import_job = Some(rx);
     }
 
     fn pick_photo(&mut self, ctx: &egui::Context) {
@@ -212,6 +249,7 @@ impl Shell {
         }
         incoming::show(ui.ctx(), &model.calls, &self.commands);
         self.crop_dialog(ui.ctx());
+        self.contact_dialogs(ui.ctx(), model);
     }
 
     fn display_bar(
@@ -247,7 +285,22 @@ impl Shell {
                 });
                 ui.separator();
                 match self.tab {
-                    VoiceTab::Contacts => self.contacts.ui(ui, &model.contacts, &self.commands),
+                    VoiceTab::Contacts => {
+                        match self.contacts.ui(ui, &model.contacts, &self.commands) {
+                            Some(ContactsAction::Add) => {
+                                self.contact_editor = Some(ContactDraft::default())
+                            }
+                            Some(ContactsAction::Edit(id)) => {
+                                self.contact_editor = model
+                                    .contacts
+                                    .iter()
+                                    .find(|c| c.id == id)
+                                    .map(ContactDraft::from_contact)
+                            }
+                            Some(ContactsAction::Import) => self.pick_contacts_file(ui.ctx()),
+                            None => {}
+                        }
+                    }
                     VoiceTab::MyCalls => {
                         self.history
                             .ui(ui, &model.history, tz, now_ms, &self.commands)
@@ -317,6 +370,40 @@ impl Shell {
                     Some(SettingsAction::LogOut) => self.commands.send(Command::SignOut),
                     None => {}
                 }
+            }
+        }
+    }
+
+    fn contact_dialogs(&mut self, ctx: &egui::Context, model: &mut Model) {
+        if let Some(Ok(result)) = self.import_job.as_ref().map(|rx| rx.try_recv()) {
+            self.import_job = None;
+            match result {
+                Ok(preview) => self.import_preview = Some(preview),
+                Err(why) => model.notices.push(why),
+            }
+        }
+        if let Some(preview) = &self.import_preview {
+            match contact_import::show(ctx, preview) {
+                Some(ImportOutcome::Import(entries)) => {
+                    self.commands.send(Command::ImportContacts(entries));
+                    self.import_preview = None;
+                }
+                Some(ImportOutcome::Cancel) => self.import_preview = None,
+                None => {}
+            }
+        }
+        if let Some(draft) = &mut self.contact_editor {
+            match contact_editor::show(ctx, draft) {
+                Some(EditorOutcome::Save(d)) => {
+                    self.commands.send(Command::SaveContact(d));
+                    self.contact_editor = None;
+                }
+                Some(EditorOutcome::Delete(id)) => {
+                    self.commands.send(Command::DeleteContact(id));
+                    self.contact_editor = None;
+                }
+                Some(EditorOutcome::Cancel) => self.contact_editor = None,
+                None => {}
             }
         }
     }

@@ -104,6 +104,14 @@ impl Window {
         self.model.apply(event);
     }
 
+    /// The signed-in window's shell, for a file picked outside egui (a dropped file, a test).
+    pub fn shell_mut(&mut self) -> Option<&mut Shell> {
+        match &mut self.screen {
+            Screen::SignedIn(shell) => Some(shell),
+            Screen::SignedOut(_) => None,
+        }
+    }
+
     /// What the window shows, in a word: `sign-in`, or the signed-in shell's screen.
     pub fn screen_name(&self) -> &'static str {
         match &self.screen {

@@ -47,6 +47,7 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
+        directory_refresh: None,
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(

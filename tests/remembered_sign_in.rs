@@ -34,6 +34,7 @@ fn start() -> (switchboard::command::Commands, Receiver<Event>) {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
+        directory_refresh: None,
     };
     backend::start(config, Arc::new(|| {}))
 }

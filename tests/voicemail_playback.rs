@@ -64,6 +64,7 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
+        directory_refresh: None,
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(
