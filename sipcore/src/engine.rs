@@ -623,13 +623,7 @@ impl Core {
             offer: Some(offer.into_bytes()),
             contact: self.contact().unwrap_or_default(),
             credential: self.credential(),
-            destination: self.proxy.map(|p| {
-                let mut a = rsipstack::transport::SipAddr::from(p);
-                if account.transport == crate::Transport::Tcp {
-                    a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
-                }
-                a
-            }),
+            destination: self.proxy_hop(),
             ..Default::default()
         };
         let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
@@ -1478,6 +1472,22 @@ impl Core {
         }
     }
 
+    /// The outbound proxy as the next hop of a request outside a dialog, on the account's
+    /// transport; `None` sends to the Request-URI's host.
+    fn proxy_hop(&self) -> Option<rsipstack::transport::SipAddr> {
+        let tcp = self
+            .account
+            .as_ref()
+            .is_some_and(|a| a.transport == crate::Transport::Tcp);
+        self.proxy.map(|p| {
+            let mut a = rsipstack::transport::SipAddr::from(p);
+            if tcp {
+                a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
+            }
+            a
+        })
+    }
+
     fn send_message(&mut self, id: u64, target: &str, content_type: String, body: String) {
         let Some(account) = self.account.clone() else {
             self.events.emit(Event::MessageResult {
@@ -1489,9 +1499,17 @@ impl Core {
         let inbox = self.inbox.clone();
         let endpoint = self.endpoint.inner.clone();
         let uri = account.target_uri(target);
+        let next_hop = self.proxy_hop();
         tokio::spawn(async move {
-            let result =
-                message::send(endpoint, &account, &uri, &content_type, body.into_bytes()).await;
+            let result = message::send(
+                endpoint,
+                &account,
+                &uri,
+                next_hop,
+                &content_type,
+                body.into_bytes(),
+            )
+            .await;
             let _ = inbox.send(Msg::MessageDone { id, result });
         });
     }

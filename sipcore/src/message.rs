@@ -10,11 +10,13 @@ use rsipstack::transaction::transaction::Transaction;
 
 use crate::account::Account;
 
-/// Sends one MESSAGE and waits for its final response; `Err` says why it failed, in words.
+/// Sends one MESSAGE (through `next_hop`, the outbound proxy, when there is one) and waits for
+/// its final response; `Err` says why it failed, in words.
 pub async fn send(
     endpoint: EndpointInnerRef,
     account: &Account,
     target: &str,
+    next_hop: Option<rsipstack::transport::SipAddr>,
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<(), String> {
@@ -53,6 +55,8 @@ pub async fn send(
     let key = TransactionKey::from_request(&request, TransactionRole::Client)
         .map_err(|e| e.to_string())?;
     let mut tx = Transaction::new_client(key, request, endpoint.clone(), None);
+    // The 401/407 retry copies this destination to its new transaction.
+    tx.destination = next_hop;
     tx.send()
         .await
         .map_err(|e| format!("The message could not be sent: {e}"))?;
