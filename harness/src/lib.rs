@@ -14,6 +14,7 @@ pub mod peers;
 pub mod process;
 pub mod relay;
 pub mod sip_probe;
+pub mod tcp_relay;
 pub mod users;
 pub mod wait;
 

@@ -491,8 +491,13 @@ impl Core {
         self.registration = Some(token.clone());
         self.events
             .emit(Event::Registration(RegistrationState::Registering));
-        if account.transport == crate::Transport::Udp {
+        if matches!(
+            account.transport,
+            crate::Transport::Udp | crate::Transport::Tcp
+        ) {
             let udp = self.udp.clone();
+            let endpoint = self.endpoint.inner.clone();
+            let tcp = account.transport == crate::Transport::Tcp;
             let every = self.config.keepalive;
             let token = token.clone();
             let host = account.server.clone();
@@ -509,13 +514,26 @@ impl Core {
                 let Some(addr) = next_hop else {
                     return;
                 };
-                let target = rsipstack::transport::SipAddr::from(addr);
+                let mut target = rsipstack::transport::SipAddr::from(addr);
+                if tcp {
+                    target.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
+                }
                 loop {
                     tokio::select! {
                         _ = token.cancelled() => return,
                         _ = tokio::time::sleep(every) => {}
                     }
-                    if let Err(e) = udp.send_raw(b"\r\n\r\n", &target).await {
+                    // RFC 5626 §4.4.1: a double CRLF. Over TCP it also keeps the connection the
+                    // server sends our calls on from being closed as idle (by NATs, and by
+                    // rsipstack itself after 5 minutes without a byte).
+                    let sent = if tcp {
+                        send_stream_keepalive(&endpoint.transport_layer, &target).await
+                    } else {
+                        udp.send_raw(b"\r\n\r\n", &target)
+                            .await
+                            .map_err(|e| e.to_string())
+                    };
+                    if let Err(e) = sent {
                         debug!("keepalive not sent: {e}");
                     }
                 }
@@ -1651,6 +1669,20 @@ pub fn refer_target(value: &str) -> Option<String> {
     let uri = uri.trim();
     (uri.starts_with("sip:") || uri.starts_with("sips:") || uri.starts_with("tel:"))
         .then(|| uri.to_string())
+}
+
+/// Sends a CRLF keepalive on the stream connection to `target` (opening it if it closed).
+async fn send_stream_keepalive(
+    transports: &rsipstack::transport::TransportLayer,
+    target: &rsipstack::transport::SipAddr,
+) -> Result<(), String> {
+    use rsipstack::transport::SipConnection;
+    use rsipstack::transport::stream::StreamConnection;
+    match transports.lookup(target, None).await {
+        Ok((SipConnection::Tcp(c), _)) => c.send_raw(b"\r\n\r\n").await.map_err(|e| e.to_string()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn reply_with(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {

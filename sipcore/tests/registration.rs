@@ -197,6 +197,31 @@ fn keepalives_flow_to_the_server_while_registered() {
 /// address would not answer: here the "server" is 127.0.0.2, where nothing listens, and the
 /// proxy is a relay in front of Asterisk.
 #[test]
+fn keepalives_flow_over_tcp_too() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let relay = harness::tcp_relay::TcpRelay::start(harness::pbx::sip_addr()).unwrap();
+    let media = std::sync::Arc::new(sipcore::RecordingMedia::default());
+    let config = sipcore::EngineConfig {
+        keepalive: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let (handle, events) = sipcore::start(config, media, None).unwrap();
+    let mut account = account(&lease.user);
+    account.transport = sipcore::Transport::Tcp;
+    account.server = relay.addr.to_string();
+    handle.send(Command::Register(account));
+    harness::wait::next_matching(&events, TIMEOUT, "registered over TCP", |e| {
+        matches!(e, Event::Registration(RegistrationState::Registered { .. })).then_some(())
+    });
+    harness::wait_for("three keepalives on the connection", TIMEOUT, || {
+        (relay.keepalives() >= 3).then_some(())
+    })
+    .unwrap();
+    handle.shutdown_and_wait(std::time::Duration::from_secs(3));
+}
+
+#[test]
 fn an_outbound_proxy_carries_registration_and_calls() {
     let pbx = pbx();
     let lease = pbx.lease_any().unwrap();
