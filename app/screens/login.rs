@@ -210,4 +210,43 @@ mod tests {
         assert_eq!(h.state().identity, "1001");
         assert_eq!(h.state().password, "secret");
     }
+
+    #[test]
+    fn tab_moves_through_the_form_and_enter_signs_in() {
+        let (commands, rx) = Commands::channel();
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(800.0, 600.0))
+            .build_ui_state(
+                move |ui, login: &mut Login| {
+                    egui_extras::install_image_loaders(ui.ctx());
+                    login.ui(ui, &commands)
+                },
+                Login::new(Some("127.0.0.1:25060".into())),
+            );
+        h.run();
+        h.get_by_label("Extension, phone number or email").focus();
+        h.run();
+        h.event(egui::Event::Text("1001".into()));
+        h.run();
+        // No mouse from here: Tab to the password, type it, Enter.
+        h.key_press(egui::Key::Tab);
+        h.run();
+        h.event(egui::Event::Text("secret".into()));
+        h.run();
+        assert_eq!(
+            h.state().password,
+            "secret",
+            "Tab did not reach the password"
+        );
+        h.key_press(egui::Key::Enter);
+        h.run();
+        match rx.try_recv() {
+            Ok(Command::SignIn(s)) => assert_eq!(
+                (s.identity.as_str(), s.password.as_str()),
+                ("1001", "secret")
+            ),
+            other => panic!("expected SignIn, got {other:?}"),
+        }
+    }
 }
