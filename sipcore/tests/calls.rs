@@ -325,3 +325,63 @@ fn calling_an_engine_directly_shows_when_the_other_side_holds() {
         state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
     });
 }
+
+#[test]
+fn a_second_call_rings_while_on_one_and_is_answered_after_holding_the_first() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let echo = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: echo,
+        target: "9196".into(),
+    });
+    alice.wait("on the echo test", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Call waiting: Bob calls Alice while she talks.
+    bob.handle.send(Command::Dial {
+        call: CallId(7),
+        target: alice.extension(),
+    });
+    let Event::IncomingCall {
+        call: waiting,
+        from,
+    } = alice.wait("the waiting call", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(from.number, bob.extension());
+    // Answering it holds the first call (as the window does), and both lines stay up.
+    alice.handle.send(Command::Hold(echo));
+    alice.wait("the first call held", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Answer(waiting));
+    alice.wait("talking to Bob", |e| {
+        state_of(e, waiting) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bob.wait("Bob answered", |e| {
+        state_of(e, CallId(7)) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Back to the first: Bob on hold, the echo test resumed.
+    alice.handle.send(Command::Hold(waiting));
+    alice.wait("Bob held", |e| {
+        state_of(e, waiting) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Resume(echo));
+    alice.wait("the echo test resumed", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::None })
+    });
+    for id in [echo, waiting] {
+        alice.handle.send(Command::HangUp(id));
+        alice.wait("hung up", |e| {
+            matches!(state_of(e, id), Some(CallState::Ended(_)))
+        });
+    }
+    bob.wait("Bob's end", |e| {
+        matches!(state_of(e, CallId(7)), Some(CallState::Ended(_)))
+    });
+}

@@ -263,3 +263,37 @@ fn an_outbound_proxy_carries_registration_and_calls() {
         )
     });
 }
+
+#[test]
+fn registration_is_refreshed_before_it_expires() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut ua = Ua::start();
+    let mut account = account(&lease.user);
+    // The PBX's shortest: the refresh comes at three quarters of it.
+    account.expires = 30;
+    ua.handle.send(Command::Register(account));
+    let registered =
+        |e: &Event| matches!(e, Event::Registration(RegistrationState::Registered { .. }));
+    ua.wait("registered", registered);
+    let first = std::time::Instant::now();
+    ua.wait_up_to(
+        std::time::Duration::from_secs(40),
+        "the refresh",
+        registered,
+    );
+    let after = first.elapsed();
+    assert!(
+        after < std::time::Duration::from_secs(30),
+        "refreshed only after {after:?}, when the registration had lapsed"
+    );
+    // And the PBX still has us.
+    let ext = lease.user.extension.clone();
+    harness::wait_for("Asterisk's contact for us", TIMEOUT, || {
+        let out = pbx.cli("pjsip show contacts").ok()?;
+        out.lines()
+            .any(|l| l.contains(&format!("{ext}/sip:")))
+            .then_some(())
+    })
+    .unwrap();
+}
