@@ -1355,7 +1355,13 @@ impl Core {
     }
 
     fn send_dtmf(&mut self, call: CallId, digit: char) {
-        if self.media.send_dtmf(call, digit) {
+        // RFC 4733 in the media when the far end's SDP offered or accepted telephone-event.
+        let in_media = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.remote_sdp.as_ref())
+            .is_some_and(|sdp| sdp.telephone_event.is_some());
+        if in_media && self.media.send_dtmf(call, digit) {
             return;
         }
         // No telephone-event negotiated: SIP INFO as the fallback.

@@ -385,3 +385,39 @@ fn a_second_call_rings_while_on_one_and_is_answered_after_holding_the_first() {
         matches!(state_of(e, CallId(7)), Some(CallState::Ended(_)))
     });
 }
+
+#[test]
+fn keys_go_as_sip_info_to_a_phone_without_telephone_event() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-no-telephone-event"))
+            .unwrap();
+    let id = CallId(9);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.handle.send(Command::SendDtmf {
+        call: id,
+        digit: '5',
+    });
+    // The INFO is answered; then hang up, and sipp checks it saw INFO with Signal=5.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("hung up", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    phone.finish(TIMEOUT).unwrap();
+    assert!(
+        !alice
+            .media
+            .requests()
+            .iter()
+            .any(|r| matches!(r, MediaRequest::Dtmf(..))),
+        "the key also went into the media, which has no telephone-event"
+    );
+}
