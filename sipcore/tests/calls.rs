@@ -421,3 +421,32 @@ fn keys_go_as_sip_info_to_a_phone_without_telephone_event() {
         "the key also went into the media, which has no telephone-event"
     );
 }
+
+#[test]
+fn no_answer_and_a_failing_number_end_with_their_reasons() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let unanswered = CallId(11);
+    ua.handle.send(Command::Dial {
+        call: unanswered,
+        target: "9480".into(),
+    });
+    ua.wait("no answer", |e| {
+        state_of(e, unanswered) == Some(&CallState::Ended(EndReason::NoAnswer))
+    });
+    let failing = CallId(12);
+    ua.handle.send(Command::Dial {
+        call: failing,
+        target: "9503".into(),
+    });
+    let Event::CallState {
+        state: CallState::Ended(EndReason::Failed(why)),
+        ..
+    } = ua.wait("the failure", |e| {
+        matches!(state_of(e, failing), Some(CallState::Ended(_)))
+    })
+    else {
+        panic!("9503 did not end as failed")
+    };
+    assert!(why.contains("503"), "{why}");
+}
