@@ -450,3 +450,29 @@ fn no_answer_and_a_failing_number_end_with_their_reasons() {
     };
     assert!(why.contains("503"), "{why}");
 }
+
+#[test]
+fn an_update_from_the_other_side_holds_us() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-update-hold"))
+            .unwrap();
+    let id = CallId(10);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.wait("held by the UPDATE", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Remote })
+    });
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("hung up", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    // sipp checks our answer to its UPDATE said recvonly.
+    phone.finish(TIMEOUT).unwrap();
+}
