@@ -480,12 +480,15 @@ impl MediaThread {
             self.ringer = None;
             return;
         }
+        // Both close before either reopens. Reopening the microphone while the old speaker
+        // stream still played left the call audible on the old speaker after a switch
+        // (media/tests/hotplug.rs caught it; the sound server's reason was not pinned down).
+        self.capture = None;
+        self.playback = None;
         if self.mic_life.open {
-            self.capture = None;
             self.open_mic();
         }
         if self.speaker_life.open {
-            self.playback = None;
             self.open_speaker();
         }
         if self.ringer_life.open {
