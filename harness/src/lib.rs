@@ -10,6 +10,7 @@ pub mod display;
 pub mod host;
 pub mod paths;
 pub mod pbx;
+pub mod pbx_tls;
 pub mod peers;
 pub mod process;
 pub mod relay;
