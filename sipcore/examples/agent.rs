@@ -96,6 +96,9 @@ fn event_json(e: &Event) -> serde_json::Value {
             };
             json!({"event": "call", "call": call.0, "state": name, "detail": detail})
         }
+        Event::SessionRefreshed { call, by_us } => {
+            json!({"event": "session_refreshed", "call": call.0, "by_us": by_us})
+        }
         Event::Dtmf { call, digit } => {
             json!({"event": "dtmf", "call": call.0, "digit": digit.to_string()})
         }

@@ -34,6 +34,10 @@ use crate::media_control::{MediaControl, RtpSockets, StreamParams, StreamUpdate}
 use crate::message;
 use crate::party;
 use crate::sdp::{self, Direction};
+use crate::session_timer::{self, Timers};
+
+mod rebind;
+mod session_refresh;
 
 /// Called after every event is queued, so a window can wake up and repaint.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -50,6 +54,12 @@ pub struct EngineConfig {
     /// NAT in between keeps our mapping open (RFC 5626 §4.4.1 uses CRLF on streams; over UDP
     /// it is what phones commonly send). Typical NATs forget UDP after 30 s or more.
     pub keepalive: std::time::Duration,
+    /// Session timers (RFC 4028) we ask for and accept.
+    pub session_timers: session_timer::SessionTimerConfig,
+    /// How often to check, while registered, that `bind_ip` still reaches the server; when it
+    /// does not, the engine moves to the address that does and registers again from there
+    /// ([`crate::network_watch`]). Zero turns the check off.
+    pub address_check: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +69,8 @@ impl Default for EngineConfig {
             sip_port: 0,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
             keepalive: std::time::Duration::from_secs(25),
+            session_timers: session_timer::SessionTimerConfig::default(),
+            address_check: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -212,6 +224,17 @@ enum Msg {
         id: u64,
         result: Result<(), String>,
     },
+    SessionTimer(session_timer::Fired),
+    /// The local address no longer reaches the server; this one does.
+    AddressChanged(IpAddr),
+    /// A SIP socket on the new address is open (with the token that closes it).
+    Rebound(Result<(UdpConnection, CancellationToken), String>),
+    /// A session refresh we sent was answered (`by_update`: an UPDATE, else a re-INVITE).
+    RefreshDone {
+        call: CallId,
+        by_update: bool,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    },
 }
 
 struct Core {
@@ -224,6 +247,9 @@ struct Core {
     state_tx: DialogStateSender,
     account: Option<Account>,
     registration: Option<CancellationToken>,
+    /// Set to end the current registration without an un-REGISTER (moving to a new address:
+    /// the old one is gone, and its un-REGISTER could remove the new binding).
+    registration_quiet: Arc<std::sync::atomic::AtomicBool>,
     calls: HashMap<CallId, Call>,
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
@@ -234,9 +260,12 @@ struct Core {
     in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
     /// Our UDP socket, for keepalives outside any transaction.
     udp: UdpConnection,
+    /// Closes `udp` when the engine moves to another address.
+    udp_token: CancellationToken,
     /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
     /// goes there first.
     proxy: Option<SocketAddr>,
+    session_timers: Timers,
     shutting_down: bool,
 }
 
@@ -248,9 +277,11 @@ impl Core {
         inbox: mpsc::UnboundedSender<Msg>,
     ) -> Result<(Self, SocketAddr), StartError> {
         let bind = SocketAddr::new(config.bind_ip, config.sip_port);
+        crate::tls::install_crypto_provider();
         let token = CancellationToken::new();
         let transport = TransportLayer::new(token.clone());
-        let udp = UdpConnection::create_connection(bind, None, Some(token.child_token()))
+        let udp_token = token.child_token();
+        let udp = UdpConnection::create_connection(bind, None, Some(udp_token.clone()))
             .await
             .map_err(|e| StartError::Bind {
                 addr: bind,
@@ -306,6 +337,10 @@ impl Core {
                 }
             }
         });
+        let to_core = inbox.clone();
+        let session_timers = Timers::new(move |fired| {
+            let _ = to_core.send(Msg::SessionTimer(fired));
+        });
         info!(%local, "SIP engine listening");
         Ok((
             Self {
@@ -318,12 +353,15 @@ impl Core {
                 state_tx,
                 account: None,
                 registration: None,
+                registration_quiet: Arc::default(),
                 calls: HashMap::new(),
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
                 in_dialog: HashMap::new(),
                 udp,
+                udp_token,
                 proxy: None,
+                session_timers,
                 shutting_down: false,
             },
             local,
@@ -350,6 +388,14 @@ impl Core {
                 Msg::MessageDone { id, result } => {
                     self.events.emit(Event::MessageResult { id, result });
                 }
+                Msg::SessionTimer(fired) => self.session_timer_due(fired),
+                Msg::RefreshDone {
+                    call,
+                    by_update,
+                    result,
+                } => self.refresh_done(call, by_update, result),
+                Msg::AddressChanged(ip) => self.address_changed(ip),
+                Msg::Rebound(result) => self.rebound(result),
             }
         }
         self.endpoint.shutdown();
@@ -440,14 +486,6 @@ impl Core {
         if let Some(token) = self.registration.take() {
             token.cancel();
         }
-        if account.transport == crate::Transport::Tls {
-            self.events
-                .emit(Event::Registration(RegistrationState::Failed {
-                    reason: "TLS is not available yet: choose UDP or TCP.".into(),
-                    retrying: false,
-                }));
-            return;
-        }
         let server = match rsipstack::sip::Uri::try_from(account.server_uri().as_str()) {
             Ok(u) => u,
             Err(e) => {
@@ -487,10 +525,24 @@ impl Core {
                 }
             }
         }
+        let tls = match self.tls_setup(&account) {
+            Ok(t) => t,
+            Err(e) => {
+                self.events
+                    .emit(Event::Registration(RegistrationState::Failed {
+                        reason: e.to_string(),
+                        retrying: false,
+                    }));
+                return;
+            }
+        };
         let token = CancellationToken::new();
         self.registration = Some(token.clone());
+        let quiet = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.registration_quiet = quiet.clone();
         self.events
             .emit(Event::Registration(RegistrationState::Registering));
+        self.watch_address(&account, token.child_token());
         if matches!(
             account.transport,
             crate::Transport::Udp | crate::Transport::Tcp
@@ -548,10 +600,29 @@ impl Core {
             let report = |s: RegistrationState| {
                 let _ = inbox.send(Msg::Registration(s));
             };
+            if let Some(tls) = tls {
+                let trusted = tls
+                    .check_until_ok(&token, |e| {
+                        report(RegistrationState::Failed {
+                            reason: e.to_string(),
+                            retrying: e.is_transient(),
+                        })
+                    })
+                    .await;
+                if !trusted {
+                    if token.is_cancelled() && !quiet.load(std::sync::atomic::Ordering::SeqCst) {
+                        report(RegistrationState::Unregistered);
+                    }
+                    return;
+                }
+            }
             reg.keep_alive(server.clone(), expires, token.clone(), |outcome| {
                 report(registration_state(outcome, &user, &host, expires));
             })
             .await;
+            if quiet.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             // Cancelled: un-REGISTER, so the PBX stops ringing a phone that is gone.
             let _ = tokio::time::timeout(
                 std::time::Duration::from_secs(3),
@@ -560,6 +631,24 @@ impl Core {
             .await;
             report(RegistrationState::Unregistered);
         });
+    }
+
+    /// For a TLS account: its trust, handed to the transport layer for the connections the
+    /// stack makes; `None` for other transports.
+    fn tls_setup(
+        &self,
+        account: &Account,
+    ) -> Result<Option<crate::tls::TlsSetup>, crate::tls::TlsError> {
+        if account.transport != crate::Transport::Tls {
+            return Ok(None);
+        }
+        let setup =
+            crate::tls::TlsSetup::new(&account.server, self.proxy, account.trusted_ca.as_deref())?;
+        self.endpoint
+            .inner
+            .transport_layer
+            .set_tls_config(setup.stack_config());
+        Ok(Some(setup))
     }
 
     fn unregister(&mut self) {
@@ -641,6 +730,10 @@ impl Core {
             offer: Some(offer.into_bytes()),
             contact: self.contact().unwrap_or_default(),
             credential: self.credential(),
+            headers: Some(session_timer::request_headers(
+                &self.config.session_timers,
+                None,
+            )),
             destination: self.proxy_hop(),
             ..Default::default()
         };
@@ -693,6 +786,8 @@ impl Core {
                         entry.remote_sdp = Some(answer.clone());
                         entry.state = CallState::Active { hold: Hold::None };
                         entry.answered();
+                        self.session_timers
+                            .restart(call, session_timer::from_response(&resp));
                         let direction = Direction::answer_to(answer.direction, Direction::SendRecv);
                         self.start_or_update_media(
                             call,
@@ -825,6 +920,14 @@ impl Core {
     }
 
     fn incoming_invite(&mut self, mut tx: Transaction) {
+        let session = match session_timer::for_request(&tx.original, &self.config.session_timers) {
+            session_timer::Verdict::TooSmall { min_se } => {
+                let headers = session_timer::too_small_headers(min_se);
+                reply_with(tx, StatusCode::SessionIntervalTooSmall, headers);
+                return;
+            }
+            session_timer::Verdict::Accept(s) => s,
+        };
         let offer = match sdp::parse(&tx.original.body) {
             Ok(o) if !o.codecs.is_empty() => o,
             Ok(_) | Err(_) if tx.original.body.is_empty() => {
@@ -866,6 +969,9 @@ impl Core {
         let call_id = dialog.id().call_id.clone();
         info!(%call, %call_id, from = %from.number, "incoming call");
         let mut entry = Call::incoming(call, from.clone(), offer);
+        if let Some(s) = session {
+            self.session_timers.negotiated(call, s);
+        }
         let d = dialog.clone();
         entry.dialog = Some(dialog);
         self.by_call_id.insert(call_id, call);
@@ -918,10 +1024,9 @@ impl Core {
         let Some(dialog) = entry.dialog.clone() else {
             return;
         };
-        if let Err(e) = dialog.accept(
-            Some(vec![Header::ContentType("application/sdp".into())]),
-            Some(body.into_bytes()),
-        ) {
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(self.session_timers.answering(call));
+        if let Err(e) = dialog.accept(Some(headers), Some(body.into_bytes())) {
             self.events
                 .emit(Event::Error(format!("The call could not be answered: {e}")));
             return;
@@ -1007,6 +1112,7 @@ impl Core {
         }
         info!(%call, %reason, "call ended");
         entry.state = CallState::Ended(reason);
+        self.session_timers.stop(call);
         if entry.media_started {
             self.media.stop(call);
         }
@@ -1189,6 +1295,12 @@ impl Core {
             });
             return;
         };
+        let Some(session) = self.judge_remote_refresh(&req, handle.clone()) else {
+            return;
+        };
+        if req.method == Method::Update && req.body.is_empty() {
+            return self.answer_bare_refresh(call, session, handle);
+        }
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1228,13 +1340,15 @@ impl Core {
                 None,
             ),
         };
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(
+            session
+                .map(session_timer::response_headers)
+                .unwrap_or_default(),
+        );
         tokio::spawn(async move {
             let _ = handle
-                .respond(
-                    StatusCode::OK,
-                    Some(vec![Header::ContentType("application/sdp".into())]),
-                    Some(body.into_bytes()),
-                )
+                .respond(StatusCode::OK, Some(headers), Some(body.into_bytes()))
                 .await;
         });
         if let Some((offer, answer)) = update {
@@ -1252,11 +1366,18 @@ impl Core {
             );
             self.emit_state(call);
         }
+        self.refreshed_by_them(call, session);
     }
 
     // ── In-call actions ─────────────────────────────────────────────────
 
     fn set_hold(&mut self, call: CallId, hold: bool) {
+        // A re-INVITE refreshes the session too; without the timer's headers it would turn
+        // the timer off (RFC 4028 §7.4).
+        let timer_headers = session_timer::request_headers(
+            &self.config.session_timers,
+            self.session_timers.session(call),
+        );
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1280,12 +1401,11 @@ impl Core {
             &sdp::offer(local_rtp, direction),
         );
         let inbox = self.inbox.clone();
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(timer_headers);
         tokio::spawn(async move {
             let result = dialog
-                .reinvite(
-                    Some(vec![Header::ContentType("application/sdp".into())]),
-                    Some(body.into_bytes()),
-                )
+                .reinvite(Some(headers), Some(body.into_bytes()))
                 .await
                 .map_err(|e| e.to_string());
             let _ = inbox.send(Msg::ReinviteDone { call, hold, result });
@@ -1307,6 +1427,8 @@ impl Core {
         match result {
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
                 entry.hold_retries = 0;
+                self.session_timers
+                    .restart(call, session_timer::from_response(&resp));
                 let answer = sdp::parse(&resp.body).ok();
                 entry.state = CallState::Active {
                     hold: current.with_local(hold),
@@ -1499,15 +1621,14 @@ impl Core {
     /// The outbound proxy as the next hop of a request outside a dialog, on the account's
     /// transport; `None` sends to the Request-URI's host.
     fn proxy_hop(&self) -> Option<rsipstack::transport::SipAddr> {
-        let tcp = self
-            .account
-            .as_ref()
-            .is_some_and(|a| a.transport == crate::Transport::Tcp);
+        let transport = self.account.as_ref().map(|a| a.transport);
         self.proxy.map(|p| {
             let mut a = rsipstack::transport::SipAddr::from(p);
-            if tcp {
-                a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
-            }
+            a.r#type = match transport {
+                Some(crate::Transport::Tcp) => Some(rsipstack::sip::transport::Transport::Tcp),
+                Some(crate::Transport::Tls) => Some(rsipstack::sip::transport::Transport::Tls),
+                _ => None,
+            };
             a
         })
     }

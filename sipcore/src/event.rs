@@ -178,6 +178,11 @@ pub enum Event {
         id: u64,
         result: Result<(), String>,
     },
+    /// A session refresh (RFC 4028) went through: ours was answered, or theirs arrived.
+    SessionRefreshed {
+        call: CallId,
+        by_us: bool,
+    },
     /// Something went wrong that belongs to no call, in words.
     Error(String),
 }

@@ -11,8 +11,11 @@ pub mod event;
 pub mod media_adapter;
 pub mod media_control;
 pub mod message;
+pub mod network_watch;
 pub mod party;
 pub mod sdp;
+pub mod session_timer;
+pub mod tls;
 pub mod uas_checks;
 
 pub use account::{Account, Transport};
@@ -22,3 +25,4 @@ pub use event::{
     CallId, CallState, EndReason, Event, Hold, Party, RegistrationState, TransferState,
 };
 pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};
+pub use session_timer::SessionTimerConfig;
