@@ -224,6 +224,7 @@ impl Backend {
                 "tls" => Transport::Tls,
                 _ => Transport::Udp,
             },
+            trusted_ca: None,
             remember: true,
         });
     }
@@ -309,11 +310,18 @@ impl Backend {
             Transport::Tcp => sipcore::Transport::Tcp,
             Transport::Tls => sipcore::Transport::Tls,
         };
-        if let Ok(Some(saved)) = store.account()
+        let saved = store.account().ok().flatten();
+        if let Some(saved) = &saved
             && !saved.display_name.is_empty()
         {
-            account.display_name = Some(saved.display_name);
+            account.display_name = Some(saved.display_name.clone());
         }
+        account.trusted_ca = form.trusted_ca.clone().or_else(|| {
+            saved
+                .as_ref()
+                .and_then(|s| s.transport_options.trusted_ca_file.clone())
+                .map(std::path::PathBuf::from)
+        });
         sip.send(sipcore::Command::Register(account.clone()));
         self.emit(Event::Registration(Registration::Connecting));
         Ok(Session {
@@ -381,6 +389,11 @@ impl Backend {
         let mut record = saved.clone().unwrap_or_default();
         record.server = s.account.server.clone();
         record.username = s.account.username.clone();
+        record.transport_options.trusted_ca_file = s
+            .account
+            .trusted_ca
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
         record.transport = match s.account.transport {
             sipcore::Transport::Udp => "udp",
             sipcore::Transport::Tcp => "tcp",
@@ -824,6 +837,7 @@ impl Backend {
             }
             sipcore::Event::Error(e) => self.notice(e),
             sipcore::Event::Dtmf { .. }
+            | sipcore::Event::SessionRefreshed { .. }
             | sipcore::Event::MessageReceived { .. }
             | sipcore::Event::MessageResult { .. } => {}
         }

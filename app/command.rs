@@ -29,6 +29,9 @@ pub struct SignIn {
     pub password: String,
     pub server: String,
     pub transport: Transport,
+    /// Over TLS: a CA certificate (PEM) to trust besides the system's, for a PBX with a
+    /// company CA. `None` keeps the one saved with the account, if any.
+    pub trusted_ca: Option<std::path::PathBuf>,
     pub remember: bool,
 }
 
@@ -39,6 +42,7 @@ impl std::fmt::Debug for SignIn {
             .field("identity", &self.identity)
             .field("server", &self.server)
             .field("transport", &self.transport)
+            .field("trusted_ca", &self.trusted_ca)
             .field("remember", &self.remember)
             .finish_non_exhaustive()
     }

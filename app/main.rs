@@ -203,6 +203,7 @@ fn main() -> anyhow::Result<()> {
                     password: std::env::var("SWITCHBOARD_PASSWORD").unwrap_or_default(),
                     server: server.clone(),
                     transport: Transport::Udp,
+                    trusted_ca: None,
                     remember: false,
                 }));
             }
