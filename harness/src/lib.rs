@@ -14,6 +14,7 @@ pub mod paths;
 pub mod pbx;
 pub mod pbx_tls;
 pub mod peers;
+pub mod presence_watcher;
 pub mod process;
 pub mod relay;
 pub mod sip_probe;

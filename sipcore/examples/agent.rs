@@ -130,6 +130,9 @@ fn event_json(e: &Event) -> serde_json::Value {
             json!({"event": "message_result", "id": id, "ok": result.is_ok(),
             "error": result.as_ref().err()})
         }
+        Event::OwnPresence(state) => {
+            json!({"event": "own_presence", "state": format!("{state:?}")})
+        }
         Event::Error(e) => json!({"event": "error", "message": e}),
     }
 }

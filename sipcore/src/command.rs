@@ -51,5 +51,7 @@ pub enum Command {
         content_type: String,
         body: String,
     },
+    /// Our own presence for others to see (PUBLISH): `Offline` removes it.
+    SetPresence(crate::bodies::pidf::Availability),
     Shutdown,
 }

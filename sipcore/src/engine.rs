@@ -15,7 +15,6 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::dialog::registration::{RefreshOutcome, Registration};
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transaction::transaction::Transaction;
@@ -33,6 +32,8 @@ use crate::event::{CallId, CallState, EndReason, Event, Hold, RegistrationState}
 use crate::media_control::{MediaControl, RtpSockets, StreamParams, StreamUpdate};
 use crate::message;
 use crate::party;
+use crate::publish::Publisher;
+use crate::registration::Registrar;
 use crate::sdp::{self, Direction};
 use crate::session_timer::{self, Timers};
 
@@ -60,6 +61,9 @@ pub struct EngineConfig {
     /// does not, the engine moves to the address that does and registers again from there
     /// ([`crate::network_watch`]). Zero turns the check off.
     pub address_check: std::time::Duration,
+    /// Lifetime asked for our presence publication; it is refreshed at 75 % of what the server
+    /// grants.
+    pub publish_expires: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -71,6 +75,7 @@ impl Default for EngineConfig {
             keepalive: std::time::Duration::from_secs(25),
             session_timers: session_timer::SessionTimerConfig::default(),
             address_check: std::time::Duration::from_secs(5),
+            publish_expires: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -267,6 +272,10 @@ struct Core {
     proxy: Option<SocketAddr>,
     session_timers: Timers,
     shutting_down: bool,
+    /// Our presence publication, while signed in and once the app set a presence.
+    publisher: Option<Publisher>,
+    /// The presence the app last asked for, republished after a change of account.
+    presence: Option<crate::Availability>,
 }
 
 impl Core {
@@ -363,6 +372,8 @@ impl Core {
                 proxy: None,
                 session_timers,
                 shutting_down: false,
+                publisher: None,
+                presence: None,
             },
             local,
         ))
@@ -476,6 +487,7 @@ impl Core {
                 content_type,
                 body,
             } => self.send_message(id, &target, content_type, body),
+            Command::SetPresence(a) => self.set_presence(a),
             Command::Shutdown => {}
         }
     }
@@ -497,13 +509,6 @@ impl Core {
                 return;
             }
         };
-        let mut reg = Registration::new(self.endpoint.inner.clone(), None);
-        reg.credential = Some(Credential {
-            username: account.username.clone(),
-            password: account.password.clone(),
-            realm: None,
-            auth_username: account.auth_username.clone(),
-        });
         self.proxy = None;
         if let Some(p) = account
             .outbound_proxy
@@ -511,10 +516,7 @@ impl Core {
             .filter(|p| !p.trim().is_empty())
         {
             match resolve_host_port(p) {
-                Some(addr) => {
-                    reg.outbound_proxy = Some(addr);
-                    self.proxy = Some(addr);
-                }
+                Some(addr) => self.proxy = Some(addr),
                 None => {
                     self.events
                         .emit(Event::Registration(RegistrationState::Failed {
@@ -591,13 +593,23 @@ impl Core {
                 }
             });
         }
+        let registrar =
+            match Registrar::new(self.endpoint.inner.clone(), &account, server, self.proxy) {
+                Ok(r) => r,
+                Err(reason) => {
+                    self.events
+                        .emit(Event::Registration(RegistrationState::Failed {
+                            reason,
+                            retrying: false,
+                        }));
+                    return;
+                }
+            };
         let inbox = self.inbox.clone();
-        let user = account.username.clone();
-        let host = account.server.clone();
-        let expires = account.expires;
         self.account = Some(account);
+        self.restart_publisher();
         tokio::spawn(async move {
-            let report = |s: RegistrationState| {
+            let report = move |s: RegistrationState| {
                 let _ = inbox.send(Msg::Registration(s));
             };
             if let Some(tls) = tls {
@@ -616,20 +628,7 @@ impl Core {
                     return;
                 }
             }
-            reg.keep_alive(server.clone(), expires, token.clone(), |outcome| {
-                report(registration_state(outcome, &user, &host, expires));
-            })
-            .await;
-            if quiet.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            // Cancelled: un-REGISTER, so the PBX stops ringing a phone that is gone.
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_secs(3),
-                reg.register(server, Some(0)),
-            )
-            .await;
-            report(RegistrationState::Unregistered);
+            registrar.run(token, quiet, report).await;
         });
     }
 
@@ -656,6 +655,40 @@ impl Core {
             token.cancel();
         }
         self.account = None;
+        if let Some(p) = self.publisher.take() {
+            tokio::spawn(p.finish(std::time::Duration::from_secs(3)));
+        }
+    }
+
+    // ── Our own presence ────────────────────────────────────────────────
+
+    fn set_presence(&mut self, availability: crate::Availability) {
+        self.presence = Some(availability);
+        match &self.publisher {
+            Some(p) => p.set(availability),
+            None => self.restart_publisher(),
+        }
+    }
+
+    /// A publication belongs to one account: the old one is removed, and the presence the app
+    /// asked for is published for the account now signed in.
+    fn restart_publisher(&mut self) {
+        if let Some(old) = self.publisher.take() {
+            tokio::spawn(old.finish(std::time::Duration::from_secs(3)));
+        }
+        let (Some(account), Some(presence)) = (self.account.clone(), self.presence) else {
+            return;
+        };
+        let events = self.events.clone();
+        let publisher = Publisher::start(
+            self.endpoint.inner.clone(),
+            account,
+            self.proxy,
+            self.config.publish_expires,
+            move |state| events.emit(Event::OwnPresence(state)),
+        );
+        publisher.set(presence);
+        self.publisher = Some(publisher);
     }
 
     async fn shutdown(&mut self) {
@@ -683,6 +716,9 @@ impl Core {
         }
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), futures_join(goodbyes)).await;
+        if let Some(p) = self.publisher.take() {
+            p.finish(std::time::Duration::from_secs(2)).await;
+        }
         if let Some(token) = self.registration.take() {
             token.cancel();
             // Give the un-REGISTER a moment to leave.
@@ -1826,55 +1862,6 @@ fn reply(mut tx: Transaction, status: StatusCode) {
             debug!("reply failed: {e}");
         }
     });
-}
-
-fn registration_state(
-    outcome: RefreshOutcome<'_>,
-    user: &str,
-    server: &str,
-    expires: u32,
-) -> RegistrationState {
-    match outcome {
-        RefreshOutcome::Registered(resp) => RegistrationState::Registered {
-            expires_secs: resp
-                .header_value("Expires")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(expires),
-            other_devices: crate::bindings::count(
-                resp.headers
-                    .iter()
-                    .filter(|h| {
-                        h.name().eq_ignore_ascii_case("Contact")
-                            || h.name().eq_ignore_ascii_case("m")
-                    })
-                    .map(|h| h.value()),
-            )
-            .saturating_sub(1),
-        },
-        RefreshOutcome::Rejected(resp) => {
-            let code = resp.status_code.code();
-            let reason = match code {
-                401 | 403 | 407 => format!("The server rejected the password for {user}."),
-                404 => format!("The server does not know the user {user}."),
-                // rsipstack reports its own transaction timeout (64*T1, no answer at all) as a
-                // 408, as RFC 3261 §8.1.3.1 says a UA should; to the user that is one thing.
-                408 => format!("The server {server} is not reachable (no answer)."),
-                503 => format!("The server {server} is unavailable right now."),
-                _ => format!(
-                    "The server refused to sign in {user} ({}).",
-                    resp.status_code
-                ),
-            };
-            RegistrationState::Failed {
-                reason,
-                retrying: true,
-            }
-        }
-        RefreshOutcome::Failed(e) => RegistrationState::Failed {
-            reason: format!("The server {server} is not reachable ({e})."),
-            retrying: true,
-        },
-    }
 }
 
 /// Final response codes in the words the call screen shows.

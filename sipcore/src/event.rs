@@ -183,6 +183,8 @@ pub enum Event {
         call: CallId,
         by_us: bool,
     },
+    /// How publishing our own presence went.
+    OwnPresence(crate::publish::PublishState),
     /// Something went wrong that belongs to no call, in words.
     Error(String),
 }
