@@ -683,7 +683,7 @@ impl Core {
         let publisher = Publisher::start(
             self.endpoint.inner.clone(),
             account,
-            self.proxy,
+            self.proxy_hop(),
             self.config.publish_expires,
             move |state| events.emit(Event::OwnPresence(state)),
         );

@@ -2,8 +2,6 @@
 //! helper for them, sent as a client transaction and answered through 401/407 challenges with
 //! our own digest code ([`crate::digest`]).
 
-use std::net::SocketAddr;
-
 use rsipstack::sip::{Header, Method, Response, SipMessage, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
@@ -37,14 +35,15 @@ pub struct OutOfDialog {
     pub body: Vec<u8>,
 }
 
-/// Sends `request` from `account` (to `proxy` when set, else to the Request-URI's host) and
+/// Sends `request` from `account` (to `next_hop`, the outbound proxy on the account's
+/// transport, when set; else to the Request-URI's host) and
 /// returns the final response. Challenges are answered from `session`, whose nonce a later
 /// request reuses; a 401/407 that proves the password wrong is returned like any other final
 /// response.
 pub async fn send(
     endpoint: &EndpointInnerRef,
     account: &Account,
-    proxy: Option<SocketAddr>,
+    next_hop: Option<SipAddr>,
     session: &mut DigestSession,
     request: &OutOfDialog,
 ) -> Result<Response, RequestError> {
@@ -98,9 +97,7 @@ pub async fn send(
         let key = TransactionKey::from_request(&req, TransactionRole::Client)
             .map_err(|e| RequestError::Send(e.to_string()))?;
         let mut tx = Transaction::new_client(key, req, endpoint.clone(), None);
-        if let Some(p) = proxy {
-            tx.destination = Some(SipAddr::from(p));
-        }
+        tx.destination = next_hop.clone();
         tx.send()
             .await
             .map_err(|e| RequestError::Send(e.to_string()))?;

@@ -13,12 +13,12 @@
 //! body-less refresh by notifying every watcher with an empty document ("Empty notify body
 //! record" in its log), which a watcher reads as "nothing known" and may show as offline.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use rsipstack::dialog::registration::{backoff_interval, refresh_interval};
 use rsipstack::sip::{Header, HeadersExt, Method, Response, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -50,7 +50,7 @@ impl Publisher {
     pub fn start(
         endpoint: EndpointInnerRef,
         account: Account,
-        proxy: Option<SocketAddr>,
+        next_hop: Option<SipAddr>,
         expires: Duration,
         report: impl Fn(PublishState) + Send + 'static,
     ) -> Self {
@@ -60,7 +60,7 @@ impl Publisher {
             target: account.target_uri(&account.username),
             entity: account.aor(),
             account,
-            proxy,
+            next_hop,
             expires: expires.as_secs().clamp(1, u32::MAX as u64) as u32,
             digest: DigestSession::new(),
             etag: None,
@@ -93,7 +93,8 @@ struct Publication {
     target: String,
     /// The PIDF `entity`.
     entity: String,
-    proxy: Option<SocketAddr>,
+    /// The outbound proxy, on the account's transport, when there is one.
+    next_hop: Option<SipAddr>,
     /// Lifetime asked for, in seconds.
     expires: u32,
     digest: DigestSession,
@@ -273,7 +274,7 @@ impl Publication {
         let resp = out_of_dialog::send(
             &self.endpoint,
             &self.account,
-            self.proxy,
+            self.next_hop.clone(),
             &mut self.digest,
             &request,
         )

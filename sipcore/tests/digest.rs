@@ -145,3 +145,52 @@ fn a_wrong_password_is_still_reported_as_rejected() {
         "{regs:#?}"
     );
 }
+
+/// A MESSAGE through Kamailio to another registered user: Kamailio challenges it with 407 and
+/// SHA-256 (Proxy-Authenticate), the engine answers, and the text arrives.
+#[test]
+fn a_message_through_kamailio_answers_a_sha_256_proxy_challenge() {
+    let k = Kamailio::start_with(Options {
+        algorithm: Algorithm::Sha256,
+        ..Options::default()
+    })
+    .unwrap();
+    let (alice_user, bob_user) = (
+        harness::users::get("2005").unwrap(),
+        harness::users::get("2006").unwrap(),
+    );
+    let mut alice = Ua::start();
+    let mut bob = Ua::start();
+    alice
+        .handle
+        .send(Command::Register(account_on(&k, &alice_user, 60)));
+    bob.handle
+        .send(Command::Register(account_on(&k, &bob_user, 60)));
+    alice.wait("alice registered", registers);
+    bob.wait("bob registered", registers);
+    alice.handle.send(Command::SendMessage {
+        id: 7,
+        target: bob_user.extension.clone(),
+        content_type: "text/plain".into(),
+        body: "over SHA-256".into(),
+    });
+    alice.wait("delivered", |e| {
+        matches!(
+            e,
+            Event::MessageResult {
+                id: 7,
+                result: Ok(())
+            }
+        )
+    });
+    let got = bob.wait("the text", |e| matches!(e, Event::MessageReceived { .. }));
+    assert!(matches!(got, Event::MessageReceived { body, .. } if body == "over SHA-256"));
+    let checks = k.auth_checks();
+    let messages: Vec<_> = checks.iter().filter(|c| c.method == "MESSAGE").collect();
+    assert_eq!(
+        messages.iter().map(|c| c.rc).collect::<Vec<_>>(),
+        vec![-5, 1],
+        "{messages:#?}"
+    );
+    assert_eq!(messages[1].algorithm.as_deref(), Some("SHA-256"));
+}
