@@ -456,6 +456,8 @@ impl Backend {
             settings: Box::new(settings),
             keyring_warning,
         });
+        // Colleagues see us online; the window reports away after idle time from here on.
+        self.sip(sipcore::Command::SetPresence(sipcore::Availability::Online));
         self.load_contacts();
         self.send_history();
         self.send_voicemails();
@@ -756,6 +758,11 @@ impl Backend {
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
             | Command::DeleteVoicemail(_)) => self.voicemail_command(c),
+            Command::SetPresence(p) => self.sip(sipcore::Command::SetPresence(match p {
+                model::Presence::Online => sipcore::Availability::Online,
+                model::Presence::Away => sipcore::Availability::Away,
+                model::Presence::Offline => sipcore::Availability::Offline,
+            })),
             Command::SignIn(_) | Command::SignOut | Command::Quit | Command::Refresh => {}
         }
     }
@@ -836,6 +843,9 @@ impl Backend {
                 }
             }
             sipcore::Event::Error(e) => self.notice(e),
+            // Our presence is a courtesy to colleagues: a server without it is logged by the
+            // engine, not put in front of the user.
+            sipcore::Event::OwnPresence(state) => tracing::debug!(?state, "own presence"),
             sipcore::Event::Dtmf { .. }
             | sipcore::Event::SessionRefreshed { .. }
             | sipcore::Event::MessageReceived { .. }

@@ -94,6 +94,9 @@ pub enum Command {
     PlayTestTone,
     /// The microphone level meter, on while the settings page is open.
     MicMeter(bool),
+    /// Our own presence as colleagues see it (online or away; the backend says offline itself
+    /// on sign-out and quit).
+    SetPresence(crate::model::Presence),
     /// The window is closing: hang up, unregister and stop, then say `Event::Stopped`.
     Quit,
     /// Reload contacts, history, voicemail and settings from their sources.

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod event;
 pub mod frame_log;
 pub mod icons;
+pub mod idle;
 pub mod model;
 pub mod photo;
 pub mod screens;
