@@ -51,5 +51,12 @@ pub enum Command {
         content_type: String,
         body: String,
     },
+    /// Watch these extensions' phone status (busy lamp) and presence from now on; extensions
+    /// no longer listed are unsubscribed. Subscribing waits for registration and is paced.
+    Watch {
+        extensions: Vec<String>,
+    },
+    /// Stop watching every extension.
+    Unwatch,
     Shutdown,
 }

@@ -4,12 +4,15 @@
 //!
 //! Inside, one actor ([`Core`]) owns the state and handles messages one at a time: commands
 //! from the app, dialog state changes from rsipstack, incoming requests, and the results of
-//! the slow operations (INVITE, re-INVITE, REGISTER) that it runs as separate tasks.
+//! the slow operations (INVITE, re-INVITE, REGISTER, SUBSCRIBE) that it runs as separate tasks.
+//! Subscriptions (busy lamp, presence, message waiting) are decided by
+//! [`crate::subscription::Subscriptions`]; this actor only carries out what it says.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Instant;
 
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
@@ -34,6 +37,10 @@ use crate::media_control::{MediaControl, RtpSockets, StreamParams, StreamUpdate}
 use crate::message;
 use crate::party;
 use crate::sdp::{self, Direction};
+use crate::subscribe;
+use crate::subscription::{Answer, Pacing, Subscriptions};
+
+mod subscriptions;
 
 /// Called after every event is queued, so a window can wake up and repaint.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -50,6 +57,8 @@ pub struct EngineConfig {
     /// NAT in between keeps our mapping open (RFC 5626 §4.4.1 uses CRLF on streams; over UDP
     /// it is what phones commonly send). Typical NATs forget UDP after 30 s or more.
     pub keepalive: std::time::Duration,
+    /// How fast subscriptions go out and how long each is asked to last.
+    pub subscriptions: Pacing,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +68,7 @@ impl Default for EngineConfig {
             sip_port: 0,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
             keepalive: std::time::Duration::from_secs(25),
+            subscriptions: Pacing::default(),
         }
     }
 }
@@ -212,6 +222,18 @@ enum Msg {
         id: u64,
         result: Result<(), String>,
     },
+    /// A first SUBSCRIBE ended.
+    Subscribed {
+        call_id: String,
+        outcome: subscribe::Outcome,
+    },
+    /// A refresh or unsubscribe in a subscription's dialog was answered.
+    Resubscribed {
+        dialog: rsipstack::dialog::DialogId,
+        answer: Answer,
+    },
+    /// A subscription deadline (refresh, retry, pacing) has come.
+    SubscriptionTimer,
 }
 
 struct Core {
@@ -237,6 +259,14 @@ struct Core {
     /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
     /// goes there first.
     proxy: Option<SocketAddr>,
+    /// Whether the last registration outcome was a success: subscriptions start afresh when it
+    /// becomes one again.
+    registered: bool,
+    subs: Subscriptions,
+    /// NOTIFYs that came before their SUBSCRIBE's 2xx made the dialog, by Call-ID.
+    early_notifies: HashMap<String, Vec<Transaction>>,
+    /// The subscription deadline a timer task is already sleeping towards.
+    sub_timer: Option<Instant>,
     shutting_down: bool,
 }
 
@@ -307,6 +337,7 @@ impl Core {
             }
         });
         info!(%local, "SIP engine listening");
+        let subs = Subscriptions::new(config.subscriptions.clone(), Instant::now());
         Ok((
             Self {
                 config,
@@ -324,6 +355,10 @@ impl Core {
                 in_dialog: HashMap::new(),
                 udp,
                 proxy: None,
+                registered: false,
+                subs,
+                early_notifies: HashMap::new(),
+                sub_timer: None,
                 shutting_down: false,
             },
             local,
@@ -344,11 +379,22 @@ impl Core {
                 Msg::ReinviteDone { call, hold, result } => self.reinvite_done(call, hold, result),
                 Msg::Registration(state) => {
                     if !self.shutting_down {
+                        self.registration_changed(&state);
                         self.events.emit(Event::Registration(state));
                     }
                 }
                 Msg::MessageDone { id, result } => {
                     self.events.emit(Event::MessageResult { id, result });
+                }
+                Msg::Subscribed { call_id, outcome } => self.subscribed(call_id, outcome),
+                Msg::Resubscribed { dialog, answer } => {
+                    let actions = self.subs.refreshed(&dialog, answer, Instant::now());
+                    self.carry_out(actions);
+                }
+                Msg::SubscriptionTimer => {
+                    self.sub_timer = None;
+                    let actions = self.subs.tick(Instant::now());
+                    self.carry_out(actions);
                 }
             }
         }
@@ -430,6 +476,14 @@ impl Core {
                 content_type,
                 body,
             } => self.send_message(id, &target, content_type, body),
+            Command::Watch { extensions } => {
+                let actions = self.subs.watch(extensions, Instant::now());
+                self.carry_out(actions);
+            }
+            Command::Unwatch => {
+                let actions = self.subs.watch(Vec::new(), Instant::now());
+                self.carry_out(actions);
+            }
             Command::Shutdown => {}
         }
     }
@@ -525,6 +579,11 @@ impl Core {
         let user = account.username.clone();
         let host = account.server.clone();
         let expires = account.expires;
+        // Subscriptions wait for this registration, then start afresh for the new account.
+        self.registered = false;
+        self.subs.pause();
+        let actions = self.subs.set_mailbox(Some(user.clone()), Instant::now());
+        self.carry_out(actions);
         self.account = Some(account);
         tokio::spawn(async move {
             let report = |s: RegistrationState| {
@@ -548,7 +607,30 @@ impl Core {
         if let Some(token) = self.registration.take() {
             token.cancel();
         }
+        self.registered = false;
+        self.subs.pause();
+        let now = Instant::now();
+        let mut actions = self.subs.watch(Vec::new(), now);
+        actions.extend(self.subs.set_mailbox(None, now));
+        self.carry_out(actions);
         self.account = None;
+    }
+
+    /// Subscriptions follow the registration: paused while it is lost, started afresh when it
+    /// is back (the server may have restarted and forgotten them).
+    fn registration_changed(&mut self, state: &RegistrationState) {
+        match state {
+            RegistrationState::Registered { .. } if !self.registered => {
+                self.registered = true;
+                let actions = self.subs.registered(Instant::now());
+                self.carry_out(actions);
+            }
+            RegistrationState::Failed { .. } | RegistrationState::Unregistered => {
+                self.registered = false;
+                self.subs.pause();
+            }
+            RegistrationState::Registered { .. } | RegistrationState::Registering => {}
+        }
     }
 
     async fn shutdown(&mut self) {
@@ -574,6 +656,7 @@ impl Core {
             }
             debug!(call = %id, "ended at shutdown");
         }
+        goodbyes.extend(self.unsubscribe_all());
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), futures_join(goodbyes)).await;
         if let Some(token) = self.registration.take() {
@@ -763,6 +846,19 @@ impl Core {
             .ok()
             .and_then(|t| t.tag().ok().flatten())
             .is_some();
+        if method == Method::Notify
+            && let Some(call_id) = tx
+                .original
+                .call_id_header()
+                .ok()
+                .map(|c| c.value().to_string())
+            && self.subs.is_pending(&call_id)
+        {
+            // The first NOTIFY often overtakes the SUBSCRIBE's 2xx: it waits for the dialog.
+            debug!(%call_id, "NOTIFY before the SUBSCRIBE's 2xx; held for its dialog");
+            self.early_notifies.entry(call_id).or_default().push(tx);
+            return;
+        }
         match method {
             Method::Invite if !has_to_tag => self.incoming_invite(tx),
             Method::Ack => {}
@@ -780,6 +876,11 @@ impl Core {
                     body,
                 });
                 reply(tx, StatusCode::OK);
+            }
+            Method::Notify if has_to_tag => {
+                // In a subscription we no longer have: 481 ends it at the notifier
+                // (RFC 6665 §4.1.3).
+                reply(tx, StatusCode::CallTransactionDoesNotExist)
             }
             Method::Notify => {
                 // Outside a dialog: Asterisk sends message waiting unsolicited to registered
@@ -1083,6 +1184,9 @@ impl Core {
                 tokio::spawn(async move {
                     let _ = handle.reply(StatusCode::OK).await;
                 });
+            }
+            DialogState::Notify(id, req, handle) if self.subs.owns(&id) => {
+                self.subscription_notify(id, req, handle)
             }
             DialogState::Notify(id, req, handle) => {
                 let refer_event = req

@@ -12,12 +12,15 @@ pub mod media_control;
 pub mod message;
 pub mod party;
 pub mod sdp;
+pub mod subscribe;
+pub mod subscription;
 pub mod uas_checks;
 
 pub use account::{Account, Transport};
 pub use command::Command;
 pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
 pub use event::{
-    CallId, CallState, EndReason, Event, Hold, Party, RegistrationState, TransferState,
+    Availability, CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState,
+    TransferState,
 };
 pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};

@@ -21,14 +21,17 @@ pub struct Ua {
 
 impl Ua {
     pub fn start() -> Self {
+        Self::start_with(EngineConfig::default())
+    }
+
+    pub fn start_with(config: EngineConfig) -> Self {
         // RUST_LOG=sipcore=debug,rsipstack=debug shows the SIP traffic of a failing test.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
             .try_init();
         let media = Arc::new(RecordingMedia::default());
-        let (handle, events) =
-            sipcore::start(EngineConfig::default(), media.clone(), None).expect("engine starts");
+        let (handle, events) = sipcore::start(config, media.clone(), None).expect("engine starts");
         Self {
             handle,
             events,
@@ -41,16 +44,21 @@ impl Ua {
     /// Starts an engine and registers a leased test extension.
     pub fn registered(pbx: &harness::Pbx) -> Self {
         let mut ua = Self::start();
+        ua.register(pbx);
+        ua
+    }
+
+    /// Leases a test extension and registers it.
+    pub fn register(&mut self, pbx: &harness::Pbx) {
         let lease = pbx.lease_any().unwrap();
-        ua.handle.send(Command::Register(account(&lease.user)));
-        ua.wait("registered", |e| {
+        self.handle.send(Command::Register(account(&lease.user)));
+        self.wait("registered", |e| {
             matches!(
                 e,
                 Event::Registration(sipcore::RegistrationState::Registered { .. })
             )
         });
-        ua.lease = Some(lease);
-        ua
+        self.lease = Some(lease);
     }
 
     pub fn extension(&self) -> String {
