@@ -758,6 +758,15 @@ impl Core {
             return;
         }
         match result {
+            Ok(Some(resp))
+                if entry.cancelling && resp.status_code.kind() == StatusCodeKind::Successful =>
+            {
+                // The answer crossed our CANCEL (RFC 3261 §9.1): the call is up, so it ends
+                // with a BYE, as the user asked.
+                debug!(%call, "answered after we cancelled; hanging up");
+                self.hang_up_dialog(call);
+                self.end_call(call, EndReason::Cancelled);
+            }
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
                 match sdp::parse(&resp.body).and_then(|a| Ok((sdp::chosen_from_answer(&a)?, a))) {
                     Ok((codec, answer)) => {
