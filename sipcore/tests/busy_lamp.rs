@@ -1,6 +1,7 @@
 //! The busy lamp and presence from the real PBX: an engine watches leased pool extensions
 //! through `Event: dialog` (RFC 4235) and `Event: presence` (PIDF, RFC 3863) subscriptions to
-//! Asterisk's hints, and sees a watched phone go on a call, ring, and go idle again.
+//! Asterisk's hints, and sees a watched phone go on a call, ring, and go idle again; presence
+//! open and closed; refreshes; and the subscriptions ended when unwatched or shut down.
 
 mod support;
 
@@ -112,6 +113,14 @@ fn presence_comes_from_asterisk_as_pidf_open_for_a_registered_phone_closed_for_n
     });
     wait_presence(&mut watcher, &here, Availability::Online);
     wait_presence(&mut watcher, &away, Availability::Offline);
+
+    // Unwatching unsubscribes (Expires: 0) from both, and keeps the mailbox.
+    let me = watcher.extension();
+    watcher.handle.send(Command::Unwatch);
+    harness::wait_for("Asterisk to end the contact subscriptions", TIMEOUT, || {
+        (served_to(&pbx, &me) == [format!("{me}/message-summary")]).then_some(())
+    })
+    .unwrap();
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! The engine's side of subscriptions: it carries out what [`crate::subscription::Subscriptions`] decides (sends
-//! the SUBSCRIBEs, makes the dialog a 2xx establishes, removes dialogs that are over, sets the
-//! timer for the next deadline) and hands it the answers and NOTIFYs. The rules themselves
-//! live in [`crate::subscription`].
+//! The engine's side of subscriptions: it carries out what
+//! [`crate::subscription::Subscriptions`] decides (sends the SUBSCRIBEs, makes the dialog a 2xx
+//! establishes, removes dialogs that are over, sets the timer for the next deadline) and hands
+//! it the answers and NOTIFYs. The rules themselves live in [`crate::subscription`].
 
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use crate::subscription::{self, Action, Answer, Package};
 
 impl Core {
     /// Does what the subscription machine asks, then sets a timer for its next deadline.
-    pub(super) fn carry_out(&mut self, actions: Vec<subscription::Action>) {
+    pub(super) fn carry_out(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Emit(event) => self.events.emit(event),
