@@ -475,12 +475,19 @@ impl Backend {
                         extension: c.extension,
                         number: c.numbers.first().cloned(),
                         photo: c.avatar.map(Arc::from),
-                        presence: model::Presence::Offline,
+                        presence: model::Presence::Unknown,
                         phone: model::PhoneStatus::Unknown,
                         can_text: false,
                     })
+                    .collect::<Vec<_>>();
+                // Watch every contact with an extension: sipcore subscribes to their phone
+                // status and presence (paced), and drops the ones no longer listed.
+                let extensions = contacts
+                    .iter()
+                    .filter_map(|c| c.extension.clone())
                     .collect();
                 self.emit(Event::Contacts(contacts));
+                self.sip(sipcore::Command::Watch { extensions });
             }
             Err(e) => self.notice(e.to_string()),
         }
@@ -782,6 +789,29 @@ impl Backend {
                     self.emit(Event::Call(Box::new(c)));
                 }
             }
+            sipcore::Event::PhoneStatus { extension, status } => self.emit(Event::ContactStatus {
+                extension,
+                presence: None,
+                phone: Some(match status {
+                    sipcore::LineState::Idle => model::PhoneStatus::Idle,
+                    sipcore::LineState::Ringing => model::PhoneStatus::Ringing,
+                    sipcore::LineState::OnCall => model::PhoneStatus::OnCall,
+                }),
+            }),
+            sipcore::Event::Presence {
+                extension,
+                availability,
+                ..
+            } => self.emit(Event::ContactStatus {
+                extension,
+                presence: Some(match availability {
+                    sipcore::Availability::Online => model::Presence::Online,
+                    sipcore::Availability::Away => model::Presence::Away,
+                    sipcore::Availability::Busy => model::Presence::Busy,
+                    sipcore::Availability::Offline => model::Presence::Offline,
+                }),
+                phone: None,
+            }),
             sipcore::Event::Error(e) => self.notice(e),
             sipcore::Event::Dtmf { .. }
             | sipcore::Event::MessageReceived { .. }
