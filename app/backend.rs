@@ -16,6 +16,13 @@ use crate::event::Event;
 use crate::model::{self, CallId, CallState, Direction, HistoryFilter, HistoryKind, Registration};
 use crate::screens::settings::ProfileFacts;
 use crate::settings_form::SettingsForm;
+use crate::voicemail_player::Player;
+
+mod contacts;
+mod directory;
+mod voicemail;
+
+use directory::{directory_url, fetch_directory};
 
 /// Wakes the window when events are waiting (egui's `request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -25,14 +32,25 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct BackendConfig {
     /// Use no sound devices (tests, bots): the media clock still runs.
     pub headless_audio: bool,
-    /// A company directory to load contacts from (XML phonebook or vCard over HTTP).
+    /// A company directory to load contacts from (XML phonebook or vCard over HTTP), unless
+    /// the user sets one in Settings.
     pub directory_url: Option<String>,
+    /// How often the directory is fetched again; `None` for every 15 minutes.
+    pub directory_refresh: Option<std::time::Duration>,
 }
 
 enum Input {
     Ui(Command),
     Sip(sipcore::Event),
     Media(media::MediaEvent),
+    /// A directory fetch finished (it runs on its own thread: a slow server must not hold
+    /// up calls).
+    Directory {
+        url: String,
+        result: Result<Vec<crate::directory::Entry>, String>,
+    },
+    /// Time to fetch the directory again.
+    RefreshDirectory,
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -68,6 +86,8 @@ struct CallRecord {
 }
 
 struct Session {
+    /// The desk-phone question was considered in this sign-in.
+    asked_desk_phone: bool,
     store: Store,
     sip: sipcore::Handle,
     media: media::Engine,
@@ -91,6 +111,10 @@ struct Backend {
     next_call: u64,
     next_conference: u32,
     history_query: (HistoryFilter, String),
+    /// The voicemail being listened to.
+    player: Player,
+    /// The last directory fetch failed (and the user was told).
+    directory_failing: bool,
 }
 
 fn now_ms() -> i64 {
@@ -117,6 +141,8 @@ impl Backend {
             next_call: 1,
             next_conference: 1,
             history_query: (HistoryFilter::All, String::new()),
+            player: Player::default(),
+            directory_failing: false,
         }
     }
 
@@ -131,12 +157,15 @@ impl Backend {
     }
 
     fn run(mut self, inputs: Receiver<Input>) {
+        directory::start_refresh_timer(self.inputs.clone(), self.config.directory_refresh);
         self.sign_in_remembered();
         for input in inputs {
             match input {
                 Input::Ui(c) => self.command(c),
                 Input::Sip(e) => self.sip_event(e),
                 Input::Media(e) => self.media_event(e),
+                Input::Directory { url, result } => self.directory_fetched(url, result),
+                Input::RefreshDirectory => self.load_contacts(),
             }
         }
         self.sign_out(false);
@@ -159,6 +188,7 @@ impl Backend {
             Command::Refresh => {
                 self.load_contacts();
                 self.send_history();
+                self.send_voicemails();
             }
             other => self.call_command(other),
         }
@@ -194,6 +224,7 @@ impl Backend {
                 "tls" => Transport::Tls,
                 _ => Transport::Udp,
             },
+            trusted_ca: None,
             remember: true,
         });
     }
@@ -279,11 +310,18 @@ impl Backend {
             Transport::Tcp => sipcore::Transport::Tcp,
             Transport::Tls => sipcore::Transport::Tls,
         };
-        if let Ok(Some(saved)) = store.account()
+        let saved = store.account().ok().flatten();
+        if let Some(saved) = &saved
             && !saved.display_name.is_empty()
         {
-            account.display_name = Some(saved.display_name);
+            account.display_name = Some(saved.display_name.clone());
         }
+        account.trusted_ca = form.trusted_ca.clone().or_else(|| {
+            saved
+                .as_ref()
+                .and_then(|s| s.transport_options.trusted_ca_file.clone())
+                .map(std::path::PathBuf::from)
+        });
         sip.send(sipcore::Command::Register(account.clone()));
         self.emit(Event::Registration(Registration::Connecting));
         Ok(Session {
@@ -296,6 +334,7 @@ impl Backend {
             password: form.password.clone(),
             audio,
             fell_back: false,
+            asked_desk_phone: false,
         })
         .inspect(|s| self.send_devices(&s.media))
     }
@@ -350,6 +389,11 @@ impl Backend {
         let mut record = saved.clone().unwrap_or_default();
         record.server = s.account.server.clone();
         record.username = s.account.username.clone();
+        record.transport_options.trusted_ca_file = s
+            .account
+            .trusted_ca
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
         record.transport = match s.account.transport {
             sipcore::Transport::Udp => "udp",
             sipcore::Transport::Tcp => "tcp",
@@ -412,8 +456,31 @@ impl Backend {
             settings: Box::new(settings),
             keyring_warning,
         });
+        // Colleagues see us online; the window reports away after idle time from here on.
+        self.sip(sipcore::Command::SetPresence(sipcore::Availability::Online));
         self.load_contacts();
         self.send_history();
+        self.send_voicemails();
+    }
+
+    /// Asks once per sign-in, and never again once the user has answered.
+    fn desk_phone_found(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.asked_desk_phone {
+            return;
+        }
+        s.asked_desk_phone = true;
+        let settings: SettingsForm = s
+            .store
+            .setting("settings")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if !settings.call_strategy.desk_phone_asked {
+            self.emit(Event::DeskPhoneFound);
+        }
     }
 
     fn sign_out(&mut self, forget: bool) {
@@ -426,42 +493,14 @@ impl Backend {
             let _ = storage::remembered::forget();
         }
         self.calls.clear();
+        self.player = Player::default();
         self.emit(Event::SignedOut);
     }
 
     // ── Directory and history ───────────────────────────────────────────
 
-    fn load_contacts(&mut self) {
-        let Some(s) = self.session.as_mut() else {
-            return;
-        };
-        if let Some(url) = self.config.directory_url.clone() {
-            match fetch_directory(&url) {
-                Ok(entries) => {
-                    let contacts: Vec<storage::Contact> = entries
-                        .into_iter()
-                        .filter(|e| e.extension.as_deref() != Some(s.account.username.as_str()))
-                        .map(|e| storage::Contact {
-                            id: 0,
-                            name: e.name,
-                            extension: e.extension,
-                            numbers: e.numbers,
-                            email: e.email,
-                            avatar: None,
-                            source: storage::ContactSource::Directory,
-                            favourite: false,
-                        })
-                        .collect();
-                    if let Err(e) = s
-                        .store
-                        .replace_contacts(storage::ContactSource::Directory, &contacts)
-                    {
-                        self.notice(e.to_string());
-                    }
-                }
-                Err(e) => self.notice(format!("The company directory could not be loaded: {e}")),
-            }
-        }
+    /// Sends the stored contacts (directory and local) to the window.
+    fn send_contacts(&mut self) {
         let Some(s) = self.session.as_ref() else {
             return;
         };
@@ -478,6 +517,8 @@ impl Backend {
                         presence: model::Presence::Unknown,
                         phone: model::PhoneStatus::Unknown,
                         can_text: false,
+                        email: c.email,
+                        local: c.source == storage::ContactSource::Local,
                     })
                     .collect::<Vec<_>>();
                 // Watch every contact with an extension: sipcore subscribes to their phone
@@ -557,6 +598,9 @@ impl Backend {
         };
         match c {
             Command::Dial(target) => self.place_call(target, None),
+            Command::SaveContact(draft) => self.save_contact(draft),
+            Command::DeleteContact(id) => self.delete_contact(id),
+            Command::ImportContacts(entries) => self.import_contacts(entries),
             Command::Answer(id) => {
                 session.media.stop_ringing();
                 for other in self.live_others(id) {
@@ -671,20 +715,30 @@ impl Backend {
                 self.history_query = (filter, search);
                 self.send_history();
             }
-            Command::SaveSettings(form) => match session.store.set_setting("settings", &*form) {
-                Ok(()) => {
-                    if form.audio != session.audio {
-                        session.audio = form.audio.clone();
-                        session.fell_back = false;
-                        let config = self.engine_config(&form.audio);
-                        if let Some(s) = &self.session {
-                            s.media.set_devices(config);
+            Command::SaveSettings(form) => {
+                let old_directory = directory_url(&self.config, &session.store);
+                match session.store.set_setting("settings", &*form) {
+                    Ok(()) => {
+                        if form.audio != session.audio {
+                            session.audio = form.audio.clone();
+                            session.fell_back = false;
+                            let config = self.engine_config(&form.audio);
+                            if let Some(s) = &self.session {
+                                s.media.set_devices(config);
+                            }
+                        }
+                        self.emit(Event::SettingsSaved(form));
+                        let new_directory = self
+                            .session
+                            .as_ref()
+                            .and_then(|s| directory_url(&self.config, &s.store));
+                        if new_directory != old_directory {
+                            self.load_contacts();
                         }
                     }
-                    self.emit(Event::SettingsSaved(form))
+                    Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
                 }
-                Err(e) => self.emit(Event::SettingsFailed(e.to_string())),
-            },
+            }
             Command::MicMeter(on) => session.media.set_mic_meter(on),
             Command::SetPhoto(png) => match session.store.set_photo(png.as_deref()) {
                 Ok(()) => self.emit(Event::Photo(png)),
@@ -707,11 +761,22 @@ impl Backend {
                     media.stop_tone();
                 });
             }
-            Command::PlayVoicemail(_)
+            c @ (Command::PlayVoicemail(_)
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
-            | Command::DeleteVoicemail(_) => {
-                self.notice("Voicemail playback comes with the local mailbox.")
+            | Command::DeleteVoicemail(_)) => self.voicemail_command(c),
+            Command::SetPresence(p) => {
+                let availability = match p {
+                    model::Presence::Online => Some(sipcore::Availability::Online),
+                    model::Presence::Away => Some(sipcore::Availability::Away),
+                    model::Presence::Busy => Some(sipcore::Availability::Busy),
+                    model::Presence::Offline => Some(sipcore::Availability::Offline),
+                    // Nothing to publish for "not reported".
+                    model::Presence::Unknown => None,
+                };
+                if let Some(a) = availability {
+                    self.sip(sipcore::Command::SetPresence(a));
+                }
             }
             Command::SignIn(_) | Command::SignOut | Command::Quit | Command::Refresh => {}
         }
@@ -723,9 +788,12 @@ impl Backend {
                 use sipcore::RegistrationState as R;
                 let first = self.session.as_ref().is_some_and(|s| !s.signed_in);
                 match state {
-                    R::Registered { .. } => {
+                    R::Registered { other_devices, .. } => {
                         self.signed_in();
                         self.emit(Event::Registration(Registration::Registered));
+                        if other_devices > 0 {
+                            self.desk_phone_found();
+                        }
                     }
                     R::Failed { reason, .. } if first => {
                         self.sign_out(false);
@@ -813,7 +881,11 @@ impl Backend {
                 phone: None,
             }),
             sipcore::Event::Error(e) => self.notice(e),
+            // Our presence is a courtesy to colleagues: a server without it is logged by the
+            // engine, not put in front of the user.
+            sipcore::Event::OwnPresence(state) => tracing::debug!(?state, "own presence"),
             sipcore::Event::Dtmf { .. }
+            | sipcore::Event::SessionRefreshed { .. }
             | sipcore::Event::MessageReceived { .. }
             | sipcore::Event::MessageResult { .. } => {}
         }
@@ -1035,24 +1107,11 @@ impl Backend {
             media::MediaEvent::StreamFailed { reason, .. } => {
                 self.notice(format!("Call audio problem: {reason}"))
             }
+            media::MediaEvent::FilePosition { secs } => self.voicemail_position(Some(secs)),
+            media::MediaEvent::FileFinished => self.voicemail_position(None),
             media::MediaEvent::DtmfReceived { .. }
             | media::MediaEvent::StreamStopped { .. }
             | media::MediaEvent::PlaybackFinished { .. } => {}
         }
     }
-}
-
-/// Fetches and parses the company directory.
-fn fetch_directory(url: &str) -> Result<Vec<crate::directory::Entry>, String> {
-    let body = ureq::get(url)
-        .call()
-        .map_err(|e| e.to_string())?
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    let parsed = crate::directory::parse(&body).map_err(|e| e.to_string())?;
-    if !parsed.skipped.is_empty() {
-        tracing::info!(skipped = parsed.skipped.len(), "directory entries skipped");
-    }
-    Ok(parsed.entries)
 }

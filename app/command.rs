@@ -29,6 +29,9 @@ pub struct SignIn {
     pub password: String,
     pub server: String,
     pub transport: Transport,
+    /// Over TLS: a CA certificate (PEM) to trust besides the system's, for a PBX with a
+    /// company CA. `None` keeps the one saved with the account, if any.
+    pub trusted_ca: Option<std::path::PathBuf>,
     pub remember: bool,
 }
 
@@ -39,6 +42,7 @@ impl std::fmt::Debug for SignIn {
             .field("identity", &self.identity)
             .field("server", &self.server)
             .field("transport", &self.transport)
+            .field("trusted_ca", &self.trusted_ca)
             .field("remember", &self.remember)
             .finish_non_exhaustive()
     }
@@ -50,6 +54,11 @@ pub enum Command {
     SignOut,
     /// Call a number or SIP address, as typed (already normalised by [`crate::dial_string`]).
     Dial(String),
+    /// Add (no id) or change a local contact.
+    SaveContact(crate::screens::contact_editor::ContactDraft),
+    DeleteContact(i64),
+    /// Add these people from an imported vCard or CSV file as local contacts.
+    ImportContacts(Vec<crate::directory::Entry>),
     Answer(CallId),
     /// Decline an incoming call (486 Busy Here).
     Decline(CallId),
@@ -85,6 +94,9 @@ pub enum Command {
     PlayTestTone,
     /// The microphone level meter, on while the settings page is open.
     MicMeter(bool),
+    /// Our own presence as colleagues see it (online or away; the backend says offline itself
+    /// on sign-out and quit).
+    SetPresence(crate::model::Presence),
     /// The window is closing: hang up, unregister and stop, then say `Event::Stopped`.
     Quit,
     /// Reload contacts, history, voicemail and settings from their sources.

@@ -45,6 +45,9 @@ pub enum Event {
     },
     Playback(Option<Playback>),
     SettingsSaved(Box<SettingsForm>),
+    /// Another device (a desk phone) is registered on the user's line, and the user has not
+    /// yet said which should carry calls.
+    DeskPhoneFound,
     SettingsFailed(String),
     Photo(Option<Vec<u8>>),
     Devices {

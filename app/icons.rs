@@ -37,6 +37,7 @@ pub const SPEAKER: &str = "\u{E44A}";
 pub const BELL: &str = "\u{E0CE}";
 pub const BELL_OFF: &str = "\u{E0D4}";
 pub const DELETE: &str = "\u{E4A6}"; // trash
+pub const EDIT: &str = "\u{E3B4}"; // pencil-simple
 pub const CLOSE: &str = "\u{E4F6}"; // x
 pub const CHECK: &str = "\u{E182}";
 pub const SIGN_OUT: &str = "\u{E42A}";

@@ -191,6 +191,7 @@ fn main() -> anyhow::Result<()> {
             let config = BackendConfig {
                 headless_audio: args.headless_audio,
                 directory_url: std::env::var("SWITCHBOARD_DIRECTORY").ok(),
+                directory_refresh: None,
             };
             let (commands, events) = backend::start(config, waker);
             let mut window = Window::new(commands.clone(), events, args.server.clone());
@@ -202,6 +203,7 @@ fn main() -> anyhow::Result<()> {
                     password: std::env::var("SWITCHBOARD_PASSWORD").unwrap_or_default(),
                     server: server.clone(),
                     transport: Transport::Udp,
+                    trusted_ca: None,
                     remember: false,
                 }));
             }

@@ -27,6 +27,8 @@ pub struct Model {
     pub mic_level: f32,
     /// Messages for the user, newest last; the window shows and dismisses them.
     pub notices: Vec<String>,
+    /// Ask whether calls use the desk phone or this computer.
+    pub ask_desk_phone: bool,
 }
 
 impl Model {
@@ -94,7 +96,13 @@ impl Model {
             Event::Voicemails(list) => self.voicemails = list,
             Event::MessageWaiting { new, old } => self.waiting = Some((new, old)),
             Event::Playback(p) => self.playback = p,
-            Event::SettingsSaved(s) => self.settings = *s,
+            Event::SettingsSaved(s) => {
+                self.ask_desk_phone &= !s.call_strategy.desk_phone_asked;
+                self.settings = *s
+            }
+            Event::DeskPhoneFound => {
+                self.ask_desk_phone = !self.settings.call_strategy.desk_phone_asked
+            }
             Event::SettingsFailed(why) => self.notices.push(why),
             Event::Photo(p) => self.photo = p,
             Event::Devices { inputs, outputs } => {
@@ -295,6 +303,9 @@ pub struct Contact {
     pub phone: PhoneStatus,
     /// Whether the contact can receive texts (has messaging on this system).
     pub can_text: bool,
+    pub email: Option<String>,
+    /// Added by the user (editable), not from the company directory.
+    pub local: bool,
 }
 
 impl Contact {
@@ -400,6 +411,19 @@ pub struct Playback {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_desk_phone_question_is_asked_until_answered() {
+        let mut m = Model::default();
+        m.apply(Event::DeskPhoneFound);
+        assert!(m.ask_desk_phone);
+        let mut answered = m.settings.clone();
+        answered.call_strategy.desk_phone_asked = true;
+        m.apply(Event::SettingsSaved(Box::new(answered)));
+        assert!(!m.ask_desk_phone);
+        m.apply(Event::DeskPhoneFound);
+        assert!(!m.ask_desk_phone, "asked again after an answer");
+    }
+
     fn call(id: u64, state: CallState) -> Call {
         Call {
             id: CallId(id),
@@ -441,6 +465,8 @@ mod tests {
             presence: Presence::Online,
             phone: PhoneStatus::Unknown,
             can_text: false,
+            email: None,
+            local: false,
         }]));
         m.apply(Event::ContactStatus {
             extension: "1002".into(),
@@ -468,6 +494,8 @@ mod tests {
             presence: Presence::Unknown,
             phone,
             can_text: false,
+            email: None,
+            local: false,
         };
         let mut m = Model::default();
         m.apply(Event::Contacts(vec![grace(PhoneStatus::Unknown)]));

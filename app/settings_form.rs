@@ -23,6 +23,9 @@ pub struct SettingsForm {
     pub notifications: Notifications,
     pub mailbox: Mailbox,
     pub audio: Audio,
+    /// Where the company directory is served (an IP-phone XML phonebook or a vCard list);
+    /// empty for none.
+    pub directory_url: String,
 }
 
 impl Default for SettingsForm {
@@ -35,6 +38,7 @@ impl Default for SettingsForm {
             notifications: Notifications::default(),
             mailbox: Mailbox::default(),
             audio: Audio::default(),
+            directory_url: String::new(),
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct CallStrategy {
     pub mobile_number: String,
     /// Calls go to the desk phone instead of the app's audio.
     pub use_desk_phone: bool,
+    /// The user answered the question asked when a desk phone was first seen on the line.
+    pub desk_phone_asked: bool,
 }
 
 impl Default for CallStrategy {
@@ -86,6 +92,7 @@ impl Default for CallStrategy {
             ring_seconds: 20,
             mobile_number: String::new(),
             use_desk_phone: false,
+            desk_phone_asked: false,
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::model::Model;
 use crate::photo::{PhotoError, Picked};
 use crate::screens::call_bar::{self, CallBarAction};
 use crate::screens::call_view::{CallView, CallViewAction};
-use crate::screens::contacts::Contacts;
+use crate::screens::contact_editor::{self, ContactDraft, EditorOutcome};
+use crate::screens::contact_import::{self, ImportOutcome, ImportPreview};
+use crate::screens::contacts::{Contacts, ContactsAction};
 use crate::screens::dial_pad::{DialPad, DialPadAction, Suggestion};
 use crate::screens::empty_state;
 use crate::screens::history::History;
@@ -18,6 +20,7 @@ use crate::screens::left_bar::{self, Section};
 use crate::screens::photo_crop::{CropOutcome, PhotoCrop};
 use crate::screens::settings::{Choices, SettingsAction, SettingsPage};
 use crate::screens::voicemails;
+use crate::settings_form::SettingsForm;
 use crate::theme;
 use crate::time_format;
 
@@ -42,6 +45,11 @@ pub struct Shell {
     pub photo_crop: Option<PhotoCrop>,
     /// A picked photo being read on a helper thread.
     photo_job: Option<std::sync::mpsc::Receiver<Result<Picked, PhotoError>>>,
+    /// The contact being added or edited.
+    pub contact_editor: Option<ContactDraft>,
+    /// A picked address book being read, then its preview.
+    import_job: Option<std::sync::mpsc::Receiver<Result<ImportPreview, String>>>,
+    pub import_preview: Option<ImportPreview>,
     ringtones: Vec<String>,
     /// Whether we asked for the microphone meter; it runs only while Settings is shown, so an
     /// idle window is not repainted ten times a second.
@@ -63,6 +71,9 @@ impl Shell {
             photo_crop: None,
             meter_on: false,
             photo_job: None,
+            contact_editor: None,
+            import_job: None,
+            import_preview: None,
             ringtones: crate::assets::ringtone_names(),
             commands,
         }
@@ -77,6 +88,33 @@ impl Shell {
             ctx.request_repaint();
         });
         self.photo_job = Some(rx);
+    }
+
+    /// Reads and parses a picked address book off the UI thread; the preview opens when done.
+    pub fn contacts_file_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(contact_import::read(&path));
+            ctx.request_repaint();
+        });
+        self.import_job = Some(rx);
+    }
+
+    fn pick_contacts_file(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let picked = rfd::FileDialog::new()
+                .set_title("Import contacts")
+                .add_filter("vCard or CSV", &contact_import::ACCEPTED_EXTENSIONS)
+                .pick_file();
+            if let Some(path) = picked {
+                let _ = tx.send(contact_import::read(&path));
+            }
+            ctx.request_repaint();
+        });
+        self.import_job = Some(rx);
     }
 
     fn pick_photo(&mut self, ctx: &egui::Context) {
@@ -165,6 +203,15 @@ impl Shell {
             });
         }
 
+        if model.ask_desk_phone {
+            egui::Panel::top("desk-phone").show(ui, |ui| {
+                if let Some(form) = desk_phone_question(ui, &model.settings) {
+                    model.ask_desk_phone = false;
+                    self.commands.send(Command::SaveSettings(Box::new(form)));
+                }
+            });
+        }
+
         if !model.notices.is_empty() {
             egui::Panel::bottom("notices").show(ui, |ui| {
                 let mut dismiss = None;
@@ -185,7 +232,10 @@ impl Shell {
 
         if self.fullscreen {
             egui::CentralPanel::default().show(ui, |ui| {
-                if self.call_view.ui(ui, &model.calls, &self.commands, now)
+                let people = suggestions(model);
+                if self
+                    .call_view
+                    .ui(ui, &model.calls, &people, &self.commands, now)
                     == Some(CallViewAction::Leave)
                 {
                     self.fullscreen = false;
@@ -199,6 +249,7 @@ impl Shell {
         }
         incoming::show(ui.ctx(), &model.calls, &self.commands);
         self.crop_dialog(ui.ctx());
+        self.contact_dialogs(ui.ctx(), model);
     }
 
     fn display_bar(
@@ -234,7 +285,22 @@ impl Shell {
                 });
                 ui.separator();
                 match self.tab {
-                    VoiceTab::Contacts => self.contacts.ui(ui, &model.contacts, &self.commands),
+                    VoiceTab::Contacts => {
+                        match self.contacts.ui(ui, &model.contacts, &self.commands) {
+                            Some(ContactsAction::Add) => {
+                                self.contact_editor = Some(ContactDraft::default())
+                            }
+                            Some(ContactsAction::Edit(id)) => {
+                                self.contact_editor = model
+                                    .contacts
+                                    .iter()
+                                    .find(|c| c.id == id)
+                                    .map(ContactDraft::from_contact)
+                            }
+                            Some(ContactsAction::Import) => self.pick_contacts_file(ui.ctx()),
+                            None => {}
+                        }
+                    }
                     VoiceTab::MyCalls => {
                         self.history
                             .ui(ui, &model.history, tz, now_ms, &self.commands)
@@ -308,6 +374,40 @@ impl Shell {
         }
     }
 
+    fn contact_dialogs(&mut self, ctx: &egui::Context, model: &mut Model) {
+        if let Some(Ok(result)) = self.import_job.as_ref().map(|rx| rx.try_recv()) {
+            self.import_job = None;
+            match result {
+                Ok(preview) => self.import_preview = Some(preview),
+                Err(why) => model.notices.push(why),
+            }
+        }
+        if let Some(preview) = &self.import_preview {
+            match contact_import::show(ctx, preview) {
+                Some(ImportOutcome::Import(entries)) => {
+                    self.commands.send(Command::ImportContacts(entries));
+                    self.import_preview = None;
+                }
+                Some(ImportOutcome::Cancel) => self.import_preview = None,
+                None => {}
+            }
+        }
+        if let Some(draft) = &mut self.contact_editor {
+            match contact_editor::show(ctx, draft) {
+                Some(EditorOutcome::Save(d)) => {
+                    self.commands.send(Command::SaveContact(d));
+                    self.contact_editor = None;
+                }
+                Some(EditorOutcome::Delete(id)) => {
+                    self.commands.send(Command::DeleteContact(id));
+                    self.contact_editor = None;
+                }
+                Some(EditorOutcome::Cancel) => self.contact_editor = None,
+                None => {}
+            }
+        }
+    }
+
     fn crop_dialog(&mut self, ctx: &egui::Context) {
         let Some(crop) = &mut self.photo_crop else {
             return;
@@ -356,4 +456,29 @@ fn suggestions(model: &Model) -> Vec<Suggestion> {
         }
     }
     out
+}
+
+/// Asked after sign-in when the line also rings on another device. Returns the settings with
+/// the answer, to be saved; the same choice stays in Settings → Call Strategy.
+fn desk_phone_question(ui: &mut egui::Ui, settings: &SettingsForm) -> Option<SettingsForm> {
+    let mut answer = None;
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            "Your line also rings on another device, such as a desk phone. Where should calls be handled?",
+        );
+        if ui.button("On this computer").clicked() {
+            answer = Some(false);
+        }
+        if ui.button("On the desk phone").clicked() {
+            answer = Some(true);
+        }
+    });
+    ui.add_space(4.0);
+    answer.map(|desk| {
+        let mut form = settings.clone();
+        form.call_strategy.use_desk_phone = desk;
+        form.call_strategy.desk_phone_asked = true;
+        form
+    })
 }

@@ -5,6 +5,7 @@ use std::sync::mpsc::Receiver;
 
 use crate::command::Commands;
 use crate::event::Event;
+use crate::idle::IdleWatch;
 use crate::model::Model;
 use crate::screens::login::Login;
 use crate::shell::Shell;
@@ -21,6 +22,9 @@ pub struct Window {
     events: Receiver<Event>,
     /// The server the sign-in form starts with (the demo PBX in the demo).
     default_server: Option<String>,
+    /// Online or away from the user's input, while signed in.
+    idle: Option<IdleWatch>,
+    away_after: std::time::Duration,
 }
 
 impl Window {
@@ -35,6 +39,16 @@ impl Window {
             commands,
             events,
             default_server,
+            idle: None,
+            away_after: crate::idle::AWAY_AFTER,
+        }
+    }
+
+    /// How long without input before we show as away (tests shorten it).
+    pub fn set_away_after(&mut self, after: std::time::Duration) {
+        self.away_after = after;
+        if let Some(idle) = &mut self.idle {
+            *idle = IdleWatch::new(after, std::time::Instant::now());
         }
     }
 
@@ -82,6 +96,7 @@ impl Window {
                 return;
             }
             (Screen::SignedOut(_), Event::SignedIn { .. }) => {
+                self.idle = Some(IdleWatch::new(self.away_after, std::time::Instant::now()));
                 self.model = Model::default();
                 self.model.apply(event);
                 self.screen =
@@ -89,6 +104,7 @@ impl Window {
                 return;
             }
             (Screen::SignedIn(_), Event::SignedOut) => {
+                self.idle = None;
                 self.model = Model::default();
                 self.screen = Screen::SignedOut(Login::new(self.default_server.clone()));
                 return;
@@ -104,6 +120,42 @@ impl Window {
         self.model.apply(event);
     }
 
+    /// The signed-in window's shell, for a file picked outside egui (a dropped file, a test).
+    pub fn shell_mut(&mut self) -> Option<&mut Shell> {
+        match &mut self.screen {
+            Screen::SignedIn(shell) => Some(shell),
+            Screen::SignedOut(_) => None,
+        }
+    }
+
+    /// Away after a while without input, online again on the next: sends the changes, and
+    /// asks for a frame at the moment the user would turn away, since an idle window draws none.
+    fn watch_idle(&mut self, ctx: &egui::Context) {
+        let Some(idle) = &mut self.idle else { return };
+        let input = ctx.input(|i| {
+            i.events.iter().any(|e| {
+                matches!(
+                    e,
+                    egui::Event::Key { .. }
+                        | egui::Event::Text(_)
+                        | egui::Event::Paste(_)
+                        | egui::Event::PointerButton { .. }
+                        | egui::Event::PointerMoved(_)
+                        | egui::Event::MouseWheel { .. }
+                        | egui::Event::Touch { .. }
+                )
+            })
+        });
+        let now = std::time::Instant::now();
+        if let Some(presence) = idle.frame(input, now) {
+            self.commands
+                .send(crate::command::Command::SetPresence(presence));
+        }
+        if let Some(wait) = idle.next_check(now) {
+            ctx.request_repaint_after(wait);
+        }
+    }
+
     /// What the window shows, in a word: `sign-in`, or the signed-in shell's screen.
     pub fn screen_name(&self) -> &'static str {
         match &self.screen {
@@ -114,6 +166,7 @@ impl Window {
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
+        self.watch_idle(ui.ctx());
         // The saved appearance takes effect at once (and follows the account at sign-in).
         let wanted = self.model.settings.appearance.preference();
         if ui.ctx().options(|o| o.theme_preference) != wanted {

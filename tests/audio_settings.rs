@@ -36,6 +36,7 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
     let config = BackendConfig {
         headless_audio: false,
         directory_url: None,
+        directory_refresh: None,
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);

@@ -35,6 +35,7 @@ fn the_contact_list_shows_a_colleague_offline_available_on_the_phone_and_availab
     let config = BackendConfig {
         headless_audio: true,
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
+        directory_refresh: None,
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);

@@ -34,6 +34,7 @@ fn start() -> (switchboard::command::Commands, Receiver<Event>) {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
+        directory_refresh: None,
     };
     backend::start(config, Arc::new(|| {}))
 }
@@ -55,6 +56,7 @@ fn a_remembered_account_signs_in_at_start_until_the_user_logs_out() {
         password: lease.user.password.clone(),
         server: server.clone(),
         transport: Transport::Udp,
+        trusted_ca: None,
         remember: true,
     }));
     wait(&events, "signed in", |e| {

@@ -25,6 +25,7 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
+        directory_refresh: None,
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);

@@ -60,7 +60,11 @@ pub fn sniff(text: &str) -> Option<Format> {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if t.starts_with('<') {
         Some(Format::PhonebookXml)
-    } else if t.len() >= 11 && t[..11].eq_ignore_ascii_case("BEGIN:VCARD") {
+    } else if t
+        .as_bytes()
+        .get(..11)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:VCARD"))
+    {
         Some(Format::Vcard)
     } else if t
         .lines()
@@ -129,6 +133,13 @@ fn finish(entry: Entry, record: usize, out: &mut Parsed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_or_non_ascii_text_is_not_a_phonebook_and_does_not_panic() {
+        assert_eq!(sniff("\u{fffd}\u{fffd}\u{fffd}\u{fffd} \u{10}"), None);
+        assert_eq!(sniff("ÄÖÜ-BEGIN:VCARD"), None);
+        assert!(parse("ÉÉÉÉÉÉÉÉÉÉÉÉ").is_err());
+    }
 
     #[test]
     fn sniffs_by_content() {

@@ -9,6 +9,7 @@ use crate::icons;
 use crate::model::{Call, CallId, CallState, TransferProgress};
 use crate::screens::call_bar::status_text;
 use crate::screens::calls;
+use crate::screens::dial_pad::{Suggestion, suggest};
 use crate::theme;
 use crate::widgets::avatar::{Avatar, Face, initials};
 use crate::widgets::dial_key::{DialKey, KEYS};
@@ -41,27 +42,34 @@ pub enum CallViewAction {
 }
 
 impl CallView {
+    /// `people` are the contacts and recent numbers a transfer can pick from.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         all: &[Call],
+        people: &[Suggestion],
         commands: &Commands,
         now: Instant,
     ) -> Option<CallViewAction> {
         let mut action = None;
         let lines = calls::lines(all);
         let current = calls::current(all);
-        ui.horizontal(|ui| {
-            if ui
-                .add(IconButton::new(icons::BACK, "Back").size(36.0))
-                .clicked()
-            {
-                action = Some(CallViewAction::Leave);
-            }
-            if let Some(c) = current {
-                quality_meter::show(ui, c.quality.as_ref());
-            }
-        });
+        egui::Panel::top("call-view-top")
+            .frame(egui::Frame::NONE)
+            .show_separator_line(false)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if ui
+                        .add(IconButton::new(icons::BACK, "Back").size(36.0))
+                        .clicked()
+                    {
+                        action = Some(CallViewAction::Leave);
+                    }
+                    if let Some(c) = current {
+                        quality_meter::show(ui, c.quality.as_ref());
+                    }
+                });
+            });
         if lines.is_empty() {
             ui.vertical_centered(|ui| {
                 ui.add_space(theme::SPACING * 4.0);
@@ -70,16 +78,49 @@ impl CallView {
             return action;
         }
 
-        ui.add_space(theme::SPACING * 2.0);
-        ui.horizontal_wrapped(|ui| {
-            for call in &lines {
-                let is_current = current.is_some_and(|c| c.id == call.id);
-                participant(ui, call, is_current, commands, now);
-            }
-        });
-        if let Some(c) = current
-            && let Some(t) = &c.transfer
-        {
+        // The controls, and the panel a control opens, sit along the bottom; the lines fill
+        // the middle of what is left.
+        if let Some(c) = current {
+            egui::Panel::bottom("call-controls")
+                .frame(egui::Frame::NONE)
+                .show_separator_line(false)
+                .resizable(false)
+                .show(ui, |ui| {
+                    ui.add_space(theme::SPACING);
+                    self.panel_ui(ui, c.id, people, commands);
+                    ui.add_space(theme::SPACING);
+                    self.controls(ui, all, c, commands);
+                    ui.add_space(theme::SPACING * 3.0);
+                });
+        }
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE)
+            .show(ui, |ui| {
+                // Lines are about 190 points tall; centre them in the space left.
+                ui.add_space(((ui.available_height() - 190.0) / 2.0).max(theme::SPACING));
+                let spacing = ui.spacing().item_spacing.x;
+                let row = lines.len() as f32 * (PARTICIPANT_WIDTH + spacing) - spacing;
+                centered_row(ui, row, |ui| {
+                    for call in &lines {
+                        let is_current = current.is_some_and(|c| c.id == call.id);
+                        participant(ui, call, is_current, commands, now);
+                    }
+                });
+                self.transfer_status(ui, all, current, commands);
+            });
+        action
+    }
+
+    /// How a transfer of the current line goes, and the button that completes an attended one.
+    fn transfer_status(
+        &self,
+        ui: &mut egui::Ui,
+        all: &[Call],
+        current: Option<&Call>,
+        commands: &Commands,
+    ) {
+        let Some(c) = current else { return };
+        if let Some(t) = &c.transfer {
             ui.vertical_centered(|ui| match t {
                 TransferProgress::Trying { target } => {
                     ui.label(format!("Transferring to {target}…"))
@@ -91,9 +132,7 @@ impl CallView {
                 ),
             });
         }
-
-        if let Some(c) = current
-            && let Some(caller) = c.consult_for
+        if let Some(caller) = c.consult_for
             && c.state == CallState::Active
         {
             let caller_name = all
@@ -111,22 +150,15 @@ impl CallView {
                 }
             });
         }
-
-        ui.add_space(theme::SPACING * 2.0);
-        if let Some(c) = current {
-            self.panel_ui(ui, c.id, commands);
-            ui.add_space(theme::SPACING);
-            self.controls(ui, all, c, commands);
-        }
-        action
     }
 
     fn controls(&mut self, ui: &mut egui::Ui, all: &[Call], c: &Call, commands: &Commands) {
         let merge = calls::merge_pair(all);
         let merged = c.conference.is_some();
         let held = c.state == CallState::Held;
-        ui.horizontal(|ui| {
-            let size = 48.0;
+        let size = 48.0;
+        let spacing = ui.spacing().item_spacing.x;
+        centered_row(ui, CONTROLS * (size + spacing) - spacing, |ui| {
             if ui
                 .add(
                     IconButton::new(icons::MERGE, "Merge calls")
@@ -231,85 +263,144 @@ impl CallView {
         self.panel = if same { Panel::None } else { panel };
     }
 
-    fn panel_ui(&mut self, ui: &mut egui::Ui, call: CallId, commands: &Commands) {
+    fn panel_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        call: CallId,
+        people: &[Suggestion],
+        commands: &Commands,
+    ) {
         match &mut self.panel {
             Panel::None => {}
             Panel::Keypad => {
-                egui::Grid::new("dtmf-keys").show(ui, |ui| {
-                    for (i, digit) in KEYS.iter().enumerate() {
-                        if ui
-                            .add(DialKey {
-                                digit: *digit,
-                                size: 44.0,
-                            })
-                            .clicked()
-                        {
-                            commands.send(Command::SendDtmf(call, *digit));
-                        }
-                        if i % 3 == 2 {
-                            ui.end_row();
-                        }
-                    }
+                let spacing = ui.spacing().item_spacing.x;
+                centered_row(ui, 3.0 * (44.0 + spacing) - spacing, |ui| {
+                    keypad(ui, call, commands)
                 });
             }
             Panel::Transfer { target } => {
-                let caption = ui.label("Transfer to (name or number)");
-                ui.add(egui::TextEdit::singleline(target).desired_width(260.0))
-                    .labelled_by(caption.id);
-                let dialable = crate::dial_string::normalize(target);
-                let mut sent = false;
-                ui.horizontal(|ui| {
-                    if ui
-                        .add_enabled(dialable.is_some(), egui::Button::new("Transfer now"))
-                        .clicked()
-                        && let Some(t) = &dialable
-                    {
-                        commands.send(Command::Transfer {
-                            call,
-                            target: t.clone(),
-                            attended: false,
-                        });
-                        sent = true;
-                    }
-                    if ui
-                        .add_enabled(dialable.is_some(), egui::Button::new("Talk to them first"))
-                        .on_hover_text(
-                            "Attended transfer: call the target, then hand the caller over",
-                        )
-                        .clicked()
-                        && let Some(t) = &dialable
-                    {
-                        commands.send(Command::Transfer {
-                            call,
-                            target: t.clone(),
-                            attended: true,
-                        });
-                        sent = true;
-                    }
-                });
-                if sent {
+                if transfer_panel(ui, call, target, people, commands) {
                     self.panel = Panel::None;
                 }
             }
             Panel::AddCall { number } => {
-                let caption = ui.label("Add a call to (number)");
-                ui.add(egui::TextEdit::singleline(number).desired_width(260.0))
-                    .labelled_by(caption.id);
-                let dialable = crate::dial_string::normalize(number);
-                if ui
-                    .add_enabled(
-                        dialable.is_some(),
-                        egui::Button::new("Call and hold the current line"),
-                    )
-                    .clicked()
-                    && let Some(n) = dialable
-                {
-                    commands.send(Command::Dial(n));
+                if add_call_panel(ui, number, commands) {
                     self.panel = Panel::None;
                 }
             }
         }
     }
+}
+
+/// How many buttons the controls row has.
+const CONTROLS: f32 = 8.0;
+const PARTICIPANT_WIDTH: f32 = 160.0;
+
+/// A row of known width, centred (egui lays rows out from the left).
+fn centered_row(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    ui.horizontal(|ui| {
+        ui.add_space(((ui.available_width() - width) / 2.0).max(0.0));
+        add(ui);
+    });
+}
+
+fn keypad(ui: &mut egui::Ui, call: CallId, commands: &Commands) {
+    egui::Grid::new("dtmf-keys").show(ui, |ui| {
+        for (i, digit) in KEYS.iter().enumerate() {
+            if ui
+                .add(DialKey {
+                    digit: *digit,
+                    size: 44.0,
+                })
+                .clicked()
+            {
+                commands.send(Command::SendDtmf(call, *digit));
+            }
+            if i % 3 == 2 {
+                ui.end_row();
+            }
+        }
+    });
+}
+
+/// Pick a contact or type a number; blind by default ("Transfer now"), attended as the second
+/// choice. True once sent.
+fn transfer_panel(
+    ui: &mut egui::Ui,
+    call: CallId,
+    target: &mut String,
+    people: &[Suggestion],
+    commands: &Commands,
+) -> bool {
+    ui.vertical_centered(|ui| {
+        let caption = ui.label("Transfer to (name or number)");
+        ui.add(egui::TextEdit::singleline(target).desired_width(260.0))
+            .labelled_by(caption.id);
+        // A name typed or picked in full is that person's number.
+        let named = people
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(target.trim()))
+            .map(|p| p.number.clone());
+        if named.is_none() {
+            for p in suggest(target, people, 4) {
+                if ui
+                    .button(format!("{} · {}", p.name, p.number))
+                    .on_hover_text(format!("Transfer to {}", p.name))
+                    .clicked()
+                {
+                    *target = p.name.clone();
+                }
+            }
+        }
+        let dialable = named.or_else(|| crate::dial_string::normalize(target));
+        let mut attended = None;
+        if ui
+            .add_enabled(dialable.is_some(), egui::Button::new("Transfer now"))
+            .clicked()
+        {
+            attended = Some(false);
+        }
+        if ui
+            .add_enabled(dialable.is_some(), egui::Button::new("Talk to them first"))
+            .on_hover_text("Attended transfer: call the target, then hand the caller over")
+            .clicked()
+        {
+            attended = Some(true);
+        }
+        let (Some(attended), Some(target)) = (attended, dialable) else {
+            return false;
+        };
+        commands.send(Command::Transfer {
+            call,
+            target,
+            attended,
+        });
+        true
+    })
+    .inner
+}
+
+/// True once the call is placed.
+fn add_call_panel(ui: &mut egui::Ui, number: &mut String, commands: &Commands) -> bool {
+    ui.vertical_centered(|ui| {
+        let caption = ui.label("Add a call to (number)");
+        ui.add(egui::TextEdit::singleline(number).desired_width(260.0))
+            .labelled_by(caption.id);
+        let dialable = crate::dial_string::normalize(number);
+        if ui
+            .add_enabled(
+                dialable.is_some(),
+                egui::Button::new("Call and hold the current line"),
+            )
+            .clicked()
+            && let Some(n) = dialable
+        {
+            commands.send(Command::Dial(n));
+            return true;
+        }
+        false
+    })
+    .inner
 }
 
 fn participant(
@@ -320,7 +411,7 @@ fn participant(
     now: Instant,
 ) {
     ui.vertical(|ui| {
-        ui.set_width(160.0);
+        ui.set_width(PARTICIPANT_WIDTH);
         ui.vertical_centered(|ui| {
             let name = call.display_name();
             let label = format!("{name}, {}", status_text(call, now));
@@ -367,7 +458,11 @@ mod tests {
             .with_size(egui::vec2(900.0, 700.0))
             .build_ui_state(
                 move |ui, (view, calls): &mut (CallView, Vec<Call>)| {
-                    view.ui(ui, calls, &commands, Instant::now());
+                    let people = [Suggestion {
+                        name: "Grace Hopper".into(),
+                        number: "1002".into(),
+                    }];
+                    view.ui(ui, calls, &people, &commands, Instant::now());
                 },
                 (CallView::default(), calls),
             );
@@ -435,6 +530,29 @@ mod tests {
         });
         h.run();
         assert!(h.query_by_label("Transfer to 1003 failed: Busy").is_some());
+    }
+
+    #[test]
+    fn a_contact_is_picked_by_name_for_a_transfer() {
+        let (mut h, rx) = harness(vec![call(1, CallState::Active)]);
+        h.get_by_label("Transfer").click();
+        h.run();
+        h.get_by_label("Transfer to (name or number)").focus();
+        h.run();
+        h.event(egui::Event::Text("grace".into()));
+        h.run();
+        h.get_by_label("Grace Hopper · 1002").click();
+        h.run();
+        h.get_by_label("Talk to them first").click();
+        h.run();
+        assert_eq!(
+            drain(&rx),
+            vec![Command::Transfer {
+                call: CallId(1),
+                target: "1002".into(),
+                attended: true
+            }]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Interoffice contacts by extension, with their picture, availability dot and phone status.
-//! Hovering a row shows its call button (a text button joins it with messaging).
+//! Hovering a row shows its call button (a text button joins it with messaging), and an edit
+//! button on the user's own contacts. Above the list: add a contact, import a file.
 
 use crate::command::{Command, Commands};
 use crate::icons;
@@ -11,6 +12,14 @@ use crate::widgets::icon_button::IconButton;
 #[derive(Default)]
 pub struct Contacts {
     pub search: String,
+}
+
+/// What the list asks of the window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactsAction {
+    Add,
+    Edit(i64),
+    Import,
 }
 
 /// Contacts whose name, extension or number contains the search text.
@@ -28,7 +37,25 @@ pub fn filter<'a>(contacts: &'a [Contact], search: &str) -> Vec<&'a Contact> {
 }
 
 impl Contacts {
-    pub fn ui(&mut self, ui: &mut egui::Ui, contacts: &[Contact], commands: &Commands) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        contacts: &[Contact],
+        commands: &Commands,
+    ) -> Option<ContactsAction> {
+        let mut action = None;
+        ui.horizontal(|ui| {
+            if ui.small_button("Add contact").clicked() {
+                action = Some(ContactsAction::Add);
+            }
+            if ui
+                .small_button("Import…")
+                .on_hover_text("Add people from a vCard (.vcf) or CSV file")
+                .clicked()
+            {
+                action = Some(ContactsAction::Import);
+            }
+        });
         let caption = ui.small("Search contacts");
         ui.add(
             egui::TextEdit::singleline(&mut self.search)
@@ -38,12 +65,14 @@ impl Contacts {
         .labelled_by(caption.id);
         let shown = filter(contacts, &self.search);
         if contacts.is_empty() {
-            ui.weak("No contacts yet. Your company directory fills this list once it is set up.");
-            return;
+            ui.weak(
+                "No contacts yet. Your company directory fills this list once it is set up in Settings; you can also add or import your own.",
+            );
+            return action;
         }
         if shown.is_empty() {
             ui.weak(format!("Nobody matches “{}”.", self.search.trim()));
-            return;
+            return action;
         }
         let row_height = theme::AVATAR_SMALL + theme::SPACING;
         egui::ScrollArea::vertical().auto_shrink(false).show_rows(
@@ -52,14 +81,19 @@ impl Contacts {
             shown.len(),
             |ui, range| {
                 for c in &shown[range] {
-                    row(ui, c, commands);
+                    if row(ui, c, commands) {
+                        action = Some(ContactsAction::Edit(c.id));
+                    }
                 }
             },
         );
+        action
     }
 }
 
-fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) {
+/// Draws one contact; true when its edit button was clicked.
+fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
+    let mut edit = false;
     let face = match &c.photo {
         Some(bytes) => Face::Photo {
             uri: format!("bytes://contact/{}.png", c.id),
@@ -116,8 +150,15 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) {
                 commands.send(Command::Dial(target.to_string()));
             }
         }
+        if c.local {
+            let button =
+                child.add(IconButton::new(icons::EDIT, &format!("Edit {}", c.name)).size(28.0));
+            focused |= button.has_focus();
+            edit = button.clicked();
+        }
     }
     ui.data_mut(|d| d.insert_temp(row_id, focused));
+    edit
 }
 
 #[cfg(test)]
@@ -135,6 +176,8 @@ mod tests {
             presence: Presence::Online,
             phone,
             can_text: true,
+            email: None,
+            local: false,
         }
     }
 
@@ -165,7 +208,9 @@ mod tests {
             .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(300.0, 400.0))
             .build_ui_state(
-                move |ui, state: &mut (Contacts, Vec<Contact>)| state.0.ui(ui, &state.1, &commands),
+                move |ui, state: &mut (Contacts, Vec<Contact>)| {
+                    state.0.ui(ui, &state.1, &commands);
+                },
                 (Contacts::default(), list),
             );
         h.run();

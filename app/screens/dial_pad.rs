@@ -221,6 +221,38 @@ mod tests {
     }
 
     #[test]
+    fn tab_reaches_the_keys_and_the_call_button_and_enter_presses_them() {
+        use egui_kittest::kittest::{NodeT, Queryable};
+        let (mut h, rx) = harness(people());
+        h.get_by_label("Call a name or number").focus();
+        h.run();
+        h.event(egui::Event::Text("919".into()));
+        h.run();
+        // Tab on from the field until a key has focus; Enter presses it.
+        let focused = |h: &egui_kittest::Harness<'_, _>, label: &str| {
+            h.get_by_label(label).accesskit_node().is_focused()
+        };
+        let mut tabs = 0;
+        while !focused(&h, "6") {
+            h.key_press(egui::Key::Tab);
+            h.run();
+            tabs += 1;
+            assert!(tabs < 30, "Tab never reached the 6 key");
+        }
+        h.key_press(egui::Key::Enter);
+        h.run();
+        while !focused(&h, "Call") {
+            h.key_press(egui::Key::Tab);
+            h.run();
+            tabs += 1;
+            assert!(tabs < 60, "Tab never reached the Call button");
+        }
+        h.key_press(egui::Key::Enter);
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::Dial("9196".into())));
+    }
+
+    #[test]
     fn a_name_offers_the_contact_and_nothing_dials_a_bare_name() {
         use egui_kittest::kittest::Queryable;
         let (mut h, rx) = harness(people());

@@ -112,3 +112,55 @@ pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::kittest::Queryable;
+
+    struct State {
+        registration: Registration,
+        on_a_call: bool,
+        section: Section,
+    }
+
+    #[test]
+    fn the_avatar_says_the_phone_status_and_the_icons_switch_sections() {
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(80.0, 600.0))
+            .build_ui_state(
+                |ui, s: &mut State| {
+                    let me = Me {
+                        name: "Ada Lovelace",
+                        photo: None,
+                        can_message: true,
+                        registration: &s.registration,
+                        on_a_call: s.on_a_call,
+                    };
+                    show(ui, &me, &mut s.section);
+                },
+                State {
+                    registration: Registration::Registered,
+                    on_a_call: false,
+                    section: Section::Voice,
+                },
+            );
+        h.run();
+        assert!(h.query_by_label("Ada Lovelace, available").is_some());
+        h.state_mut().on_a_call = true;
+        h.run();
+        assert!(h.query_by_label("Ada Lovelace, on the phone").is_some());
+        h.state_mut().registration = Registration::Failed("no answer".into());
+        h.run();
+        assert!(
+            h.query_by_label("Ada Lovelace, not connected: no answer")
+                .is_some()
+        );
+        for section in Section::ALL {
+            h.get_by_label(section.label()).click();
+            h.run();
+            assert_eq!(h.state().section, section);
+        }
+    }
+}

@@ -4,6 +4,8 @@
 pub mod call_bar;
 pub mod call_view;
 pub mod calls;
+pub mod contact_editor;
+pub mod contact_import;
 pub mod contacts;
 pub mod dial_pad;
 pub mod empty_state;

@@ -114,6 +114,13 @@ impl SettingsPage {
                         .map(|a| (*a, a.label().to_string()))
                         .collect();
                     combo(ui, "Appearance", &mut d.appearance, &looks);
+                    let caption = ui.label("Company directory (phonebook or vCard URL)");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut d.directory_url)
+                            .hint_text("https://pbx.example.com/phonebook.xml")
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(caption.id);
                 });
                 category(ui, "Call Strategy", |ui| {
                     call_strategy(ui, &mut d.call_strategy)

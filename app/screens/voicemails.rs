@@ -10,6 +10,9 @@ use crate::theme;
 use crate::time_format;
 use crate::widgets::icon_button::IconButton;
 
+/// The PBX's voicemail access code (Asterisk's usual `*97`).
+pub const VOICEMAIL_ACCESS: &str = "*97";
+
 pub fn show(
     ui: &mut egui::Ui,
     voicemails: &[Voicemail],
@@ -19,9 +22,15 @@ pub fn show(
     now_ms: i64,
     commands: &Commands,
 ) {
-    if let Some((new, old)) = waiting {
-        ui.label(format!("{new} new, {old} old on the server"));
-    }
+    ui.horizontal(|ui| {
+        if let Some((new, old)) = waiting {
+            ui.label(format!("{new} new, {old} old on the server"));
+        }
+        // The PBX's own mailbox answers on its access code, as from a desk phone.
+        if ui.button("Call voicemail").clicked() {
+            commands.send(Command::Dial(VOICEMAIL_ACCESS.into()));
+        }
+    });
     if voicemails.is_empty() {
         ui.weak("No voicemail.");
         return;
@@ -139,6 +148,9 @@ mod tests {
         h.get_by_label("Pause voicemail from Grace Hopper").click();
         h.run();
         assert_eq!(rx.try_recv(), Ok(Command::PauseVoicemail));
+        h.get_by_label("Call voicemail").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::Dial("*97".into())));
         h.get_by_label("Delete voicemail from Grace Hopper").click();
         h.run();
         assert_eq!(rx.try_recv(), Ok(Command::DeleteVoicemail(7)));

@@ -2,7 +2,9 @@
 //!
 //! The chroot lives under the git-ignored cache (`.cache/pbx/rootfs`) and is built once with
 //! debootstrap. Every `up` copies `pbx/asterisk/` into it, writes the per-user sections from
-//! `pbx/users.tsv`, and waits until Asterisk is booted *and* its SIP transports and AMI answer.
+//! `pbx/users.tsv` and the TLS certificates, and waits until Asterisk is booted *and* its SIP
+//! transports and AMI answer. A running PBX whose installed config differs from the repo's is not
+//! healthy, so the next `up` restarts it with the new config.
 //! Test processes share one PBX: `up` and `down` take a file lock, and each test leases the
 //! extensions it registers so that two tests never fight over one contact.
 
@@ -22,6 +24,8 @@ use crate::users::{self, User};
 
 /// SIP over UDP and TCP. Unusual on purpose: 5060 and 5070 are often taken by baresip or Kamailio.
 pub const SIP_PORT: u16 = 25060;
+/// SIP over TLS, with a certificate from the harness's own CA ([`Pbx::tls_ca`]).
+pub const TLS_PORT: u16 = 25061;
 pub const AMI_PORT: u16 = 5038;
 pub const AMI_USER: &str = "switchboard";
 pub const AMI_SECRET: &str = "switchboard-ami";
@@ -44,6 +48,10 @@ const CHROOT_PACKAGES: &[&str] = &[
 
 pub fn sip_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], SIP_PORT))
+}
+
+pub fn tls_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], TLS_PORT))
 }
 
 pub fn ami_addr() -> SocketAddr {
@@ -103,6 +111,12 @@ impl Pbx {
         self.rootfs().join("var/log/asterisk/messages")
     }
 
+    /// The test CA's certificate (PEM): trust it to accept the PBX's TLS transport. Made on
+    /// first use and kept in the cache, so it stays the same across restarts.
+    pub fn tls_ca(&self) -> anyhow::Result<PathBuf> {
+        Ok(crate::pbx_tls::ensure(&self.dir.join("tls"))?.ca)
+    }
+
     fn pid_path(&self) -> PathBuf {
         self.dir.join("asterisk.pid")
     }
@@ -154,14 +168,16 @@ impl Pbx {
         self.stop_asterisk()
     }
 
-    /// Healthy means: our Asterisk process runs, reports fully booted, lists both SIP transports,
-    /// answers SIP OPTIONS over UDP as itself, accepts TCP on the SIP port, and AMI greets us.
+    /// Healthy means: our Asterisk process runs with the repo's current config, reports fully
+    /// booted, lists its SIP transports, answers SIP OPTIONS over UDP as itself, accepts TCP on
+    /// the SIP and TLS ports, and AMI greets us.
     pub fn status(&self) -> anyhow::Result<Status> {
         let pid = self.running_pid().context("Asterisk is not running")?;
+        self.installed_config_is_current()?;
         self.cli("core waitfullybooted")
             .context("Asterisk is not fully booted")?;
         let transports = self.cli("pjsip show transports")?;
-        for t in ["transport-udp", "transport-tcp"] {
+        for t in ["transport-udp", "transport-tcp", "transport-tls"] {
             if !transports.contains(t) {
                 bail!("SIP transport {t} is not listed by `pjsip show transports`");
             }
@@ -179,6 +195,8 @@ impl Pbx {
         }
         TcpStream::connect_timeout(&sip_addr(), Duration::from_millis(500))
             .with_context(|| format!("SIP over TCP is not accepting on port {SIP_PORT}"))?;
+        TcpStream::connect_timeout(&tls_addr(), Duration::from_millis(500))
+            .with_context(|| format!("SIP over TLS is not accepting on port {TLS_PORT}"))?;
         crate::ami::banner(ami_addr()).context("AMI is not answering")?;
         let version = self
             .cli("core show version")?
@@ -228,8 +246,17 @@ impl Pbx {
 
     /// Leases the first free extension of the test pool (2001 and up).
     pub fn lease_any(&self) -> anyhow::Result<Lease> {
+        self.lease_first_free(|u| !u.is_demo() && !u.requires_session_timers())
+    }
+
+    /// Leases the first free extension whose endpoint requires session timers (3001 and up).
+    pub fn lease_with_session_timers(&self) -> anyhow::Result<Lease> {
+        self.lease_first_free(User::requires_session_timers)
+    }
+
+    fn lease_first_free(&self, in_pool: impl Fn(&User) -> bool) -> anyhow::Result<Lease> {
         fs::create_dir_all(self.dir.join("leases"))?;
-        let pool: Vec<User> = users::all()?.into_iter().filter(|u| !u.is_demo()).collect();
+        let pool: Vec<User> = users::all()?.into_iter().filter(in_pool).collect();
         crate::wait::wait_for("a free test extension", Duration::from_secs(120), || {
             pool.iter().find_map(|u| {
                 let path = self.dir.join(format!("leases/{}.lock", u.extension));
@@ -322,6 +349,44 @@ impl Pbx {
         Ok(Some(started.elapsed()))
     }
 
+    /// Every file `install_config` puts under `/etc/switchboard`, by path relative to it, with
+    /// its contents.
+    fn wanted_config(&self) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+        let mut files = Vec::new();
+        let source = crate::paths::workspace_root().join("pbx/asterisk");
+        for entry in
+            fs::read_dir(&source).with_context(|| format!("reading {}", source.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "conf") {
+                let name = PathBuf::from(path.file_name().context("file name")?);
+                files.push((name, fs::read(&path)?));
+            }
+        }
+        for (name, text) in render_user_config(&users::all()?) {
+            files.push((Path::new("generated").join(name), text.into_bytes()));
+        }
+        let tls = crate::pbx_tls::ensure(&self.dir.join("tls"))?;
+        files.push(("tls/server.crt".into(), fs::read(&tls.server_cert)?));
+        files.push(("tls/server.key".into(), fs::read(&tls.server_key)?));
+        Ok(files)
+    }
+
+    /// Fails, naming the first file that differs, when the running PBX was installed from
+    /// another config than the repo's (pbx/ changed since its `up`).
+    fn installed_config_is_current(&self) -> anyhow::Result<()> {
+        let etc = self.rootfs().join("etc/switchboard");
+        for (name, wanted) in self.wanted_config()? {
+            if fs::read(etc.join(&name)).ok().as_ref() != Some(&wanted) {
+                bail!(
+                    "the running PBX has an older {} than the repo: `up` restarts it with the new config",
+                    name.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Copies the repo's config into the chroot and writes the per-user sections.
     fn install_config(&self) -> anyhow::Result<()> {
         let root = self.rootfs();
@@ -329,21 +394,14 @@ impl Pbx {
         if etc.exists() {
             fs::remove_dir_all(&etc)?;
         }
-        fs::create_dir_all(etc.join("generated"))?;
-        let source = crate::paths::workspace_root().join("pbx/asterisk");
-        for entry in
-            fs::read_dir(&source).with_context(|| format!("reading {}", source.display()))?
-        {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "conf") {
-                fs::copy(&path, etc.join(path.file_name().context("file name")?))?;
+        for (name, contents) in self.wanted_config()? {
+            let path = etc.join(name);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
             }
+            fs::write(path, contents)?;
         }
         let users = users::all()?;
-        let generated = render_user_config(&users);
-        for (name, text) in generated {
-            fs::write(etc.join("generated").join(name), text)?;
-        }
         let web = root.join("usr/share/asterisk/static-http/switchboard");
         fs::create_dir_all(&web)?;
         let office: Vec<User> = users.iter().filter(|u| u.is_demo()).cloned().collect();
@@ -507,13 +565,24 @@ pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
     let mut dialplan = String::new();
     for u in users {
         let e = &u.extension;
+        let template = if u.requires_session_timers() {
+            "user-endpoint-timers"
+        } else {
+            "user-endpoint"
+        };
         let _ = write!(
             pjsip,
-            "[{e}](user-endpoint)\nauth = {e}\naors = {e}\ncallerid = \"{name}\" <{e}>\nmailboxes = {e}@default\n\n\
+            "[{e}]({template})\nauth = {e}\naors = {e}\ncallerid = \"{name}\" <{e}>\nmailboxes = {e}@default\n\n\
              [{e}](user-auth)\nusername = {e}\npassword = {pw}\n\n\
-             [{e}](user-aor)\nmailboxes = {e}@default\n\n",
+             [{e}](user-aor)\nmailboxes = {e}@default\n{desk}\n",
             name = u.name,
             pw = u.password,
+            // The demo office's lines also ring a desk phone; test extensions stay single.
+            desk = if u.is_demo() {
+                "max_contacts = 2\n"
+            } else {
+                ""
+            },
         );
         let _ = writeln!(voicemail, "{e} => {e},{},{}", u.name, u.email);
         let _ = write!(
@@ -632,10 +701,13 @@ mod tests {
 
     #[test]
     fn renders_an_endpoint_mailbox_and_dialplan_entry_per_user() {
-        let users = users::parse("1001\tAda Lovelace\tpw1\tada@x\n2001\tT\tpw2\tt@x\n").unwrap();
+        let users =
+            users::parse("1001\tAda Lovelace\tpw1\tada@x\n2001\tT\tpw2\tt@x\n3001\tS\tpw3\ts@x\n")
+                .unwrap();
         let files = render_user_config(&users);
         let pjsip = &files[0].1;
         assert!(pjsip.contains("[1001](user-endpoint)"));
+        assert!(pjsip.contains("[3001](user-endpoint-timers)"));
         assert!(pjsip.contains("password = pw2"));
         assert!(pjsip.contains("callerid = \"Ada Lovelace\" <1001>"));
         assert!(files[1].1.contains("1001 => 1001,Ada Lovelace,ada@x"));

@@ -60,6 +60,58 @@ pub fn run_sipp(
     Ok(stdout)
 }
 
+/// sipp playing a phone that is called directly (no PBX): it runs its scenario once in the
+/// background on a free port, and [`SippServer::finish`] says whether it ran exactly as written.
+pub struct SippServer {
+    child: ChildGuard,
+    pub addr: std::net::SocketAddr,
+    scenario: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl SippServer {
+    pub fn start(scenario: &Path) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port = free_udp_port()?;
+        let mut cmd = Command::new("sipp");
+        cmd.current_dir(dir.path())
+            .arg("-sf")
+            .arg(scenario)
+            .args(["-m", "1", "-nostdin", "-trace_err", "-i", "127.0.0.1"])
+            .args(["-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let child = ChildGuard::spawn("sipp", &mut cmd)?;
+        Ok(Self {
+            child,
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            scenario: scenario.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Waits for the scenario to end; an error carries sipp's own account of what differed.
+    pub fn finish(mut self, timeout: Duration) -> anyhow::Result<()> {
+        let status = self.child.wait_exit(timeout);
+        if status.is_some_and(|s| s.success()) {
+            return Ok(());
+        }
+        let errors: String = fs::read_dir(self.dir.path())?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("errors"))
+            .filter_map(|e| fs::read_to_string(e.path()).ok())
+            .collect();
+        bail!(
+            "sipp {} {}\n{errors}",
+            self.scenario.display(),
+            match status {
+                Some(s) => format!("failed ({s})"),
+                None => "did not finish in time".into(),
+            }
+        )
+    }
+}
+
 /// A running baresip registered as one user, answering calls automatically, controlled through
 /// its UDP console. Stopped by PID when dropped.
 pub struct Baresip {

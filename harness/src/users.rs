@@ -14,9 +14,15 @@ pub struct User {
 }
 
 impl User {
-    /// Demo users (1001-1010) are the office the demo shows; the rest form the test pool.
+    /// Demo users (1001-1010) are the office the demo shows; the rest form the test pools.
     pub fn is_demo(&self) -> bool {
         self.extension.starts_with("10")
+    }
+
+    /// Users 3001 and up require RFC 4028 session timers with a 90 s interval: a pool of their
+    /// own, so that tests of anything else never meet a PBX that insists on timers.
+    pub fn requires_session_timers(&self) -> bool {
+        self.extension.starts_with("30")
     }
 }
 
@@ -84,6 +90,7 @@ mod tests {
             assert!(users.iter().any(|u| u.extension == ext.to_string()));
         }
         assert!(users.iter().filter(|u| !u.is_demo()).count() >= 20);
+        assert!(users.iter().filter(|u| u.requires_session_timers()).count() >= 2);
         let mut pws: Vec<_> = users.iter().map(|u| &u.password).collect();
         pws.sort();
         pws.dedup();

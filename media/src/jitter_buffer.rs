@@ -56,8 +56,19 @@ pub struct JitterBuffer {
     over_target_ticks: u32,
     /// Frames concealed in a row because nothing at all had arrived.
     dry: u32,
+    /// A packet far from the expected sequence starts a new one only if the next packet
+    /// follows it (RFC 3550 A.1's probation): this is the sequence number that would confirm.
+    restart_at: Option<u16>,
+    /// The last packet's sequence number and timestamp, to tell a jump of the media clock
+    /// from network delay.
+    last: Option<(u16, u32)>,
     stats: JitterStats,
 }
+
+/// Packets this far behind the next one to play are a reordering, not a new sequence.
+const MAX_MISORDER: u16 = 100;
+/// A media clock this far (in ms) from where the sequence numbers put it has jumped.
+const MAX_CLOCK_JUMP_MS: f64 = 1000.0;
 
 impl JitterBuffer {
     pub fn new(frame_ms: u32, clock_rate: u32) -> Self {
@@ -80,6 +91,8 @@ impl JitterBuffer {
             peak_delay_ms: 0.0,
             over_target_ticks: 0,
             dry: 0,
+            restart_at: None,
+            last: None,
             stats: JitterStats {
                 target_frames: 1,
                 ..JitterStats::default()
@@ -112,8 +125,60 @@ impl JitterBuffer {
         if payload.len() > MAX_PAYLOAD {
             return;
         }
+        if let Some(next) = self.next_seq {
+            let ahead = seq.wrapping_sub(next);
+            let behind = next.wrapping_sub(seq);
+            let near = (ahead as usize) < SLOTS || (1..=MAX_MISORDER).contains(&behind);
+            if !near {
+                // Far from the sequence we play: one stray packet, or a sender that started
+                // over (a PBX switching from its music on hold back to the bridged call).
+                // Two in a row decide.
+                if self.restart_at != Some(seq) {
+                    self.restart_at = Some(seq.wrapping_add(1));
+                    self.stats.late_dropped += 1;
+                    return;
+                }
+                self.restart(seq.wrapping_sub(1));
+            } else if ahead >= 0x8000 {
+                self.stats.late_dropped += 1;
+                return;
+            }
+        }
+        self.restart_at = None;
+        self.measure_delay(seq, timestamp, arrival_ms);
+        match self.next_seq {
+            None => {
+                self.next_seq = Some(seq);
+                self.highest = seq;
+            }
+            Some(_) if seq.wrapping_sub(self.highest) < 0x8000 => self.highest = seq,
+            Some(_) => {}
+        }
+        let slot = &mut self.slots[seq as usize % SLOTS];
+        slot.filled = true;
+        slot.seq = seq;
+        slot.len = payload.len();
+        slot.data[..payload.len()].copy_from_slice(payload);
+    }
+
+    /// Follows the delay of packets beyond the quickest one seen, which sets the depth.
+    fn measure_delay(&mut self, seq: u16, timestamp: u32, arrival_ms: f64) {
         let media_ms = timestamp as f64 * 1000.0 / self.clock_rate as f64;
         let transit = arrival_ms - media_ms;
+        if let Some((last_seq, last_ts)) = self.last {
+            // Where the sequence numbers say this packet's media time should be.
+            let frames = seq.wrapping_sub(last_seq) as i16 as f64;
+            let expected =
+                last_ts as f64 * 1000.0 / self.clock_rate as f64 + frames * self.frame_ms as f64;
+            let jump = media_ms - expected;
+            // The media clock wraps at 2^32 samples; a jump of more than a second is a new
+            // clock, not a late packet: measure from here.
+            let wrap = u32::MAX as f64 * 1000.0 / self.clock_rate as f64;
+            if jump.abs() > MAX_CLOCK_JUMP_MS && (jump.abs() - wrap).abs() > MAX_CLOCK_JUMP_MS {
+                self.min_transit_ms = transit;
+            }
+        }
+        self.last = Some((seq, timestamp));
         if transit < self.min_transit_ms {
             self.min_transit_ms = transit;
         }
@@ -122,33 +187,14 @@ impl JitterBuffer {
         let delay = (transit - self.min_transit_ms).max(0.0);
         self.peak_delay_ms = delay.max(self.peak_delay_ms * 0.998);
         self.stats.target_frames = self.target_frames();
+    }
 
-        match self.next_seq {
-            None => {
-                self.next_seq = Some(seq);
-                self.highest = seq;
-            }
-            Some(next) => {
-                let ahead = seq.wrapping_sub(next);
-                if ahead >= 0x8000 {
-                    self.stats.late_dropped += 1;
-                    return;
-                }
-                if ahead as usize >= SLOTS {
-                    // A jump we cannot hold (the sender restarted): start over from this packet.
-                    self.reset();
-                    self.next_seq = Some(seq);
-                    self.highest = seq;
-                } else if seq.wrapping_sub(self.highest) < 0x8000 {
-                    self.highest = seq;
-                }
-            }
-        }
-        let slot = &mut self.slots[seq as usize % SLOTS];
-        slot.filled = true;
-        slot.seq = seq;
-        slot.len = payload.len();
-        slot.data[..payload.len()].copy_from_slice(payload);
+    /// Starts over from a new sequence, whose first packet is `before + 1`.
+    fn restart(&mut self, before: u16) {
+        self.reset();
+        self.next_seq = Some(before.wrapping_add(1));
+        self.highest = before.wrapping_add(1);
+        self.dry = 0;
     }
 
     fn reset(&mut self) {
@@ -292,6 +338,59 @@ mod tests {
         }
         let after_gap: Vec<_> = played.iter().rev().take(3).rev().copied().collect();
         assert_eq!(after_gap, vec![Some(13), Some(14), Some(15)], "{played:?}");
+    }
+
+    #[test]
+    fn a_sender_whose_sequence_restarts_behind_is_followed() {
+        // A PBX switching from its own music on hold back to the bridged call sends the other
+        // party's sequence numbers: here far behind the ones it used so far.
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut played = Vec::new();
+        for i in 0..50u16 {
+            let seq = 40_000 + i;
+            jb.push(seq, i as u32 * 160, &payload(seq), i as f64 * 20.0);
+            played.extend(drain(&mut jb, 1));
+        }
+        for i in 0..50u16 {
+            let seq = 30_000 + i;
+            let t = 50 + i as u32;
+            jb.push(seq, t * 160, &payload(seq), t as f64 * 20.0);
+            played.extend(drain(&mut jb, 1));
+        }
+        let tail: Vec<_> = played.iter().rev().take(40).flatten().copied().collect();
+        assert!(
+            tail.len() >= 38 && tail.iter().all(|s| (30_000..30_050).contains(s)),
+            "the new sequence is not played: {tail:?}"
+        );
+    }
+
+    #[test]
+    fn one_stray_old_packet_is_dropped_without_a_restart() {
+        let mut jb = JitterBuffer::new(20, 8000);
+        let mut played = Vec::new();
+        for i in 0..30u16 {
+            let seq = 40_000 + i;
+            jb.push(seq, i as u32 * 160, &payload(seq), i as f64 * 20.0);
+            if i == 15 {
+                jb.push(100, 0, &payload(100), i as f64 * 20.0);
+            }
+            played.extend(drain(&mut jb, 1));
+        }
+        assert!(!played.contains(&Some(100)));
+        assert_eq!(played.last(), Some(&Some(40_029)), "{played:?}");
+    }
+
+    #[test]
+    fn a_timestamp_jump_does_not_inflate_the_depth() {
+        // The same sender, but its media clock jumps 10 s back (a new source behind a PBX):
+        // the packets are no later than before and must not be taken for 10 s of jitter.
+        let mut jb = JitterBuffer::new(20, 8000);
+        for i in 0..200u32 {
+            let ts = if i < 100 { 800_000 + i * 160 } else { i * 160 };
+            jb.push(i as u16, ts, &payload(i as u16), i as f64 * 20.0);
+            jb.pop();
+        }
+        assert!(jb.target_frames() <= 2, "target {}", jb.target_frames());
     }
 
     #[test]

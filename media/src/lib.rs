@@ -37,6 +37,7 @@
 //! | [`Engine::conference`]`(&[StreamId])`, [`Engine::split`] | 3-way merge (mix-minus) and back |
 //! | [`Engine::play_tone`]`(Tone)`, [`Engine::stop_tone`] | ringback, busy, call waiting, DTMF feedback |
 //! | [`Engine::start_ringing`]`(path, volume)`, [`Engine::stop_ringing`], [`Engine::preview_ringtone`] | Ogg Opus ringtone on the ringing device |
+//! | [`Engine::play_file`]`(path, from_secs)`, [`Engine::stop_file`] | a voicemail on the speaker, with its position |
 //! | [`Engine::set_devices`], [`Engine::list_devices`], [`Engine::set_mic_meter`] | devices and the level meter |
 //!
 //! [`StreamConfig`] carries the RTP socket, an optional RTCP socket (none = rtcp-mux), the
@@ -255,4 +256,10 @@ pub enum MediaEvent {
     PlaybackFinished {
         stream: StreamId,
     },
+    /// How far the file of [`Engine::play_file`] has played, five times a second.
+    FilePosition {
+        secs: f32,
+    },
+    /// The file of [`Engine::play_file`] has played to its end.
+    FileFinished,
 }

@@ -222,6 +222,22 @@ impl OggOpusReader {
         Ok(written)
     }
 
+    /// Skips `samples` samples (decoding them, as Opus needs its history to go on cleanly).
+    /// Returns how many were skipped; fewer means the file ended first.
+    pub fn skip(&mut self, samples: usize) -> Result<usize, MediaError> {
+        let mut buf = [0.0f32; FRAME];
+        let mut done = 0;
+        while done < samples {
+            let want = (samples - done).min(FRAME);
+            let n = self.read(&mut buf[..want])?;
+            done += n;
+            if n < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
     /// Starts again from the beginning (for looped ringtones and music on hold).
     pub fn rewind(&mut self) -> Result<(), MediaError> {
         *self = OggOpusReader::open(&self.path.clone())?;
@@ -272,6 +288,36 @@ mod tests {
         );
         let mid = &all[12_000..36_000];
         assert!(goertzel_power(mid, 48_000, 600.0) > 1000.0 * goertzel_power(mid, 48_000, 900.0));
+    }
+
+    #[test]
+    fn skipping_lands_where_asked_and_stops_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.opus");
+        let mut w = OggOpusWriter::create(&path, 32_000).unwrap();
+        for f in 0..50 {
+            let frame: Vec<f32> = (0..FRAME)
+                .map(|i| (f * FRAME + i) as f32 / 48_000.0)
+                .collect();
+            w.write_frame(&frame).unwrap();
+        }
+        w.finish().unwrap();
+        let all = OggOpusReader::read_all(&path).unwrap();
+        let mut r = OggOpusReader::open(&path).unwrap();
+        assert_eq!(r.skip(24_000).unwrap(), 24_000);
+        let mut rest = Vec::new();
+        let mut buf = [0.0f32; FRAME];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            rest.extend_from_slice(&buf[..n]);
+            if n < FRAME {
+                break;
+            }
+        }
+        assert_eq!(rest.len(), all.len() - 24_000);
+        assert_eq!(rest[..100], all[24_000..24_100]);
+        let mut r = OggOpusReader::open(&path).unwrap();
+        assert_eq!(r.skip(10 * 48_000).unwrap(), all.len());
     }
 
     #[test]

@@ -297,3 +297,98 @@ fn an_idle_engine_holds_no_device_and_opens_them_only_while_used() {
     .unwrap();
     engine.shutdown();
 }
+
+fn playing_streams() -> usize {
+    card()
+        .pactl(&["list", "short", "sink-inputs"])
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// Two seconds of 700 Hz, as a voicemail file.
+fn voicemail_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("vm.opus");
+    let mut w = media::ogg_opus::OggOpusWriter::create(&path, 24_000).unwrap();
+    let mut tone = media::tone::ToneGenerator::new(Tone::Sine(700.0), 48_000);
+    for _ in 0..100 {
+        let mut frame = vec![0.0; FRAME];
+        tone.add_to(&mut frame);
+        w.write_frame(&frame).unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn a_voicemail_plays_on_the_speaker_with_its_position_and_without_the_microphone() {
+    card();
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let file = voicemail_file(dir.path());
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::default_devices(), tx).unwrap();
+    engine.play_file(&file, 0.0).unwrap();
+    let first = wait_event(
+        &events,
+        Duration::from_secs(10),
+        "a position",
+        |e| match e {
+            MediaEvent::FilePosition { secs } => Some(*secs),
+            _ => None,
+        },
+    );
+    assert!(first < 1.0, "started at {first} s");
+    assert_eq!(playing_streams(), 1, "the speaker is not open");
+    assert_eq!(
+        recording_streams(),
+        0,
+        "playing a voicemail opened the microphone"
+    );
+    let mut last = first;
+    wait_event(&events, Duration::from_secs(10), "the end", |e| match e {
+        MediaEvent::FilePosition { secs } => {
+            assert!(*secs >= last, "went back from {last} to {secs}");
+            last = *secs;
+            None
+        }
+        MediaEvent::FileFinished => Some(()),
+        _ => None,
+    });
+    assert!((last - 2.0).abs() < 0.05, "ended at {last} s");
+
+    // Seek: play again from 1.5 s; it starts there and stops at the end.
+    engine.play_file(&file, 1.5).unwrap();
+    let at = wait_event(
+        &events,
+        Duration::from_secs(10),
+        "a position",
+        |e| match e {
+            MediaEvent::FilePosition { secs } => Some(*secs),
+            _ => None,
+        },
+    );
+    assert!((1.5..1.8).contains(&at), "resumed at {at} s");
+    wait_event(&events, Duration::from_secs(5), "the end", |e| {
+        matches!(e, MediaEvent::FileFinished).then_some(())
+    });
+
+    // Pause is a stop: no position after it.
+    engine.play_file(&file, 0.0).unwrap();
+    wait_event(&events, Duration::from_secs(10), "a position", |e| {
+        matches!(e, MediaEvent::FilePosition { .. }).then_some(())
+    });
+    engine.stop_file();
+    std::thread::sleep(Duration::from_millis(100));
+    while events.try_recv().is_ok() {}
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !events.try_iter().any(|e| matches!(
+            e,
+            MediaEvent::FilePosition { .. } | MediaEvent::FileFinished
+        )),
+        "the file went on after it was stopped"
+    );
+    engine.shutdown();
+}

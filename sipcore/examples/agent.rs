@@ -65,8 +65,11 @@ fn event_json(e: &Event) -> serde_json::Value {
             RegistrationState::Registering => {
                 json!({"event": "registration", "state": "registering"})
             }
-            RegistrationState::Registered { expires_secs } => {
-                json!({"event": "registration", "state": "registered", "expires": expires_secs})
+            RegistrationState::Registered {
+                expires_secs,
+                other_devices,
+            } => {
+                json!({"event": "registration", "state": "registered", "expires": expires_secs, "other_devices": other_devices})
             }
             RegistrationState::Failed { reason, retrying } => {
                 json!({"event": "registration", "state": "failed", "reason": reason, "retrying": retrying})
@@ -92,6 +95,9 @@ fn event_json(e: &Event) -> serde_json::Value {
                 CallState::Ended(r) => ("ended", Some(json!({"reason": r.to_string()}))),
             };
             json!({"event": "call", "call": call.0, "state": name, "detail": detail})
+        }
+        Event::SessionRefreshed { call, by_us } => {
+            json!({"event": "session_refreshed", "call": call.0, "by_us": by_us})
         }
         Event::Dtmf { call, digit } => {
             json!({"event": "dtmf", "call": call.0, "digit": digit.to_string()})
@@ -133,6 +139,9 @@ fn event_json(e: &Event) -> serde_json::Value {
         Event::MessageResult { id, result } => {
             json!({"event": "message_result", "id": id, "ok": result.is_ok(),
             "error": result.as_ref().err()})
+        }
+        Event::OwnPresence(state) => {
+            json!({"event": "own_presence", "state": format!("{state:?}")})
         }
         Event::Error(e) => json!({"event": "error", "message": e}),
     }

@@ -1,6 +1,7 @@
 //! A SIP account: who we are, where the server is, and how to reach it.
 
 use std::fmt;
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Transport {
@@ -25,6 +26,9 @@ pub struct Account {
     pub outbound_proxy: Option<String>,
     /// Registration lifetime asked for, in seconds.
     pub expires: u32,
+    /// Over TLS: a PEM file of certificate authorities to trust besides the system's, for a
+    /// PBX whose certificate comes from a company's own CA.
+    pub trusted_ca: Option<PathBuf>,
 }
 
 impl Account {
@@ -38,6 +42,7 @@ impl Account {
             transport: Transport::Udp,
             outbound_proxy: None,
             expires: 300,
+            trusted_ca: None,
         }
     }
 
@@ -82,6 +87,7 @@ impl fmt::Debug for Account {
             .field("server", &self.server)
             .field("transport", &self.transport)
             .field("outbound_proxy", &self.outbound_proxy)
+            .field("trusted_ca", &self.trusted_ca)
             .finish_non_exhaustive()
     }
 }

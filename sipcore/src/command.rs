@@ -51,6 +51,8 @@ pub enum Command {
         content_type: String,
         body: String,
     },
+    /// Our own presence for others to see (PUBLISH): `Offline` removes it.
+    SetPresence(crate::bodies::pidf::Availability),
     /// Watch these extensions' phone status (busy lamp) and presence from now on; extensions
     /// no longer listed are unsubscribed. Subscribing waits for registration and is paced.
     Watch {

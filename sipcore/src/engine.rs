@@ -18,7 +18,6 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::dialog::registration::{RefreshOutcome, Registration};
 use rsipstack::sip::{Header, HeadersExt, Method, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transaction::transaction::Transaction;
@@ -36,11 +35,17 @@ use crate::event::{CallId, CallState, EndReason, Event, Hold, RegistrationState}
 use crate::media_control::{MediaControl, RtpSockets, StreamParams, StreamUpdate};
 use crate::message;
 use crate::party;
+use crate::publish::Publisher;
+use crate::registration::Registrar;
 use crate::sdp::{self, Direction};
 use crate::subscribe;
 use crate::subscription::{Answer, Pacing, Subscriptions};
 
 mod subscriptions;
+use crate::session_timer::{self, Timers};
+
+mod rebind;
+mod session_refresh;
 
 /// Called after every event is queued, so a window can wake up and repaint.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -59,6 +64,15 @@ pub struct EngineConfig {
     pub keepalive: std::time::Duration,
     /// How fast subscriptions go out and how long each is asked to last.
     pub subscriptions: Pacing,
+    /// Session timers (RFC 4028) we ask for and accept.
+    pub session_timers: session_timer::SessionTimerConfig,
+    /// How often to check, while registered, that `bind_ip` still reaches the server; when it
+    /// does not, the engine moves to the address that does and registers again from there
+    /// ([`crate::network_watch`]). Zero turns the check off.
+    pub address_check: std::time::Duration,
+    /// Lifetime asked for our presence publication; it is refreshed at 75 % of what the server
+    /// grants.
+    pub publish_expires: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +83,9 @@ impl Default for EngineConfig {
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
             keepalive: std::time::Duration::from_secs(25),
             subscriptions: Pacing::default(),
+            session_timers: session_timer::SessionTimerConfig::default(),
+            address_check: std::time::Duration::from_secs(5),
+            publish_expires: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -234,6 +251,17 @@ enum Msg {
     },
     /// A subscription deadline (refresh, retry, pacing) has come.
     SubscriptionTimer,
+    SessionTimer(session_timer::Fired),
+    /// The local address no longer reaches the server; this one does.
+    AddressChanged(IpAddr),
+    /// A SIP socket on the new address is open (with the token that closes it).
+    Rebound(Result<(UdpConnection, CancellationToken), String>),
+    /// A session refresh we sent was answered (`by_update`: an UPDATE, else a re-INVITE).
+    RefreshDone {
+        call: CallId,
+        by_update: bool,
+        result: Result<Option<rsipstack::sip::Response>, String>,
+    },
 }
 
 struct Core {
@@ -246,6 +274,9 @@ struct Core {
     state_tx: DialogStateSender,
     account: Option<Account>,
     registration: Option<CancellationToken>,
+    /// Set to end the current registration without an un-REGISTER (moving to a new address:
+    /// the old one is gone, and its un-REGISTER could remove the new binding).
+    registration_quiet: Arc<std::sync::atomic::AtomicBool>,
     calls: HashMap<CallId, Call>,
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
@@ -256,6 +287,8 @@ struct Core {
     in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
     /// Our UDP socket, for keepalives outside any transaction.
     udp: UdpConnection,
+    /// Closes `udp` when the engine moves to another address.
+    udp_token: CancellationToken,
     /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
     /// goes there first.
     proxy: Option<SocketAddr>,
@@ -267,7 +300,12 @@ struct Core {
     early_notifies: HashMap<String, Vec<Transaction>>,
     /// The subscription deadline a timer task is already sleeping towards.
     sub_timer: Option<Instant>,
+    session_timers: Timers,
     shutting_down: bool,
+    /// Our presence publication, while signed in and once the app set a presence.
+    publisher: Option<Publisher>,
+    /// The presence the app last asked for, republished after a change of account.
+    presence: Option<crate::Availability>,
 }
 
 impl Core {
@@ -278,9 +316,11 @@ impl Core {
         inbox: mpsc::UnboundedSender<Msg>,
     ) -> Result<(Self, SocketAddr), StartError> {
         let bind = SocketAddr::new(config.bind_ip, config.sip_port);
+        crate::tls::install_crypto_provider();
         let token = CancellationToken::new();
         let transport = TransportLayer::new(token.clone());
-        let udp = UdpConnection::create_connection(bind, None, Some(token.child_token()))
+        let udp_token = token.child_token();
+        let udp = UdpConnection::create_connection(bind, None, Some(udp_token.clone()))
             .await
             .map_err(|e| StartError::Bind {
                 addr: bind,
@@ -336,6 +376,10 @@ impl Core {
                 }
             }
         });
+        let to_core = inbox.clone();
+        let session_timers = Timers::new(move |fired| {
+            let _ = to_core.send(Msg::SessionTimer(fired));
+        });
         info!(%local, "SIP engine listening");
         let subs = Subscriptions::new(config.subscriptions.clone(), Instant::now());
         Ok((
@@ -349,17 +393,22 @@ impl Core {
                 state_tx,
                 account: None,
                 registration: None,
+                registration_quiet: Arc::default(),
                 calls: HashMap::new(),
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
                 in_dialog: HashMap::new(),
                 udp,
+                udp_token,
                 proxy: None,
                 registered: false,
                 subs,
                 early_notifies: HashMap::new(),
                 sub_timer: None,
+                session_timers,
                 shutting_down: false,
+                publisher: None,
+                presence: None,
             },
             local,
         ))
@@ -396,6 +445,14 @@ impl Core {
                     let actions = self.subs.tick(Instant::now());
                     self.carry_out(actions);
                 }
+                Msg::SessionTimer(fired) => self.session_timer_due(fired),
+                Msg::RefreshDone {
+                    call,
+                    by_update,
+                    result,
+                } => self.refresh_done(call, by_update, result),
+                Msg::AddressChanged(ip) => self.address_changed(ip),
+                Msg::Rebound(result) => self.rebound(result),
             }
         }
         self.endpoint.shutdown();
@@ -484,6 +541,7 @@ impl Core {
                 let actions = self.subs.watch(Vec::new(), Instant::now());
                 self.carry_out(actions);
             }
+            Command::SetPresence(a) => self.set_presence(a),
             Command::Shutdown => {}
         }
     }
@@ -493,14 +551,6 @@ impl Core {
     fn register(&mut self, account: Account) {
         if let Some(token) = self.registration.take() {
             token.cancel();
-        }
-        if account.transport == crate::Transport::Tls {
-            self.events
-                .emit(Event::Registration(RegistrationState::Failed {
-                    reason: "TLS is not available yet: choose UDP or TCP.".into(),
-                    retrying: false,
-                }));
-            return;
         }
         let server = match rsipstack::sip::Uri::try_from(account.server_uri().as_str()) {
             Ok(u) => u,
@@ -513,13 +563,6 @@ impl Core {
                 return;
             }
         };
-        let mut reg = Registration::new(self.endpoint.inner.clone(), None);
-        reg.credential = Some(Credential {
-            username: account.username.clone(),
-            password: account.password.clone(),
-            realm: None,
-            auth_username: account.auth_username.clone(),
-        });
         self.proxy = None;
         if let Some(p) = account
             .outbound_proxy
@@ -527,10 +570,7 @@ impl Core {
             .filter(|p| !p.trim().is_empty())
         {
             match resolve_host_port(p) {
-                Some(addr) => {
-                    reg.outbound_proxy = Some(addr);
-                    self.proxy = Some(addr);
-                }
+                Some(addr) => self.proxy = Some(addr),
                 None => {
                     self.events
                         .emit(Event::Registration(RegistrationState::Failed {
@@ -541,12 +581,31 @@ impl Core {
                 }
             }
         }
+        let tls = match self.tls_setup(&account) {
+            Ok(t) => t,
+            Err(e) => {
+                self.events
+                    .emit(Event::Registration(RegistrationState::Failed {
+                        reason: e.to_string(),
+                        retrying: false,
+                    }));
+                return;
+            }
+        };
         let token = CancellationToken::new();
         self.registration = Some(token.clone());
+        let quiet = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        self.registration_quiet = quiet.clone();
         self.events
             .emit(Event::Registration(RegistrationState::Registering));
-        if account.transport == crate::Transport::Udp {
+        self.watch_address(&account, token.child_token());
+        if matches!(
+            account.transport,
+            crate::Transport::Udp | crate::Transport::Tcp
+        ) {
             let udp = self.udp.clone();
+            let endpoint = self.endpoint.inner.clone();
+            let tcp = account.transport == crate::Transport::Tcp;
             let every = self.config.keepalive;
             let token = token.clone();
             let host = account.server.clone();
@@ -563,44 +622,93 @@ impl Core {
                 let Some(addr) = next_hop else {
                     return;
                 };
-                let target = rsipstack::transport::SipAddr::from(addr);
+                let mut target = rsipstack::transport::SipAddr::from(addr);
+                if tcp {
+                    target.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
+                }
                 loop {
                     tokio::select! {
                         _ = token.cancelled() => return,
                         _ = tokio::time::sleep(every) => {}
                     }
-                    if let Err(e) = udp.send_raw(b"\r\n\r\n", &target).await {
+                    // RFC 5626 §4.4.1: a double CRLF. Over TCP it also keeps the connection the
+                    // server sends our calls on from being closed as idle (by NATs, and by
+                    // rsipstack itself after 5 minutes without a byte).
+                    let sent = if tcp {
+                        send_stream_keepalive(&endpoint.transport_layer, &target).await
+                    } else {
+                        udp.send_raw(b"\r\n\r\n", &target)
+                            .await
+                            .map_err(|e| e.to_string())
+                    };
+                    if let Err(e) = sent {
                         debug!("keepalive not sent: {e}");
                     }
                 }
             });
         }
+        let registrar =
+            match Registrar::new(self.endpoint.inner.clone(), &account, server, self.proxy) {
+                Ok(r) => r,
+                Err(reason) => {
+                    self.events
+                        .emit(Event::Registration(RegistrationState::Failed {
+                            reason,
+                            retrying: false,
+                        }));
+                    return;
+                }
+            };
         let inbox = self.inbox.clone();
-        let user = account.username.clone();
-        let host = account.server.clone();
-        let expires = account.expires;
         // Subscriptions wait for this registration, then start afresh for the new account.
         self.registered = false;
         self.subs.pause();
-        let actions = self.subs.set_mailbox(Some(user.clone()), Instant::now());
+        let actions = self
+            .subs
+            .set_mailbox(Some(account.username.clone()), Instant::now());
         self.carry_out(actions);
         self.account = Some(account);
+        self.restart_publisher();
         tokio::spawn(async move {
-            let report = |s: RegistrationState| {
+            let report = move |s: RegistrationState| {
                 let _ = inbox.send(Msg::Registration(s));
             };
-            reg.keep_alive(server.clone(), expires, token.clone(), |outcome| {
-                report(registration_state(outcome, &user, &host, expires));
-            })
-            .await;
-            // Cancelled: un-REGISTER, so the PBX stops ringing a phone that is gone.
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_secs(3),
-                reg.register(server, Some(0)),
-            )
-            .await;
-            report(RegistrationState::Unregistered);
+            if let Some(tls) = tls {
+                let trusted = tls
+                    .check_until_ok(&token, |e| {
+                        report(RegistrationState::Failed {
+                            reason: e.to_string(),
+                            retrying: e.is_transient(),
+                        })
+                    })
+                    .await;
+                if !trusted {
+                    if token.is_cancelled() && !quiet.load(std::sync::atomic::Ordering::SeqCst) {
+                        report(RegistrationState::Unregistered);
+                    }
+                    return;
+                }
+            }
+            registrar.run(token, quiet, report).await;
         });
+    }
+
+    /// For a TLS account: its trust, handed to the transport layer for the connections the
+    /// stack makes; `None` for other transports.
+    fn tls_setup(
+        &self,
+        account: &Account,
+    ) -> Result<Option<crate::tls::TlsSetup>, crate::tls::TlsError> {
+        if account.transport != crate::Transport::Tls {
+            return Ok(None);
+        }
+        let setup =
+            crate::tls::TlsSetup::new(&account.server, self.proxy, account.trusted_ca.as_deref())?;
+        self.endpoint
+            .inner
+            .transport_layer
+            .set_tls_config(setup.stack_config());
+        Ok(Some(setup))
     }
 
     fn unregister(&mut self) {
@@ -614,6 +722,40 @@ impl Core {
         actions.extend(self.subs.set_mailbox(None, now));
         self.carry_out(actions);
         self.account = None;
+        if let Some(p) = self.publisher.take() {
+            tokio::spawn(p.finish(std::time::Duration::from_secs(3)));
+        }
+    }
+
+    // ── Our own presence ────────────────────────────────────────────────
+
+    fn set_presence(&mut self, availability: crate::Availability) {
+        self.presence = Some(availability);
+        match &self.publisher {
+            Some(p) => p.set(availability),
+            None => self.restart_publisher(),
+        }
+    }
+
+    /// A publication belongs to one account: the old one is removed, and the presence the app
+    /// asked for is published for the account now signed in.
+    fn restart_publisher(&mut self) {
+        if let Some(old) = self.publisher.take() {
+            tokio::spawn(old.finish(std::time::Duration::from_secs(3)));
+        }
+        let (Some(account), Some(presence)) = (self.account.clone(), self.presence) else {
+            return;
+        };
+        let events = self.events.clone();
+        let publisher = Publisher::start(
+            self.endpoint.inner.clone(),
+            account,
+            self.proxy_hop(),
+            self.config.publish_expires,
+            move |state| events.emit(Event::OwnPresence(state)),
+        );
+        publisher.set(presence);
+        self.publisher = Some(publisher);
     }
 
     /// Subscriptions follow the registration: paused while it is lost, started afresh when it
@@ -659,6 +801,9 @@ impl Core {
         goodbyes.extend(self.unsubscribe_all());
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), futures_join(goodbyes)).await;
+        if let Some(p) = self.publisher.take() {
+            p.finish(std::time::Duration::from_secs(2)).await;
+        }
         if let Some(token) = self.registration.take() {
             token.cancel();
             // Give the un-REGISTER a moment to leave.
@@ -706,13 +851,11 @@ impl Core {
             offer: Some(offer.into_bytes()),
             contact: self.contact().unwrap_or_default(),
             credential: self.credential(),
-            destination: self.proxy.map(|p| {
-                let mut a = rsipstack::transport::SipAddr::from(p);
-                if account.transport == crate::Transport::Tcp {
-                    a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
-                }
-                a
-            }),
+            headers: Some(session_timer::request_headers(
+                &self.config.session_timers,
+                None,
+            )),
+            destination: self.proxy_hop(),
             ..Default::default()
         };
         let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
@@ -773,6 +916,8 @@ impl Core {
                         entry.remote_sdp = Some(answer.clone());
                         entry.state = CallState::Active { hold: Hold::None };
                         entry.answered();
+                        self.session_timers
+                            .restart(call, session_timer::from_response(&resp));
                         let direction = Direction::answer_to(answer.direction, Direction::SendRecv);
                         self.start_or_update_media(
                             call,
@@ -923,6 +1068,14 @@ impl Core {
     }
 
     fn incoming_invite(&mut self, mut tx: Transaction) {
+        let session = match session_timer::for_request(&tx.original, &self.config.session_timers) {
+            session_timer::Verdict::TooSmall { min_se } => {
+                let headers = session_timer::too_small_headers(min_se);
+                reply_with(tx, StatusCode::SessionIntervalTooSmall, headers);
+                return;
+            }
+            session_timer::Verdict::Accept(s) => s,
+        };
         let offer = match sdp::parse(&tx.original.body) {
             Ok(o) if !o.codecs.is_empty() => o,
             Ok(_) | Err(_) if tx.original.body.is_empty() => {
@@ -964,6 +1117,9 @@ impl Core {
         let call_id = dialog.id().call_id.clone();
         info!(%call, %call_id, from = %from.number, "incoming call");
         let mut entry = Call::incoming(call, from.clone(), offer);
+        if let Some(s) = session {
+            self.session_timers.negotiated(call, s);
+        }
         let d = dialog.clone();
         entry.dialog = Some(dialog);
         self.by_call_id.insert(call_id, call);
@@ -1016,10 +1172,9 @@ impl Core {
         let Some(dialog) = entry.dialog.clone() else {
             return;
         };
-        if let Err(e) = dialog.accept(
-            Some(vec![Header::ContentType("application/sdp".into())]),
-            Some(body.into_bytes()),
-        ) {
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(self.session_timers.answering(call));
+        if let Err(e) = dialog.accept(Some(headers), Some(body.into_bytes())) {
             self.events
                 .emit(Event::Error(format!("The call could not be answered: {e}")));
             return;
@@ -1105,6 +1260,7 @@ impl Core {
         }
         info!(%call, %reason, "call ended");
         entry.state = CallState::Ended(reason);
+        self.session_timers.stop(call);
         if entry.media_started {
             self.media.stop(call);
         }
@@ -1290,6 +1446,12 @@ impl Core {
             });
             return;
         };
+        let Some(session) = self.judge_remote_refresh(&req, handle.clone()) else {
+            return;
+        };
+        if req.method == Method::Update && req.body.is_empty() {
+            return self.answer_bare_refresh(call, session, handle);
+        }
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1329,13 +1491,15 @@ impl Core {
                 None,
             ),
         };
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(
+            session
+                .map(session_timer::response_headers)
+                .unwrap_or_default(),
+        );
         tokio::spawn(async move {
             let _ = handle
-                .respond(
-                    StatusCode::OK,
-                    Some(vec![Header::ContentType("application/sdp".into())]),
-                    Some(body.into_bytes()),
-                )
+                .respond(StatusCode::OK, Some(headers), Some(body.into_bytes()))
                 .await;
         });
         if let Some((offer, answer)) = update {
@@ -1353,11 +1517,18 @@ impl Core {
             );
             self.emit_state(call);
         }
+        self.refreshed_by_them(call, session);
     }
 
     // ── In-call actions ─────────────────────────────────────────────────
 
     fn set_hold(&mut self, call: CallId, hold: bool) {
+        // A re-INVITE refreshes the session too; without the timer's headers it would turn
+        // the timer off (RFC 4028 §7.4).
+        let timer_headers = session_timer::request_headers(
+            &self.config.session_timers,
+            self.session_timers.session(call),
+        );
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1381,12 +1552,11 @@ impl Core {
             &sdp::offer(local_rtp, direction),
         );
         let inbox = self.inbox.clone();
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(timer_headers);
         tokio::spawn(async move {
             let result = dialog
-                .reinvite(
-                    Some(vec![Header::ContentType("application/sdp".into())]),
-                    Some(body.into_bytes()),
-                )
+                .reinvite(Some(headers), Some(body.into_bytes()))
                 .await
                 .map_err(|e| e.to_string());
             let _ = inbox.send(Msg::ReinviteDone { call, hold, result });
@@ -1408,6 +1578,8 @@ impl Core {
         match result {
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
                 entry.hold_retries = 0;
+                self.session_timers
+                    .restart(call, session_timer::from_response(&resp));
                 let answer = sdp::parse(&resp.body).ok();
                 entry.state = CallState::Active {
                     hold: current.with_local(hold),
@@ -1456,7 +1628,13 @@ impl Core {
     }
 
     fn send_dtmf(&mut self, call: CallId, digit: char) {
-        if self.media.send_dtmf(call, digit) {
+        // RFC 4733 in the media when the far end's SDP offered or accepted telephone-event.
+        let in_media = self
+            .calls
+            .get(&call)
+            .and_then(|c| c.remote_sdp.as_ref())
+            .is_some_and(|sdp| sdp.telephone_event.is_some());
+        if in_media && self.media.send_dtmf(call, digit) {
             return;
         }
         // No telephone-event negotiated: SIP INFO as the fallback.
@@ -1591,6 +1769,21 @@ impl Core {
         }
     }
 
+    /// The outbound proxy as the next hop of a request outside a dialog, on the account's
+    /// transport; `None` sends to the Request-URI's host.
+    fn proxy_hop(&self) -> Option<rsipstack::transport::SipAddr> {
+        let transport = self.account.as_ref().map(|a| a.transport);
+        self.proxy.map(|p| {
+            let mut a = rsipstack::transport::SipAddr::from(p);
+            a.r#type = match transport {
+                Some(crate::Transport::Tcp) => Some(rsipstack::sip::transport::Transport::Tcp),
+                Some(crate::Transport::Tls) => Some(rsipstack::sip::transport::Transport::Tls),
+                _ => None,
+            };
+            a
+        })
+    }
+
     fn send_message(&mut self, id: u64, target: &str, content_type: String, body: String) {
         let Some(account) = self.account.clone() else {
             self.events.emit(Event::MessageResult {
@@ -1602,9 +1795,17 @@ impl Core {
         let inbox = self.inbox.clone();
         let endpoint = self.endpoint.inner.clone();
         let uri = account.target_uri(target);
+        let next_hop = self.proxy_hop();
         tokio::spawn(async move {
-            let result =
-                message::send(endpoint, &account, &uri, &content_type, body.into_bytes()).await;
+            let result = message::send(
+                endpoint,
+                &account,
+                &uri,
+                next_hop,
+                &content_type,
+                body.into_bytes(),
+            )
+            .await;
             let _ = inbox.send(Msg::MessageDone { id, result });
         });
     }
@@ -1748,6 +1949,20 @@ pub fn refer_target(value: &str) -> Option<String> {
         .then(|| uri.to_string())
 }
 
+/// Sends a CRLF keepalive on the stream connection to `target` (opening it if it closed).
+async fn send_stream_keepalive(
+    transports: &rsipstack::transport::TransportLayer,
+    target: &rsipstack::transport::SipAddr,
+) -> Result<(), String> {
+    use rsipstack::transport::SipConnection;
+    use rsipstack::transport::stream::StreamConnection;
+    match transports.lookup(target, None).await {
+        Ok((SipConnection::Tcp(c), _)) => c.send_raw(b"\r\n\r\n").await.map_err(|e| e.to_string()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn reply_with(mut tx: Transaction, status: StatusCode, headers: Vec<Header>) {
     tokio::spawn(async move {
         if let Err(e) = tx.reply_with(status, headers, None).await {
@@ -1762,45 +1977,6 @@ fn reply(mut tx: Transaction, status: StatusCode) {
             debug!("reply failed: {e}");
         }
     });
-}
-
-fn registration_state(
-    outcome: RefreshOutcome<'_>,
-    user: &str,
-    server: &str,
-    expires: u32,
-) -> RegistrationState {
-    match outcome {
-        RefreshOutcome::Registered(resp) => RegistrationState::Registered {
-            expires_secs: resp
-                .header_value("Expires")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(expires),
-        },
-        RefreshOutcome::Rejected(resp) => {
-            let code = resp.status_code.code();
-            let reason = match code {
-                401 | 403 | 407 => format!("The server rejected the password for {user}."),
-                404 => format!("The server does not know the user {user}."),
-                // rsipstack reports its own transaction timeout (64*T1, no answer at all) as a
-                // 408, as RFC 3261 §8.1.3.1 says a UA should; to the user that is one thing.
-                408 => format!("The server {server} is not reachable (no answer)."),
-                503 => format!("The server {server} is unavailable right now."),
-                _ => format!(
-                    "The server refused to sign in {user} ({}).",
-                    resp.status_code
-                ),
-            };
-            RegistrationState::Failed {
-                reason,
-                retrying: true,
-            }
-        }
-        RefreshOutcome::Failed(e) => RegistrationState::Failed {
-            reason: format!("The server {server} is not reachable ({e})."),
-            retrying: true,
-        },
-    }
 }
 
 /// Final response codes in the words the call screen shows.

@@ -29,6 +29,9 @@ pub enum RegistrationState {
     Registering,
     Registered {
         expires_secs: u32,
+        /// Other devices registered on the same line (a desk phone), as the registrar listed
+        /// them in its answer.
+        other_devices: usize,
     },
     /// Retrying after a failure, in words ("The server rejected the password for 1001").
     Failed {
@@ -190,6 +193,13 @@ pub enum Event {
         id: u64,
         result: Result<(), String>,
     },
+    /// A session refresh (RFC 4028) went through: ours was answered, or theirs arrived.
+    SessionRefreshed {
+        call: CallId,
+        by_us: bool,
+    },
+    /// How publishing our own presence went.
+    OwnPresence(crate::publish::PublishState),
     /// Something went wrong that belongs to no call, in words.
     Error(String),
 }

@@ -2,25 +2,35 @@
 //! to the rest of the app only through a command channel in and an event channel out.
 
 pub mod account;
+pub mod bindings;
 pub mod bodies;
 pub mod call;
 pub mod command;
+pub mod digest;
 pub mod engine;
 pub mod event;
 pub mod media_adapter;
 pub mod media_control;
 pub mod message;
+pub mod network_watch;
+pub mod out_of_dialog;
 pub mod party;
+pub mod publish;
+pub mod registration;
 pub mod sdp;
+pub mod session_timer;
 pub mod subscribe;
 pub mod subscription;
+pub mod tls;
 pub mod uas_checks;
 
 pub use account::{Account, Transport};
+pub use bodies::pidf::Availability;
 pub use command::Command;
 pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
 pub use event::{
-    Availability, CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState,
-    TransferState,
+    CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState, TransferState,
 };
 pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};
+pub use publish::PublishState;
+pub use session_timer::SessionTimerConfig;

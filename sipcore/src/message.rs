@@ -1,97 +1,51 @@
-//! Requests outside dialogs that we build by hand (the stack has no helper for them): MESSAGE
-//! with a 401/407 retry (RFC 3428), and the SIP INFO DTMF fallback's body.
+//! MESSAGE outside a dialog (RFC 3428), sent through [`crate::out_of_dialog`] with its digest
+//! retries, and the SIP INFO DTMF fallback's body.
 
-use rsipstack::dialog::authenticate::{AuthRetry, Credential, handle_client_authenticate};
-use rsipstack::sip::{Header, SipMessage, StatusCode, StatusCodeKind};
+use rsipstack::sip::{Header, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
-use rsipstack::transaction::key::{TransactionKey, TransactionRole};
-use rsipstack::transaction::make_tag;
-use rsipstack::transaction::transaction::Transaction;
 
 use crate::account::Account;
+use crate::digest::DigestSession;
+use crate::out_of_dialog::{self, OutOfDialog};
 
-/// Sends one MESSAGE and waits for its final response; `Err` says why it failed, in words.
+/// Sends one MESSAGE (through `next_hop`, the outbound proxy, when there is one) and waits for
+/// its final response; `Err` says why it failed, in words.
 pub async fn send(
     endpoint: EndpointInnerRef,
     account: &Account,
     target: &str,
+    next_hop: Option<rsipstack::transport::SipAddr>,
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<(), String> {
-    let uri = rsipstack::sip::Uri::try_from(target)
-        .map_err(|e| format!("“{target}” is not an address ({e})."))?;
-    let aor = rsipstack::sip::Uri::try_from(account.aor().as_str()).map_err(|e| e.to_string())?;
-    let via = endpoint.get_via(None, None).map_err(|e| e.to_string())?;
-    let from = rsipstack::sip::typed::From {
-        display_name: account.display_name.clone(),
-        uri: aor,
-        params: vec![],
-    }
-    .with_tag(make_tag());
-    let to = rsipstack::sip::typed::To {
-        display_name: None,
-        uri: uri.clone(),
-        params: vec![],
+    let request = OutOfDialog {
+        method: rsipstack::sip::Method::Message,
+        target: target.to_string(),
+        headers: vec![Header::ContentType(content_type.into())],
+        body,
     };
-    let mut seq = 1;
-    let mut request = endpoint.make_request(
-        rsipstack::sip::Method::Message,
-        uri,
-        via,
-        from,
-        to,
-        seq,
-        None,
-    );
-    request
-        .headers
-        .push(Header::ContentType(content_type.into()));
-    request
-        .headers
-        .push(Header::ContentLength((body.len() as u32).into()));
-    request.body = body;
-    let key = TransactionKey::from_request(&request, TransactionRole::Client)
-        .map_err(|e| e.to_string())?;
-    let mut tx = Transaction::new_client(key, request, endpoint.clone(), None);
-    tx.send()
-        .await
-        .map_err(|e| format!("The message could not be sent: {e}"))?;
-    let credential = Credential {
-        username: account.username.clone(),
-        password: account.password.clone(),
-        realm: None,
-        auth_username: account.auth_username.clone(),
-    };
-    let mut auth = AuthRetry::new();
-    while let Some(msg) = tx.receive().await {
-        let SipMessage::Response(resp) = msg else {
-            continue;
-        };
-        match resp.status_code.kind() {
-            StatusCodeKind::Provisional => continue,
-            StatusCodeKind::Successful => return Ok(()),
-            _ if matches!(
-                resp.status_code,
-                StatusCode::Unauthorized | StatusCode::ProxyAuthenticationRequired
-            ) && auth.should_answer(&resp) =>
-            {
-                seq += 1;
-                tx = handle_client_authenticate(seq, &tx, resp, &credential)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tx.send().await.map_err(|e| e.to_string())?;
-            }
-            _ => {
-                return Err(match resp.status_code.code() {
-                    404 | 604 => "That address does not exist.".into(),
-                    401 | 403 | 407 => "The server refused the message: sign in again.".into(),
-                    480 => "The recipient is not reachable right now.".into(),
-                    _ => format!("The message was not delivered ({}).", resp.status_code),
-                });
-            }
-        }
+    let resp = out_of_dialog::send(
+        &endpoint,
+        account,
+        next_hop,
+        &mut DigestSession::new(),
+        &request,
+    )
+    .await
+    .map_err(|e| match e {
+        out_of_dialog::RequestError::BadUri(_) => format!("“{target}” is not an address."),
+        out_of_dialog::RequestError::NoAnswer => "The server did not answer.".to_string(),
+        e => format!("The message could not be sent: {e}."),
+    })?;
+    if resp.status_code.kind() == StatusCodeKind::Successful {
+        return Ok(());
     }
-    Err("The server did not answer.".into())
+    Err(match resp.status_code.code() {
+        404 | 604 => "That address does not exist.".into(),
+        401 | 403 | 407 => "The server refused the message: sign in again.".into(),
+        480 => "The recipient is not reachable right now.".into(),
+        _ => format!("The message was not delivered ({}).", resp.status_code),
+    })
 }
 
 /// The `application/dtmf-relay` body for one digit.

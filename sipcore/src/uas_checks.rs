@@ -9,9 +9,9 @@ use rsipstack::sip::{Header, Method, Request, Scheme, StatusCode};
 /// The methods we act on; sent in `Allow` with 405 and 501.
 pub const ALLOWED: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, NOTIFY, INFO, UPDATE, REFER";
 
-/// Option tags we implement, for `Require` (RFC 3261 §8.2.2.3). None yet: session timers
-/// ("timer") and Replaces come with their own work.
-const SUPPORTED: &[&str] = &[];
+/// Option tags we implement, for `Require` (RFC 3261 §8.2.2.3): session timers (RFC 4028,
+/// see `session_timer`). Replaces comes with its own work.
+const SUPPORTED: &[&str] = &["timer"];
 
 /// Headers that may appear once only (RFC 3261 §7.3.1, §20).
 const SINGLE: &[&str] = &[
@@ -238,12 +238,17 @@ mod tests {
 
     #[test]
     fn a_required_extension_we_lack_is_420_naming_it() {
-        let r = check(&options("Require: foo, timer\n")).unwrap();
+        let r = check(&options("Require: foo, timer, replaces\n")).unwrap();
         assert_eq!(r.status, StatusCode::BadExtension);
         assert_eq!(
             r.headers,
-            vec![Header::Other("Unsupported".into(), "foo, timer".into())]
+            vec![Header::Other("Unsupported".into(), "foo, replaces".into())]
         );
+    }
+
+    #[test]
+    fn session_timers_may_be_required() {
+        assert_eq!(check(&options("Require: timer\n")), None);
     }
 
     #[test]

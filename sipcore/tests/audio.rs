@@ -20,6 +20,10 @@ struct Phone {
 }
 
 fn phone(pbx: &harness::Pbx, source: AudioSource, dir: &std::path::Path) -> Phone {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let (tx, media_events) = std::sync::mpsc::channel();
     let engine = media::Engine::start(media::EngineConfig::headless(), tx).unwrap();
     let media = Arc::new(MediaEngine {
@@ -155,4 +159,209 @@ fn two_engines_hear_each_others_tone_through_the_pbx() {
         has_tone(&b[b.len() / 2..], 48000, 600.0, &[1000.0]),
         "Bob hears Alice's 600 Hz and not himself"
     );
+}
+
+#[test]
+fn dtmf_keys_reach_the_other_engine_as_rfc4733_through_the_pbx() {
+    let pbx = pbx();
+    let dir = tempfile::tempdir().unwrap();
+    let alice = phone(&pbx, AudioSource::Tone(600.0), dir.path());
+    let bob = phone(&pbx, AudioSource::Tone(1000.0), dir.path());
+    let id = CallId(3);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob._lease.user.extension.clone(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } =
+        bob.wait(|e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait(
+        |e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
+    );
+    let mut heard = String::new();
+    for digit in ['1', '#', '9'] {
+        alice.handle.send(Command::SendDtmf { call: id, digit });
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Bob never heard {digit}; so far {heard:?}"
+            );
+            if let Ok(media::MediaEvent::DtmfReceived { stream, digit: d }) =
+                bob.media_events.recv_timeout(Duration::from_millis(200))
+                && stream == media::StreamId(bob_id.0)
+            {
+                heard.push(d);
+                if d == digit {
+                    break;
+                }
+            }
+        }
+    }
+    // Each key once: the three end packets of RFC 4733 are one press.
+    assert_eq!(heard, "1#9");
+    alice.handle.send(Command::HangUp(id));
+    bob.wait(
+        |e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == bob_id),
+    );
+}
+
+/// Bob's and Carol's tones, and what each of them receives, while Alice adds a call, merges the
+/// two into a 3-way call in her own mixer, then splits them again.
+#[test]
+fn add_call_merge_and_split_mix_the_two_other_parties_in_our_engine() {
+    let pbx = pbx();
+    let dir = tempfile::tempdir().unwrap();
+    // Alice's microphone is a headless engine's silence: whatever Bob and Carol hear of each
+    // other went through her mixer.
+    let alice = phone(&pbx, AudioSource::Devices, dir.path());
+    let bob_dir = tempfile::tempdir().unwrap();
+    let bob = phone(&pbx, AudioSource::Tone(1000.0), bob_dir.path());
+    let carol_dir = tempfile::tempdir().unwrap();
+    let carol = phone(&pbx, AudioSource::Tone(1500.0), carol_dir.path());
+
+    let answer = |callee: &Phone| -> CallId {
+        let Event::IncomingCall { call, .. } =
+            callee.wait(|e| matches!(e, Event::IncomingCall { .. }))
+        else {
+            unreachable!()
+        };
+        callee.handle.send(Command::Answer(call));
+        call
+    };
+    let active = |id: CallId| move |e: &Event| matches!(e, Event::CallState { call, state: CallState::Active { hold: Hold::None } } if *call == id);
+
+    let (to_bob, to_carol) = (CallId(1), CallId(2));
+    alice.handle.send(Command::Dial {
+        call: to_bob,
+        target: bob._lease.user.extension.clone(),
+    });
+    let bob_id = answer(&bob);
+    alice.wait(active(to_bob));
+    let bob_answered = std::time::Instant::now();
+    // Add call: the first goes on hold.
+    alice.handle.send(Command::Hold(to_bob));
+    // (Asterisk answers the hold itself and plays Bob its music; he sees no re-INVITE.)
+    alice.wait(|e| matches!(e, Event::CallState { call, state: CallState::Active { hold: Hold::Local } } if *call == to_bob));
+    alice.handle.send(Command::Dial {
+        call: to_carol,
+        target: carol._lease.user.extension.clone(),
+    });
+    let carol_id = answer(&carol);
+    alice.wait(active(to_carol));
+    let carol_answered = std::time::Instant::now();
+
+    // Merge: resume Bob, mix both.
+    std::thread::sleep(Duration::from_secs(2));
+    alice.handle.send(Command::Resume(to_bob));
+    alice.wait(active(to_bob));
+    alice.handle.send(Command::Merge(vec![to_bob, to_carol]));
+    let merged_at = carol_answered.elapsed();
+    let bob_merged_at = bob_answered.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    // Split: back to two lines, Bob on hold again.
+    alice.handle.send(Command::Split(vec![to_bob, to_carol]));
+    alice.handle.send(Command::Hold(to_bob));
+    let split_at = carol_answered.elapsed();
+    let bob_split_at = bob_answered.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    for id in [to_bob, to_carol] {
+        alice.handle.send(Command::HangUp(id));
+    }
+    bob.wait(
+        |e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == bob_id),
+    );
+    carol.wait(
+        |e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == carol_id),
+    );
+
+    // Carol's recording starts when she answered: before the merge she hears only Alice's
+    // silence, while merged she hears Bob, after the split nothing of him again.
+    let heard = carol.recorded(carol_id);
+    let window = |from: Duration, to: Duration| {
+        let (a, b) = (from.as_secs_f32() * 48_000.0, to.as_secs_f32() * 48_000.0);
+        &heard[(a as usize).min(heard.len())..(b as usize).min(heard.len())]
+    };
+    let ms = Duration::from_millis;
+    let before = window(ms(300), merged_at.saturating_sub(ms(300)));
+    let during = window(merged_at + ms(800), split_at.saturating_sub(ms(300)));
+    let after = window(split_at + ms(800), split_at + ms(2500));
+    assert!(
+        during.len() > 24_000 && has_tone(during, 48000, 1000.0, &[1500.0]),
+        "merged, Carol hears Bob's 1000 Hz (and not her own 1500 Hz)"
+    );
+    let bob_power = |s: &[f32]| harness::audio::goertzel_power(s, 48000, 1000.0);
+    assert!(
+        bob_power(before) * 100.0 < bob_power(during),
+        "Carol heard Bob before the merge"
+    );
+    assert!(
+        bob_power(after) * 100.0 < bob_power(during),
+        "Carol still hears Bob after the split"
+    );
+    // And Bob, while merged, hears Carol through Alice's mixer.
+    let bob_heard = bob.recorded(bob_id);
+    let (a, b) = (
+        (bob_merged_at + ms(800)).as_secs_f32() * 48_000.0,
+        bob_split_at.saturating_sub(ms(300)).as_secs_f32() * 48_000.0,
+    );
+    let merged = &bob_heard[(a as usize).min(bob_heard.len())..(b as usize).min(bob_heard.len())];
+    assert!(
+        merged.len() > 24_000 && has_tone(merged, 48000, 1500.0, &[1000.0]),
+        "merged, Bob hears Carol's 1500 Hz"
+    );
+}
+
+/// Asterisk plays its own music to the held party and, on resume, switches back to our audio
+/// with another sequence and clock: the held party must hear us again every time.
+#[test]
+fn the_far_end_hears_us_again_after_hold_and_resume() {
+    let pbx = pbx();
+    let dir = tempfile::tempdir().unwrap();
+    let alice = phone(&pbx, AudioSource::Tone(600.0), dir.path());
+    let bob_dir = tempfile::tempdir().unwrap();
+    let bob = phone(&pbx, AudioSource::Tone(1000.0), bob_dir.path());
+    let id = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob._lease.user.extension.clone(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } =
+        bob.wait(|e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    let held = |h: Hold| move |e: &Event| matches!(e, Event::CallState { call, state: CallState::Active { hold } } if *call == id && *hold == h);
+    alice.wait(held(Hold::None));
+    // Twice: the first switch back from the PBX's music is not the only one that must work.
+    let mut resumed = Vec::new();
+    let answered = std::time::Instant::now();
+    for _ in 0..2 {
+        alice.handle.send(Command::Hold(id));
+        alice.wait(held(Hold::Local));
+        std::thread::sleep(Duration::from_millis(1500));
+        alice.handle.send(Command::Resume(id));
+        alice.wait(held(Hold::None));
+        resumed.push(answered.elapsed());
+        std::thread::sleep(Duration::from_millis(2500));
+    }
+    alice.handle.send(Command::HangUp(id));
+    bob.wait(
+        |e| matches!(e, Event::CallState { call, state: CallState::Ended(_) } if *call == bob_id),
+    );
+    let heard = bob.recorded(bob_id);
+    for (n, at) in resumed.iter().enumerate() {
+        let from = ((*at + Duration::from_millis(700)).as_secs_f32() * 48_000.0) as usize;
+        let to = ((*at + Duration::from_millis(2300)).as_secs_f32() * 48_000.0) as usize;
+        let w = &heard[from.min(heard.len())..to.min(heard.len())];
+        assert!(
+            w.len() > 24_000 && has_tone(w, 48000, 600.0, &[1000.0]),
+            "after resume {}, Bob does not hear Alice's 600 Hz",
+            n + 1
+        );
+    }
 }

@@ -325,3 +325,154 @@ fn calling_an_engine_directly_shows_when_the_other_side_holds() {
         state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
     });
 }
+
+#[test]
+fn a_second_call_rings_while_on_one_and_is_answered_after_holding_the_first() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let echo = CallId(1);
+    alice.handle.send(Command::Dial {
+        call: echo,
+        target: "9196".into(),
+    });
+    alice.wait("on the echo test", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Call waiting: Bob calls Alice while she talks.
+    bob.handle.send(Command::Dial {
+        call: CallId(7),
+        target: alice.extension(),
+    });
+    let Event::IncomingCall {
+        call: waiting,
+        from,
+    } = alice.wait("the waiting call", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(from.number, bob.extension());
+    // Answering it holds the first call (as the window does), and both lines stay up.
+    alice.handle.send(Command::Hold(echo));
+    alice.wait("the first call held", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Answer(waiting));
+    alice.wait("talking to Bob", |e| {
+        state_of(e, waiting) == Some(&CallState::Active { hold: Hold::None })
+    });
+    bob.wait("Bob answered", |e| {
+        state_of(e, CallId(7)) == Some(&CallState::Active { hold: Hold::None })
+    });
+    // Back to the first: Bob on hold, the echo test resumed.
+    alice.handle.send(Command::Hold(waiting));
+    alice.wait("Bob held", |e| {
+        state_of(e, waiting) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Resume(echo));
+    alice.wait("the echo test resumed", |e| {
+        state_of(e, echo) == Some(&CallState::Active { hold: Hold::None })
+    });
+    for id in [echo, waiting] {
+        alice.handle.send(Command::HangUp(id));
+        alice.wait("hung up", |e| {
+            matches!(state_of(e, id), Some(CallState::Ended(_)))
+        });
+    }
+    bob.wait("Bob's end", |e| {
+        matches!(state_of(e, CallId(7)), Some(CallState::Ended(_)))
+    });
+}
+
+#[test]
+fn keys_go_as_sip_info_to_a_phone_without_telephone_event() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-no-telephone-event"))
+            .unwrap();
+    let id = CallId(9);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.handle.send(Command::SendDtmf {
+        call: id,
+        digit: '5',
+    });
+    // The INFO is answered; then hang up, and sipp checks it saw INFO with Signal=5.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("hung up", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    phone.finish(TIMEOUT).unwrap();
+    assert!(
+        !alice
+            .media
+            .requests()
+            .iter()
+            .any(|r| matches!(r, MediaRequest::Dtmf(..))),
+        "the key also went into the media, which has no telephone-event"
+    );
+}
+
+#[test]
+fn no_answer_and_a_failing_number_end_with_their_reasons() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let unanswered = CallId(11);
+    ua.handle.send(Command::Dial {
+        call: unanswered,
+        target: "9480".into(),
+    });
+    ua.wait("no answer", |e| {
+        state_of(e, unanswered) == Some(&CallState::Ended(EndReason::NoAnswer))
+    });
+    let failing = CallId(12);
+    ua.handle.send(Command::Dial {
+        call: failing,
+        target: "9503".into(),
+    });
+    let Event::CallState {
+        state: CallState::Ended(EndReason::Failed(why)),
+        ..
+    } = ua.wait("the failure", |e| {
+        matches!(state_of(e, failing), Some(CallState::Ended(_)))
+    })
+    else {
+        panic!("9503 did not end as failed")
+    };
+    assert!(why.contains("503"), "{why}");
+}
+
+#[test]
+fn an_update_from_the_other_side_holds_us() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-update-hold"))
+            .unwrap();
+    let id = CallId(10);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.wait("held by the UPDATE", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Remote })
+    });
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("hung up", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    // sipp checks our answer to its UPDATE said recvonly.
+    phone.finish(TIMEOUT).unwrap();
+}

@@ -197,6 +197,31 @@ fn keepalives_flow_to_the_server_while_registered() {
 /// address would not answer: here the "server" is 127.0.0.2, where nothing listens, and the
 /// proxy is a relay in front of Asterisk.
 #[test]
+fn keepalives_flow_over_tcp_too() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let relay = harness::tcp_relay::TcpRelay::start(harness::pbx::sip_addr()).unwrap();
+    let media = std::sync::Arc::new(sipcore::RecordingMedia::default());
+    let config = sipcore::EngineConfig {
+        keepalive: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let (handle, events) = sipcore::start(config, media, None).unwrap();
+    let mut account = account(&lease.user);
+    account.transport = sipcore::Transport::Tcp;
+    account.server = relay.addr.to_string();
+    handle.send(Command::Register(account));
+    harness::wait::next_matching(&events, TIMEOUT, "registered over TCP", |e| {
+        matches!(e, Event::Registration(RegistrationState::Registered { .. })).then_some(())
+    });
+    harness::wait_for("three keepalives on the connection", TIMEOUT, || {
+        (relay.keepalives() >= 3).then_some(())
+    })
+    .unwrap();
+    handle.shutdown_and_wait(std::time::Duration::from_secs(3));
+}
+
+#[test]
 fn an_outbound_proxy_carries_registration_and_calls() {
     let pbx = pbx();
     let lease = pbx.lease_any().unwrap();
@@ -220,5 +245,55 @@ fn an_outbound_proxy_carries_registration_and_calls() {
     ua.handle.send(Command::HangUp(id));
     ua.wait("hung up", |e| {
         matches!(e, Event::CallState { call, state: sipcore::CallState::Ended(_) } if *call == id)
+    }); // A text goes the same way (the server's own address is unreachable): the PBX accepts it
+    // after the digest retry, so the delivery result is a success.
+    ua.handle.send(Command::SendMessage {
+        id: 7,
+        target: lease.user.extension.clone(),
+        content_type: "text/plain;charset=UTF-8".into(),
+        body: "through the proxy".into(),
     });
+    ua.wait("the message's delivery result", |e| {
+        matches!(
+            e,
+            Event::MessageResult {
+                id: 7,
+                result: Ok(())
+            }
+        )
+    });
+}
+
+#[test]
+fn registration_is_refreshed_before_it_expires() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let mut ua = Ua::start();
+    let mut account = account(&lease.user);
+    // The PBX's shortest: the refresh comes at three quarters of it.
+    account.expires = 30;
+    ua.handle.send(Command::Register(account));
+    let registered =
+        |e: &Event| matches!(e, Event::Registration(RegistrationState::Registered { .. }));
+    ua.wait("registered", registered);
+    let first = std::time::Instant::now();
+    ua.wait_up_to(
+        std::time::Duration::from_secs(40),
+        "the refresh",
+        registered,
+    );
+    let after = first.elapsed();
+    assert!(
+        after < std::time::Duration::from_secs(30),
+        "refreshed only after {after:?}, when the registration had lapsed"
+    );
+    // And the PBX still has us.
+    let ext = lease.user.extension.clone();
+    harness::wait_for("Asterisk's contact for us", TIMEOUT, || {
+        let out = pbx.cli("pjsip show contacts").ok()?;
+        out.lines()
+            .any(|l| l.contains(&format!("{ext}/sip:")))
+            .then_some(())
+    })
+    .unwrap();
 }

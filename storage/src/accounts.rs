@@ -38,6 +38,9 @@ pub struct TransportOptions {
     pub register_expiry_secs: Option<u32>,
     /// Refuse a TLS server whose certificate does not check out (off only for lab PBXs).
     pub skip_tls_verification: bool,
+    /// A CA certificate file (PEM) trusted over TLS besides the system's, for a PBX whose
+    /// certificate comes from a company's own CA.
+    pub trusted_ca_file: Option<String>,
     /// Encrypt call audio (SRTP) and refuse calls that cannot.
     pub require_srtp: bool,
 }
@@ -162,6 +165,7 @@ mod tests {
                 keep_alive_secs: Some(25),
                 register_expiry_secs: Some(600),
                 skip_tls_verification: false,
+                trusted_ca_file: Some("/etc/company/pbx-ca.pem".into()),
                 require_srtp: true,
             },
         };

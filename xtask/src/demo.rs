@@ -1,7 +1,8 @@
-//! `cargo xtask demo`: the demo PBX, three bots, and the app signed in as 1001.
+//! `cargo xtask demo`: the demo PBX, four bots, and the app signed in as 1001.
 //! - 1002 answers and echoes your audio back;
 //! - 1003 answers and plays music;
-//! - 1004 replies to any text.
+//! - 1004 replies to any text;
+//! - a desk phone on 1001 itself, so the app asks where calls should be handled.
 //!
 //! The bots are sipcore's `agent` example. They run until the app closes (or Ctrl-C).
 
@@ -37,7 +38,7 @@ pub fn run() -> anyhow::Result<i32> {
     }
     let agent = root.join("target/release/examples/agent");
     let music = root.join("assets/sounds/hold-music.opus");
-    let bots: [(&str, Vec<String>, &str); 3] = [
+    let bots: [(&str, Vec<String>, &str); 4] = [
         (
             "1002",
             vec!["--auto-answer".into(), "--echo".into()],
@@ -60,6 +61,9 @@ pub fn run() -> anyhow::Result<i32> {
             ],
             "replies to texts",
         ),
+        // Ada's desk phone: it rings and nobody picks it up. The app, seeing a second device on
+        // 1001, asks whether calls should be handled there or on the computer.
+        ("1001", vec![], "is Ada's desk phone (rings, never answers)"),
     ];
     let mut running: Vec<ChildGuard> = Vec::new();
     for (ext, args, what) in bots {

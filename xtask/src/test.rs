@@ -13,6 +13,9 @@ pub const PACKAGES: &[&str] = &[
     "debootstrap",
     "sip-tester",
     "baresip",
+    // A second server for what Asterisk 16 lacks: SHA-256 digest auth and a presence server.
+    "kamailio",
+    "kamailio-presence-modules",
     // The RFC 4475 test runs the stack in a network namespace of its own (unshare, ip).
     "iproute2",
     "util-linux",

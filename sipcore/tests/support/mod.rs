@@ -25,17 +25,26 @@ impl Ua {
     }
 
     pub fn start_with(config: EngineConfig) -> Self {
-        // RUST_LOG=sipcore=debug,rsipstack=debug shows the SIP traffic of a failing test.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
+        init_logging();
         let media = Arc::new(RecordingMedia::default());
         let (handle, events) = sipcore::start(config, media.clone(), None).expect("engine starts");
         Self {
             handle,
             events,
             media,
+            seen: Vec::new(),
+            lease: None,
+        }
+    }
+
+    /// An engine the test started itself, with media of its own (`self.media` then records
+    /// nothing).
+    pub fn from_parts(handle: Handle, events: Receiver<Event>) -> Self {
+        init_logging();
+        Self {
+            handle,
+            events,
+            media: Arc::new(RecordingMedia::default()),
             seen: Vec::new(),
             lease: None,
         }
@@ -116,6 +125,14 @@ impl Drop for Ua {
             }
         }
     }
+}
+
+fn init_logging() {
+    // RUST_LOG=sipcore=debug,rsipstack=debug shows the SIP traffic of a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 pub fn account(user: &harness::User) -> Account {

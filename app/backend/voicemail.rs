@@ -1,0 +1,119 @@
+//! The backend's side of the Voicemails tab: the list from the store, and playback through the
+//! media engine on the speaker (play, pause, seek), marking heard, and delete.
+
+use super::Backend;
+use crate::command::Command;
+use crate::event::Event;
+use crate::model;
+use crate::voicemail_player::Action;
+
+impl Backend {
+    /// Sends the stored voicemails to the window, newest first.
+    pub(super) fn send_voicemails(&self) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        match s.store.voicemails() {
+            Ok(list) => {
+                let list = list
+                    .into_iter()
+                    .map(|v| model::Voicemail {
+                        id: v.id,
+                        caller_name: v.voicemail.caller_name,
+                        caller_number: v.voicemail.caller_number,
+                        received_at_ms: v.voicemail.received_at,
+                        duration_secs: v.voicemail.duration_ms.div_ceil(1000),
+                        transcript: v.voicemail.transcript,
+                        heard: v.heard,
+                    })
+                    .collect();
+                self.emit(Event::Voicemails(list));
+            }
+            Err(e) => self.notice(format!("Voicemails could not be read: {e}")),
+        }
+    }
+
+    pub(super) fn voicemail_command(&mut self, c: Command) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let (id, action) = match c {
+            Command::PlayVoicemail(id) => {
+                let vm = match s.store.voicemail(id) {
+                    Ok(Some(vm)) => vm,
+                    Ok(None) => return self.send_voicemails(),
+                    Err(e) => return self.notice(format!("This voicemail could not be read: {e}")),
+                };
+                if !vm.heard
+                    && let Err(e) = s.store.set_voicemail_heard(id, true)
+                {
+                    tracing::warn!("marking voicemail {id} heard: {e}");
+                }
+                let duration = vm.voicemail.duration_ms as f32 / 1000.0;
+                let action = self.player.play(id, duration);
+                if !vm.heard {
+                    self.send_voicemails();
+                }
+                (Some(id), Some(action))
+            }
+            Command::PauseVoicemail => (None, self.player.pause()),
+            Command::SeekVoicemail(id, secs) => {
+                let duration = match s.store.voicemail(id) {
+                    Ok(Some(vm)) => vm.voicemail.duration_ms as f32 / 1000.0,
+                    _ => return,
+                };
+                (Some(id), self.player.seek(id, secs, duration))
+            }
+            Command::DeleteVoicemail(id) => {
+                let action = self.player.deleted(id);
+                match s.store.delete_voicemail(id) {
+                    Ok(report) => {
+                        for (path, e) in &report.files_left {
+                            tracing::warn!("voicemail audio {} left behind: {e}", path.display());
+                        }
+                    }
+                    Err(e) => self.notice(format!("The voicemail could not be deleted: {e}")),
+                }
+                self.send_voicemails();
+                (None, action)
+            }
+            _ => return,
+        };
+        if let Some(action) = action {
+            self.apply_playback(id, action);
+        }
+        self.emit(Event::Playback(self.player.playback()));
+    }
+
+    fn apply_playback(&mut self, id: Option<i64>, action: Action) {
+        let Some(s) = self.session.as_ref() else {
+            return;
+        };
+        match action {
+            Action::Stop => s.media.stop_file(),
+            Action::PlayFrom(secs) => {
+                let path = id
+                    .and_then(|id| s.store.voicemail(id).ok().flatten())
+                    .map(|vm| vm.voicemail.audio_path);
+                let result = match &path {
+                    Some(p) => s.media.play_file(p, secs).map_err(|e| e.to_string()),
+                    None => Err("it is no longer stored".into()),
+                };
+                if let Err(e) = result {
+                    // Paused, not lost: the row stays, and the user is told why.
+                    self.player.pause();
+                    self.notice(format!("This voicemail could not be played: {e}"));
+                }
+            }
+        }
+    }
+
+    /// The media engine's report on the playing file.
+    pub(super) fn voicemail_position(&mut self, secs: Option<f32>) {
+        match secs {
+            Some(secs) => self.player.position(secs),
+            None => self.player.finished(),
+        }
+        self.emit(Event::Playback(self.player.playback()));
+    }
+}

@@ -1,0 +1,90 @@
+//! Moving the engine to a new local address (a laptop that changed networks): a SIP socket on
+//! the new address replaces the old one in the transport layer, and the account registers again
+//! from there. Calls in progress keep their old dialogs and audio sockets; new ones use the new
+//! address.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+
+use rsipstack::transport::udp::UdpConnection;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{Core, Msg, with_default_port};
+use crate::account::Account;
+use crate::event::Event;
+
+impl Core {
+    /// Starts watching, for the registration `account` is starting, whether our address still
+    /// reaches its first hop; ends with `cancel` (that registration's end).
+    pub(super) fn watch_address(&self, account: &Account, cancel: CancellationToken) {
+        let every = self.config.address_check;
+        let bound = self.config.bind_ip;
+        if every.is_zero() || bound.is_unspecified() {
+            return;
+        }
+        let first_hop = match self.proxy {
+            Some(p) => p.to_string(),
+            None => with_default_port(&account.server),
+        };
+        let inbox = self.inbox.clone();
+        tokio::spawn(crate::network_watch::watch(
+            bound,
+            first_hop,
+            every,
+            cancel,
+            move |ip| {
+                let _ = inbox.send(Msg::AddressChanged(ip));
+            },
+        ));
+    }
+
+    pub(super) fn address_changed(&mut self, ip: IpAddr) {
+        if self.account.is_none() || ip == self.config.bind_ip {
+            return;
+        }
+        let bind = SocketAddr::new(ip, self.config.sip_port);
+        // Its own token: the old socket closes alone, and all of them go with the runtime.
+        let token = CancellationToken::new();
+        let inbox = self.inbox.clone();
+        tokio::spawn(async move {
+            let opened = UdpConnection::create_connection(bind, None, Some(token.clone()))
+                .await
+                .map(|udp| (udp, token))
+                .map_err(|e| format!("no SIP port could be opened on {bind}: {e}"));
+            let _ = inbox.send(Msg::Rebound(opened));
+        });
+    }
+
+    pub(super) fn rebound(&mut self, opened: Result<(UdpConnection, CancellationToken), String>) {
+        let (udp, token) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                warn!("{e}");
+                self.events.emit(Event::Error(format!(
+                    "The network changed and Switchboard could not follow it: {e}."
+                )));
+                return;
+            }
+        };
+        let layer = &self.endpoint.inner.transport_layer;
+        let old = self.udp.get_addr().clone();
+        layer.add_transport(udp.clone().into());
+        layer.inner.serve_connection(udp.clone().into());
+        layer.del_transport(&old);
+        self.udp_token.cancel();
+        self.udp = udp;
+        self.udp_token = token;
+        let new = self.udp.get_addr().clone();
+        if let Ok(addr) = SocketAddr::try_from(new.addr.clone()) {
+            self.config.bind_ip = addr.ip();
+        }
+        info!(%old, %new, "moved to a new local address; registering again");
+        let Some(account) = self.account.clone() else {
+            return;
+        };
+        // The old registration ends without an un-REGISTER: its address is gone.
+        self.registration_quiet.store(true, Ordering::SeqCst);
+        self.register(account);
+    }
+}

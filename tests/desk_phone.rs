@@ -1,0 +1,82 @@
+//! The desk-phone question: when the line also rings on another device (a desk phone registered
+//! on the same extension at the real PBX), the window asks after sign-in where calls should be
+//! handled, and keeps the answer in the settings so it is not asked again.
+
+mod support;
+
+use std::sync::Arc;
+
+use egui_kittest::kittest::Queryable;
+
+use support::window::*;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::settings_form::SettingsForm;
+use switchboard::window::Window;
+
+#[test]
+fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
+    let pbx = pbx();
+    // A demo-office line: those may have two devices.
+    let me = pbx.lease("1006").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+
+    // The desk phone: another user agent registered on the same extension.
+    let (desk, desk_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    desk.send(sipcore::Command::Register(sipcore::Account::new(
+        &me.user.extension,
+        &me.user.password,
+        &server,
+    )));
+    harness::wait::next_matching(&desk_events, TIMEOUT, "the desk phone to register", |e| {
+        matches!(
+            e,
+            sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+        .then_some(())
+    });
+
+    let config = BackendConfig {
+        headless_audio: true,
+        directory_url: None,
+        directory_refresh: None,
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server.clone())),
+        egui::vec2(1100.0, 720.0),
+    );
+    h.step();
+    type_into(
+        &mut h,
+        "Extension, phone number or email",
+        &me.user.extension,
+    );
+    type_into(&mut h, "Password", &me.user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(&mut h, "the desk-phone question", |h| {
+        has(h, "Where should calls be handled?")
+    });
+    h.get_by_label("On the desk phone").click();
+    wait_ui(&mut h, "the question to go", |h| {
+        !has(h, "Where should calls be handled?")
+    });
+
+    // The answer is the Call Strategy setting, saved in the profile.
+    let profile = storage::paths::profile_dir(&me.user.extension, &server);
+    harness::wait_for("the answer to be saved", TIMEOUT, || {
+        let store = storage::Store::open(&profile).ok()?;
+        let form: SettingsForm = store.setting("settings").ok()??;
+        (form.call_strategy.use_desk_phone && form.call_strategy.desk_phone_asked).then_some(())
+    })
+    .unwrap();
+    desk.shutdown_and_wait(std::time::Duration::from_secs(3));
+}

@@ -1,0 +1,128 @@
+//! An incoming call rings on the real (virtual) sound card, and "Mute all notifications" takes
+//! effect at once: the next call shows its popup without a ringtone. The sound server itself
+//! says whether anything is playing.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui_kittest::kittest::Queryable;
+use harness::audio::VirtualSoundCard;
+use support::window::*;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::window::Window;
+
+fn playing(card: &VirtualSoundCard) -> usize {
+    card.pactl(&["list", "short", "sink-inputs"])
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
+    let card = VirtualSoundCard::start("sb_ring").expect("PulseAudio");
+    card.export_env();
+    let pbx = pbx();
+    let me = pbx.lease_any().unwrap();
+    let caller = pbx.lease_any().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+
+    let config = BackendConfig {
+        headless_audio: false,
+        directory_url: None,
+        directory_refresh: None,
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server.clone())),
+        egui::vec2(1100.0, 2400.0),
+    );
+    h.step();
+    type_into(
+        &mut h,
+        "Extension, phone number or email",
+        &me.user.extension,
+    );
+    type_into(&mut h, "Password", &me.user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
+    assert_eq!(playing(&card), 0, "something plays while idle");
+
+    let (peer, peer_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    peer.send(sipcore::Command::Register(sipcore::Account::new(
+        &caller.user.extension,
+        &caller.user.password,
+        &server,
+    )));
+    harness::wait::next_matching(&peer_events, TIMEOUT, "the caller to register", |e| {
+        matches!(
+            e,
+            sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+        .then_some(())
+    });
+
+    // A call rings: the ringtone is a stream on the sound card.
+    peer.send(sipcore::Command::Dial {
+        call: sipcore::CallId(1),
+        target: me.user.extension.clone(),
+    });
+    wait_ui(&mut h, "the incoming call popup", |h| has(h, "is calling"));
+    wait_ui(&mut h, "the ringtone to play", |_| playing(&card) >= 1);
+    peer.send(sipcore::Command::HangUp(sipcore::CallId(1)));
+    wait_ui(&mut h, "the popup to go", |h| !has(h, "is calling"));
+    wait_ui(
+        &mut h,
+        "the ringtone to stop and its device to close",
+        |_| playing(&card) == 0,
+    );
+
+    // Mute all notifications, save: the device closes after its short linger.
+    h.get_by_label("Settings").click();
+    h.step();
+    h.get_by_label("Mute all notifications").click();
+    h.step();
+    h.get_by_label("Save").click();
+    h.step();
+    let profile = storage::paths::profile_dir(&me.user.extension, &server);
+    wait_for("the setting to be saved", TIMEOUT, || {
+        let store = storage::Store::open(&profile).ok()?;
+        let form: switchboard::settings_form::SettingsForm = store.setting("settings").ok()??;
+        form.notifications.mute_all.then_some(())
+    })
+    .unwrap();
+    h.get_by_label("Voice").click();
+    wait_ui(
+        &mut h,
+        "the speaker to close after the settings page",
+        |_| playing(&card) == 0,
+    );
+
+    // The next call shows its popup, silently.
+    peer.send(sipcore::Command::Dial {
+        call: sipcore::CallId(2),
+        target: me.user.extension.clone(),
+    });
+    wait_ui(&mut h, "the second popup", |h| has(h, "is calling"));
+    // An absence can only be checked over a while; a second is dozens of media ticks.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(playing(&card), 0, "a muted call rang");
+    }
+    peer.send(sipcore::Command::HangUp(sipcore::CallId(2)));
+    wait_ui(&mut h, "the second popup to go", |h| !has(h, "is calling"));
+    peer.shutdown_and_wait(Duration::from_secs(3));
+}
