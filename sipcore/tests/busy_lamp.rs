@@ -121,9 +121,12 @@ fn presence_comes_from_asterisk_as_pidf_open_for_a_registered_phone_closed_for_n
     let before = served_call_ids(&pbx);
     let mut watcher = Ua::registered(&pbx);
     let present = Ua::registered(&pbx);
-    // Leased so that nobody registers it meanwhile, and never registered here.
-    let absent = pbx.lease_any().unwrap();
-    let (here, away) = (present.extension(), absent.user.extension.clone());
+    // Registered and gone again, and leased so that nobody registers it meanwhile: registering
+    // replaces any contact an earlier test's phone left there (one contact per user), and the
+    // un-REGISTER at shutdown leaves none.
+    let absent = Ua::registered(&pbx);
+    assert!(absent.handle.shutdown_and_wait(TIMEOUT));
+    let (here, away) = (present.extension(), absent.extension());
     watcher.handle.send(Command::Watch {
         extensions: vec![here.clone(), away.clone()],
     });
@@ -145,6 +148,7 @@ fn a_subscription_is_refreshed_before_it_expires() {
     // Ask for a short subscription, so that it must be refreshed within the test.
     let mut config = EngineConfig::default();
     config.subscriptions.expires = 10;
+    let before = served_call_ids(&pbx);
     let mut watcher = Ua::start_with(config);
     watcher.register(&pbx);
     let mut peer = Ua::registered(&pbx);
@@ -158,7 +162,7 @@ fn a_subscription_is_refreshed_before_it_expires() {
         pbx.inbound_subscriptions()
             .unwrap()
             .into_iter()
-            .find(|s| s.endpoint == me && s.event == "dialog")
+            .find(|s| s.endpoint == me && s.event == "dialog" && !before.contains(&s.call_id))
             .map(|s| s.expiry_secs)
     };
     // Asterisk counts the time left down; a refresh sets it back up. Two refreshes in a row
