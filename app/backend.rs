@@ -514,14 +514,21 @@ impl Backend {
                         extension: c.extension,
                         number: c.numbers.first().cloned(),
                         photo: c.avatar.map(Arc::from),
-                        presence: model::Presence::Offline,
+                        presence: model::Presence::Unknown,
                         phone: model::PhoneStatus::Unknown,
                         can_text: false,
                         email: c.email,
                         local: c.source == storage::ContactSource::Local,
                     })
+                    .collect::<Vec<_>>();
+                // Watch every contact with an extension: sipcore subscribes to their phone
+                // status and presence (paced), and drops the ones no longer listed.
+                let extensions = contacts
+                    .iter()
+                    .filter_map(|c| c.extension.clone())
                     .collect();
                 self.emit(Event::Contacts(contacts));
+                self.sip(sipcore::Command::Watch { extensions });
             }
             Err(e) => self.notice(e.to_string()),
         }
@@ -758,11 +765,19 @@ impl Backend {
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
             | Command::DeleteVoicemail(_)) => self.voicemail_command(c),
-            Command::SetPresence(p) => self.sip(sipcore::Command::SetPresence(match p {
-                model::Presence::Online => sipcore::Availability::Online,
-                model::Presence::Away => sipcore::Availability::Away,
-                model::Presence::Offline => sipcore::Availability::Offline,
-            })),
+            Command::SetPresence(p) => {
+                let availability = match p {
+                    model::Presence::Online => Some(sipcore::Availability::Online),
+                    model::Presence::Away => Some(sipcore::Availability::Away),
+                    model::Presence::Busy => Some(sipcore::Availability::Busy),
+                    model::Presence::Offline => Some(sipcore::Availability::Offline),
+                    // Nothing to publish for "not reported".
+                    model::Presence::Unknown => None,
+                };
+                if let Some(a) = availability {
+                    self.sip(sipcore::Command::SetPresence(a));
+                }
+            }
             Command::SignIn(_) | Command::SignOut | Command::Quit | Command::Refresh => {}
         }
     }
@@ -842,6 +857,29 @@ impl Backend {
                     self.emit(Event::Call(Box::new(c)));
                 }
             }
+            sipcore::Event::PhoneStatus { extension, status } => self.emit(Event::ContactStatus {
+                extension,
+                presence: None,
+                phone: Some(match status {
+                    sipcore::LineState::Idle => model::PhoneStatus::Idle,
+                    sipcore::LineState::Ringing => model::PhoneStatus::Ringing,
+                    sipcore::LineState::OnCall => model::PhoneStatus::OnCall,
+                }),
+            }),
+            sipcore::Event::Presence {
+                extension,
+                availability,
+                ..
+            } => self.emit(Event::ContactStatus {
+                extension,
+                presence: Some(match availability {
+                    sipcore::Availability::Online => model::Presence::Online,
+                    sipcore::Availability::Away => model::Presence::Away,
+                    sipcore::Availability::Busy => model::Presence::Busy,
+                    sipcore::Availability::Offline => model::Presence::Offline,
+                }),
+                phone: None,
+            }),
             sipcore::Event::Error(e) => self.notice(e),
             // Our presence is a courtesy to colleagues: a server without it is logged by the
             // engine, not put in front of the user.

@@ -59,7 +59,21 @@ impl Model {
                 None => self.calls.push(*call),
             },
             Event::CallRemoved(id) => self.calls.retain(|c| c.id != id),
-            Event::Contacts(list) => self.contacts = list,
+            Event::Contacts(mut list) => {
+                // A reloaded directory keeps the live status it already had: the core reports
+                // changes, not the same state again for every reload.
+                for c in &mut list {
+                    if let Some(old) = self
+                        .contacts
+                        .iter()
+                        .find(|o| o.extension.is_some() && o.extension == c.extension)
+                    {
+                        c.presence = old.presence;
+                        c.phone = old.phone;
+                    }
+                }
+                self.contacts = list;
+            }
             Event::ContactStatus {
                 extension,
                 presence,
@@ -259,8 +273,12 @@ pub enum Registration {
 pub enum Presence {
     Online,
     Away,
-    #[default]
+    /// Busy or do-not-disturb, as the person or their phone says.
+    Busy,
     Offline,
+    /// Not reported (yet): no dot.
+    #[default]
+    Unknown,
 }
 
 /// The phone-status colour (busy lamp).
@@ -462,6 +480,32 @@ mod tests {
             presence: Some(Presence::Away),
             phone: None,
         });
+        assert_eq!(m.contacts[0].presence, Presence::Online);
+    }
+
+    #[test]
+    fn a_reloaded_directory_keeps_the_live_status() {
+        let grace = |phone| Contact {
+            id: 1,
+            name: "Grace Hopper".into(),
+            extension: Some("1002".into()),
+            number: None,
+            photo: None,
+            presence: Presence::Unknown,
+            phone,
+            can_text: false,
+            email: None,
+            local: false,
+        };
+        let mut m = Model::default();
+        m.apply(Event::Contacts(vec![grace(PhoneStatus::Unknown)]));
+        m.apply(Event::ContactStatus {
+            extension: "1002".into(),
+            presence: Some(Presence::Online),
+            phone: Some(PhoneStatus::Ringing),
+        });
+        m.apply(Event::Contacts(vec![grace(PhoneStatus::Unknown)]));
+        assert_eq!(m.contacts[0].phone, PhoneStatus::Ringing);
         assert_eq!(m.contacts[0].presence, Presence::Online);
     }
 }

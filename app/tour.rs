@@ -1,13 +1,14 @@
 //! A scripted walk through the real, signed-in window that saves a screenshot of each main
 //! screen (`--screenshot-tour DIR`): sign-in, contacts, dial pad, a call in the fullscreen view,
 //! and settings. It only changes what a user could change by clicking, and it reads the real
-//! model; the README's pictures come from it.
+//! model; the README's pictures come from it. The contacts picture waits for the contacts' live
+//! phone status and presence.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::command::Command;
-use crate::model::CallState;
+use crate::model::{CallState, PhoneStatus, Presence};
 use crate::screens::left_bar::Section;
 use crate::shell::VoiceTab;
 use crate::window::{Screen, Window};
@@ -96,7 +97,16 @@ impl Tour {
     fn ready(&self, window: &Window) -> bool {
         match (&window.screen, self.step) {
             (Screen::SignedOut(_), Step::Login) => true,
-            (Screen::SignedIn(_), Step::Contacts) => !window.model.contacts.is_empty(),
+            // The contacts with their live status (the busy lamp subscriptions take a moment
+            // to come in); if some never do, the picture is taken anyway after a while.
+            (Screen::SignedIn(_), Step::Contacts) => {
+                let contacts = &window.model.contacts;
+                let known = contacts.iter().all(|c| {
+                    c.extension.is_none()
+                        || (c.phone != PhoneStatus::Unknown && c.presence != Presence::Unknown)
+                });
+                !contacts.is_empty() && (known || self.since.elapsed() > Duration::from_secs(15))
+            }
             (Screen::SignedIn(_), Step::Call) => window
                 .model
                 .calls

@@ -1,5 +1,7 @@
 //! The real window under Xvfb, signed in to the harness PBX, photographs its main screens into
 //! `target/screenshots/` (sign-in, contacts, dial pad, a call in the fullscreen view, settings).
+//! Meanwhile a phone on 1002 (Grace Hopper) talks to the echo test, so the contacts picture
+//! shows live statuses: Grace on the phone, the unregistered colleagues offline.
 
 mod support;
 
@@ -11,6 +13,40 @@ use support::*;
 fn the_window_saves_pictures_of_its_main_screens() {
     let pbx = pbx();
     let me = pbx.lease("1001").unwrap();
+    let grace = pbx.lease("1002").unwrap();
+    let (peer, peer_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        std::sync::Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    peer.send(sipcore::Command::Register(sipcore::Account::new(
+        &grace.user.extension,
+        &grace.user.password,
+        &server,
+    )));
+    harness::wait::next_matching(&peer_events, TIMEOUT, "Grace to register", |e| {
+        matches!(
+            e,
+            sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+        .then_some(())
+    });
+    peer.send(sipcore::Command::Dial {
+        call: sipcore::CallId(1),
+        target: "9196".into(),
+    });
+    harness::wait::next_matching(&peer_events, TIMEOUT, "Grace's call to 9196", |e| {
+        matches!(
+            e,
+            sipcore::Event::CallState {
+                state: sipcore::CallState::Active { .. },
+                ..
+            }
+        )
+        .then_some(())
+    });
     let display = harness::display::Xvfb::start((1280, 800)).unwrap();
     let data = tempfile::tempdir().unwrap();
     let out = harness::paths::workspace_root().join("target/screenshots");
@@ -34,6 +70,7 @@ fn the_window_saves_pictures_of_its_main_screens() {
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     let output = harness::process::run_with_timeout(&mut cmd, TIMEOUT * 3).unwrap();
+    assert!(peer.shutdown_and_wait(TIMEOUT));
     assert!(
         output.status.success(),
         "{}",

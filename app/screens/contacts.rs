@@ -4,7 +4,7 @@
 
 use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::Contact;
+use crate::model::{Contact, PhoneStatus, Presence};
 use crate::theme;
 use crate::widgets::avatar::{self, Avatar, Face, initials};
 use crate::widgets::icon_button::IconButton;
@@ -101,7 +101,10 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
         },
         None => Face::Initials(initials(&c.name)),
     };
-    let status = avatar::phone_words(c.phone);
+    let status = avatar::status_words(c.presence, c.phone);
+    // No lamp for a phone that is not there (an unregistered hint reads as idle), no dot
+    // before the presence is known.
+    let offline = c.presence == Presence::Offline && c.phone == PhoneStatus::Idle;
     let mut avatar_focused = false;
     let response = ui
         .horizontal(|ui| {
@@ -109,8 +112,8 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
                 .add(Avatar {
                     face,
                     size: theme::AVATAR_SMALL,
-                    presence: Some(c.presence),
-                    phone: Some(c.phone),
+                    presence: (c.presence != Presence::Unknown).then_some(c.presence),
+                    phone: (!offline).then_some(c.phone),
                     label: format!("{}, {status}", c.name),
                 })
                 .has_focus();
@@ -161,7 +164,6 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PhoneStatus, Presence};
     use egui_kittest::kittest::Queryable;
 
     pub fn contact(id: i64, name: &str, ext: &str, phone: PhoneStatus) -> Contact {
@@ -194,10 +196,14 @@ mod tests {
     #[test]
     fn rows_say_the_phone_status_and_hovering_offers_a_call() {
         let (commands, rx) = Commands::channel();
-        let list = vec![
+        let mut list = vec![
             contact(1, "Grace Hopper", "1002", PhoneStatus::Idle),
             contact(2, "Alan Turing", "1003", PhoneStatus::OnCall),
+            contact(3, "Edsger Dijkstra", "1004", PhoneStatus::Idle),
+            contact(4, "Barbara Liskov", "1005", PhoneStatus::Ringing),
         ];
+        list[2].presence = Presence::Offline;
+        list[3].presence = Presence::Unknown;
         let mut h = egui_kittest::Harness::builder()
             .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(300.0, 400.0))
@@ -210,6 +216,8 @@ mod tests {
         h.run();
         assert!(h.query_by_label("Grace Hopper, available").is_some());
         assert!(h.query_by_label("Alan Turing, on the phone").is_some());
+        assert!(h.query_by_label("Edsger Dijkstra, offline").is_some());
+        assert!(h.query_by_label("Barbara Liskov, ringing").is_some());
         let row = h.get_by_label("Alan Turing, on the phone").rect();
         h.hover_at(row.center());
         h.run();

@@ -92,14 +92,16 @@ impl egui::Widget for Avatar<'_> {
             }
         }
         if let Some(status) = self.phone {
-            let color = phone_color(status, ui.input(|i| i.time));
+            let time = ui.input(|i| i.time);
+            let color = phone_color(status, time);
             if let Some(color) = color {
                 painter.circle_stroke(center, radius + 1.0, Stroke::new(2.0, color));
             }
             if status == PhoneStatus::Ringing {
-                // The lamp flashes at 1 Hz; one repaint a second is the budget for it.
+                // The lamp changes once a second, so one repaint a second is all a ringing
+                // contact costs, and only while one is on screen: an idle window stays asleep.
                 ui.ctx()
-                    .request_repaint_after(std::time::Duration::from_millis(500));
+                    .request_repaint_after(std::time::Duration::from_secs_f64(1.0 - time.fract()));
             }
         }
         if let Some(presence) = self.presence {
@@ -116,17 +118,33 @@ pub fn presence_color(p: Presence) -> Color32 {
     match p {
         Presence::Online => theme::ACCENT,
         Presence::Away => theme::RINGING,
-        Presence::Offline => theme::OFFLINE,
+        Presence::Busy => theme::BUSY,
+        Presence::Offline | Presence::Unknown => theme::OFFLINE,
     }
 }
 
-/// The ring colour; `None` when there is no ring to draw (unknown, or the dark half of a flash).
+/// The ring colour; `None` when there is no ring to draw (unknown, or the dark second of a
+/// flash: ringing is on one second, off the next).
 pub fn phone_color(status: PhoneStatus, time: f64) -> Option<Color32> {
     match status {
         PhoneStatus::Idle => Some(theme::AVAILABLE),
         PhoneStatus::OnCall => Some(theme::BUSY),
-        PhoneStatus::Ringing => (time.fract() < 0.5).then_some(theme::RINGING),
+        PhoneStatus::Ringing => (time.rem_euclid(2.0) < 1.0).then_some(theme::RINGING),
         PhoneStatus::Unknown => None,
+    }
+}
+
+/// Words for a contact's status, for labels and screen readers: what the phone does first
+/// (ringing, on the phone), then the presence, then an idle phone.
+pub fn status_words(presence: Presence, phone: PhoneStatus) -> &'static str {
+    match (phone, presence) {
+        (PhoneStatus::Ringing | PhoneStatus::OnCall, _) => phone_words(phone),
+        (_, Presence::Offline) => "offline",
+        (_, Presence::Away) => "away",
+        (_, Presence::Busy) => "busy",
+        (PhoneStatus::Idle, _) => phone_words(phone),
+        (PhoneStatus::Unknown, Presence::Online) => "online",
+        (PhoneStatus::Unknown, Presence::Unknown) => phone_words(phone),
     }
 }
 
@@ -159,6 +177,23 @@ mod tests {
             phone_color(PhoneStatus::Ringing, 10.2),
             Some(theme::RINGING)
         );
-        assert_eq!(phone_color(PhoneStatus::Ringing, 10.7), None);
+        assert_eq!(
+            phone_color(PhoneStatus::Ringing, 10.9),
+            Some(theme::RINGING)
+        );
+        assert_eq!(phone_color(PhoneStatus::Ringing, 11.2), None);
+    }
+
+    #[test]
+    fn status_words_put_the_phone_before_presence() {
+        use PhoneStatus as Ph;
+        use Presence as Pr;
+        assert_eq!(status_words(Pr::Online, Ph::Idle), "available");
+        assert_eq!(status_words(Pr::Busy, Ph::OnCall), "on the phone");
+        assert_eq!(status_words(Pr::Offline, Ph::Idle), "offline");
+        assert_eq!(status_words(Pr::Away, Ph::Idle), "away");
+        assert_eq!(status_words(Pr::Unknown, Ph::Ringing), "ringing");
+        assert_eq!(status_words(Pr::Unknown, Ph::Unknown), "status unknown");
+        assert_eq!(status_words(Pr::Unknown, Ph::Idle), "available");
     }
 }

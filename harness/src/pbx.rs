@@ -271,6 +271,11 @@ impl Pbx {
         })
     }
 
+    /// The subscriptions Asterisk serves now (`pjsip show subscriptions inbound`).
+    pub fn inbound_subscriptions(&self) -> anyhow::Result<Vec<Served>> {
+        Ok(parse_served(&self.cli("pjsip show subscriptions inbound")?))
+    }
+
     /// Deletes every voicemail of one mailbox, so a test starts from zero messages.
     pub fn clear_voicemail(&self, extension: &str) -> anyhow::Result<()> {
         let dir = self
@@ -501,6 +506,58 @@ impl Lease {
     }
 }
 
+/// One subscription Asterisk serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// The subscriber's endpoint, e.g. `2001`.
+    pub endpoint: String,
+    /// What is watched, e.g. `2002`.
+    pub resource: String,
+    /// The event package, e.g. `dialog`.
+    pub event: String,
+    /// Seconds left until it expires.
+    pub expiry_secs: u32,
+    pub call_id: String,
+}
+
+/// Reads the blocks of `pjsip show subscriptions inbound`:
+/// `Endpoint: 2001/"Name" <2001>`, `Resource: 2002/dialog`, `Expiry:      599  CALL-ID`.
+fn parse_served(text: &str) -> Vec<Served> {
+    let mut out = Vec::new();
+    let mut endpoint = None;
+    let mut resource = None;
+    for line in text.lines().map(str::trim) {
+        if line.contains('<') && line.contains("....") {
+            continue; // the column legend
+        }
+        if let Some(v) = line.strip_prefix("Endpoint:") {
+            endpoint = v.trim().split('/').next().map(str::to_string);
+        } else if let Some(v) = line.strip_prefix("Resource:") {
+            resource = v
+                .trim()
+                .rsplit_once('/')
+                .map(|(r, e)| (r.to_string(), e.to_string()));
+        } else if let Some(v) = line.strip_prefix("Expiry:") {
+            let mut parts = v.split_whitespace();
+            if let (Some(e), Some((r, ev)), Some(secs), Some(call_id)) = (
+                endpoint.take(),
+                resource.take(),
+                parts.next().and_then(|s| s.parse().ok()),
+                parts.next(),
+            ) {
+                out.push(Served {
+                    endpoint: e,
+                    resource: r,
+                    event: ev,
+                    expiry_secs: secs,
+                    call_id: call_id.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
 pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
     let mut pjsip = String::new();
@@ -655,6 +712,28 @@ mod tests {
         assert!(pjsip.contains("callerid = \"Ada Lovelace\" <1001>"));
         assert!(files[1].1.contains("1001 => 1001,Ada Lovelace,ada@x"));
         assert!(files[2].1.contains("exten => 2001,hint,PJSIP/2001"));
+    }
+
+    #[test]
+    fn reads_the_subscriptions_asterisk_serves() {
+        let text = "Endpoint: <Endpoint/Caller-ID.............................................>\n\
+            Resource: <Resource/Event.................................................>\n\
+            \x20 Expiry: <Expiry>  <Call-id..............................................>\n\
+            ===========================================================================\n\n\
+            Endpoint: 2001/\"Test User 2001\" <2001>\n\
+            Resource: 2002/dialog\n\
+            \x20 Expiry:      599  4c9ff6f0574f71cc-1@switchboard\n\n\
+            1 active subscriptions\n";
+        assert_eq!(
+            parse_served(text),
+            vec![Served {
+                endpoint: "2001".into(),
+                resource: "2002".into(),
+                event: "dialog".into(),
+                expiry_secs: 599,
+                call_id: "4c9ff6f0574f71cc-1@switchboard".into(),
+            }]
+        );
     }
 
     #[test]

@@ -112,6 +112,16 @@ fn event_json(e: &Event) -> serde_json::Value {
         Event::MessageWaiting { new, old } => {
             json!({"event": "message_waiting", "new": new, "old": old})
         }
+        Event::PhoneStatus { extension, status } => {
+            json!({"event": "phone_status", "extension": extension, "status": format!("{status:?}").to_lowercase()})
+        }
+        Event::Presence {
+            extension,
+            availability,
+            note,
+        } => {
+            json!({"event": "presence", "extension": extension, "availability": format!("{availability:?}").to_lowercase(), "note": note})
+        }
         Event::TransferredBy {
             call,
             new_call,

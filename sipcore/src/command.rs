@@ -53,5 +53,12 @@ pub enum Command {
     },
     /// Our own presence for others to see (PUBLISH): `Offline` removes it.
     SetPresence(crate::bodies::pidf::Availability),
+    /// Watch these extensions' phone status (busy lamp) and presence from now on; extensions
+    /// no longer listed are unsubscribed. Subscribing waits for registration and is paced.
+    Watch {
+        extensions: Vec<String>,
+    },
+    /// Stop watching every extension.
+    Unwatch,
     Shutdown,
 }

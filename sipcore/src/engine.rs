@@ -4,12 +4,15 @@
 //!
 //! Inside, one actor ([`Core`]) owns the state and handles messages one at a time: commands
 //! from the app, dialog state changes from rsipstack, incoming requests, and the results of
-//! the slow operations (INVITE, re-INVITE, REGISTER) that it runs as separate tasks.
+//! the slow operations (INVITE, re-INVITE, REGISTER, SUBSCRIBE) that it runs as separate tasks.
+//! Subscriptions (busy lamp, presence, message waiting) are decided by
+//! [`crate::subscription::Subscriptions`]; this actor only carries out what it says.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
+use std::time::Instant;
 
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TerminatedReason};
@@ -35,6 +38,10 @@ use crate::party;
 use crate::publish::Publisher;
 use crate::registration::Registrar;
 use crate::sdp::{self, Direction};
+use crate::subscribe;
+use crate::subscription::{Answer, Pacing, Subscriptions};
+
+mod subscriptions;
 use crate::session_timer::{self, Timers};
 
 mod rebind;
@@ -55,6 +62,8 @@ pub struct EngineConfig {
     /// NAT in between keeps our mapping open (RFC 5626 §4.4.1 uses CRLF on streams; over UDP
     /// it is what phones commonly send). Typical NATs forget UDP after 30 s or more.
     pub keepalive: std::time::Duration,
+    /// How fast subscriptions go out and how long each is asked to last.
+    pub subscriptions: Pacing,
     /// Session timers (RFC 4028) we ask for and accept.
     pub session_timers: session_timer::SessionTimerConfig,
     /// How often to check, while registered, that `bind_ip` still reaches the server; when it
@@ -73,6 +82,7 @@ impl Default for EngineConfig {
             sip_port: 0,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
             keepalive: std::time::Duration::from_secs(25),
+            subscriptions: Pacing::default(),
             session_timers: session_timer::SessionTimerConfig::default(),
             address_check: std::time::Duration::from_secs(5),
             publish_expires: std::time::Duration::from_secs(600),
@@ -229,6 +239,18 @@ enum Msg {
         id: u64,
         result: Result<(), String>,
     },
+    /// A first SUBSCRIBE ended.
+    Subscribed {
+        call_id: String,
+        outcome: subscribe::Outcome,
+    },
+    /// A refresh or unsubscribe in a subscription's dialog was answered.
+    Resubscribed {
+        dialog: rsipstack::dialog::DialogId,
+        answer: Answer,
+    },
+    /// A subscription deadline (refresh, retry, pacing) has come.
+    SubscriptionTimer,
     SessionTimer(session_timer::Fired),
     /// The local address no longer reaches the server; this one does.
     AddressChanged(IpAddr),
@@ -270,6 +292,14 @@ struct Core {
     /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
     /// goes there first.
     proxy: Option<SocketAddr>,
+    /// Whether the last registration outcome was a success: subscriptions start afresh when it
+    /// becomes one again.
+    registered: bool,
+    subs: Subscriptions,
+    /// NOTIFYs that came before their SUBSCRIBE's 2xx made the dialog, by Call-ID.
+    early_notifies: HashMap<String, Vec<Transaction>>,
+    /// The subscription deadline a timer task is already sleeping towards.
+    sub_timer: Option<Instant>,
     session_timers: Timers,
     shutting_down: bool,
     /// Our presence publication, while signed in and once the app set a presence.
@@ -351,6 +381,7 @@ impl Core {
             let _ = to_core.send(Msg::SessionTimer(fired));
         });
         info!(%local, "SIP engine listening");
+        let subs = Subscriptions::new(config.subscriptions.clone(), Instant::now());
         Ok((
             Self {
                 config,
@@ -370,6 +401,10 @@ impl Core {
                 udp,
                 udp_token,
                 proxy: None,
+                registered: false,
+                subs,
+                early_notifies: HashMap::new(),
+                sub_timer: None,
                 session_timers,
                 shutting_down: false,
                 publisher: None,
@@ -393,11 +428,22 @@ impl Core {
                 Msg::ReinviteDone { call, hold, result } => self.reinvite_done(call, hold, result),
                 Msg::Registration(state) => {
                     if !self.shutting_down {
+                        self.registration_changed(&state);
                         self.events.emit(Event::Registration(state));
                     }
                 }
                 Msg::MessageDone { id, result } => {
                     self.events.emit(Event::MessageResult { id, result });
+                }
+                Msg::Subscribed { call_id, outcome } => self.subscribed(call_id, outcome),
+                Msg::Resubscribed { dialog, answer } => {
+                    let actions = self.subs.refreshed(&dialog, answer, Instant::now());
+                    self.carry_out(actions);
+                }
+                Msg::SubscriptionTimer => {
+                    self.sub_timer = None;
+                    let actions = self.subs.tick(Instant::now());
+                    self.carry_out(actions);
                 }
                 Msg::SessionTimer(fired) => self.session_timer_due(fired),
                 Msg::RefreshDone {
@@ -487,6 +533,14 @@ impl Core {
                 content_type,
                 body,
             } => self.send_message(id, &target, content_type, body),
+            Command::Watch { extensions } => {
+                let actions = self.subs.watch(extensions, Instant::now());
+                self.carry_out(actions);
+            }
+            Command::Unwatch => {
+                let actions = self.subs.watch(Vec::new(), Instant::now());
+                self.carry_out(actions);
+            }
             Command::SetPresence(a) => self.set_presence(a),
             Command::Shutdown => {}
         }
@@ -606,6 +660,13 @@ impl Core {
                 }
             };
         let inbox = self.inbox.clone();
+        // Subscriptions wait for this registration, then start afresh for the new account.
+        self.registered = false;
+        self.subs.pause();
+        let actions = self
+            .subs
+            .set_mailbox(Some(account.username.clone()), Instant::now());
+        self.carry_out(actions);
         self.account = Some(account);
         self.restart_publisher();
         tokio::spawn(async move {
@@ -654,6 +715,12 @@ impl Core {
         if let Some(token) = self.registration.take() {
             token.cancel();
         }
+        self.registered = false;
+        self.subs.pause();
+        let now = Instant::now();
+        let mut actions = self.subs.watch(Vec::new(), now);
+        actions.extend(self.subs.set_mailbox(None, now));
+        self.carry_out(actions);
         self.account = None;
         if let Some(p) = self.publisher.take() {
             tokio::spawn(p.finish(std::time::Duration::from_secs(3)));
@@ -691,6 +758,23 @@ impl Core {
         self.publisher = Some(publisher);
     }
 
+    /// Subscriptions follow the registration: paused while it is lost, started afresh when it
+    /// is back (the server may have restarted and forgotten them).
+    fn registration_changed(&mut self, state: &RegistrationState) {
+        match state {
+            RegistrationState::Registered { .. } if !self.registered => {
+                self.registered = true;
+                let actions = self.subs.registered(Instant::now());
+                self.carry_out(actions);
+            }
+            RegistrationState::Failed { .. } | RegistrationState::Unregistered => {
+                self.registered = false;
+                self.subs.pause();
+            }
+            RegistrationState::Registered { .. } | RegistrationState::Registering => {}
+        }
+    }
+
     async fn shutdown(&mut self) {
         self.shutting_down = true;
         // End every call and wait (briefly) for the BYEs and CANCELs to leave: once this
@@ -714,6 +798,7 @@ impl Core {
             }
             debug!(call = %id, "ended at shutdown");
         }
+        goodbyes.extend(self.unsubscribe_all());
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), futures_join(goodbyes)).await;
         if let Some(p) = self.publisher.take() {
@@ -816,6 +901,15 @@ impl Core {
             return;
         }
         match result {
+            Ok(Some(resp))
+                if entry.cancelling && resp.status_code.kind() == StatusCodeKind::Successful =>
+            {
+                // The answer crossed our CANCEL (RFC 3261 §9.1): the call is up, so it ends
+                // with a BYE, as the user asked.
+                debug!(%call, "answered after we cancelled; hanging up");
+                self.hang_up_dialog(call);
+                self.end_call(call, EndReason::Cancelled);
+            }
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
                 match sdp::parse(&resp.body).and_then(|a| Ok((sdp::chosen_from_answer(&a)?, a))) {
                     Ok((codec, answer)) => {
@@ -906,6 +1000,19 @@ impl Core {
             .ok()
             .and_then(|t| t.tag().ok().flatten())
             .is_some();
+        if method == Method::Notify
+            && let Some(call_id) = tx
+                .original
+                .call_id_header()
+                .ok()
+                .map(|c| c.value().to_string())
+            && self.subs.is_pending(&call_id)
+        {
+            // The first NOTIFY often overtakes the SUBSCRIBE's 2xx: it waits for the dialog.
+            debug!(%call_id, "NOTIFY before the SUBSCRIBE's 2xx; held for its dialog");
+            self.early_notifies.entry(call_id).or_default().push(tx);
+            return;
+        }
         match method {
             Method::Invite if !has_to_tag => self.incoming_invite(tx),
             Method::Ack => {}
@@ -923,6 +1030,11 @@ impl Core {
                     body,
                 });
                 reply(tx, StatusCode::OK);
+            }
+            Method::Notify if has_to_tag => {
+                // In a subscription we no longer have: 481 ends it at the notifier
+                // (RFC 6665 §4.1.3).
+                reply(tx, StatusCode::CallTransactionDoesNotExist)
             }
             Method::Notify => {
                 // Outside a dialog: Asterisk sends message waiting unsolicited to registered
@@ -1237,6 +1349,9 @@ impl Core {
                 tokio::spawn(async move {
                     let _ = handle.reply(StatusCode::OK).await;
                 });
+            }
+            DialogState::Notify(id, req, handle) if self.subs.owns(&id) => {
+                self.subscription_notify(id, req, handle)
             }
             DialogState::Notify(id, req, handle) => {
                 let refer_event = req

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+pub use crate::bodies::dialog_info::LineState;
+pub use crate::bodies::pidf::Availability;
+
 /// One call, for as long as it lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub u64);
@@ -156,6 +159,18 @@ pub enum Event {
         call: CallId,
         target: String,
         state: TransferState,
+    },
+    /// A watched extension's phone (busy lamp): idle, ringing or on a call (RFC 4235).
+    PhoneStatus {
+        extension: String,
+        status: LineState,
+    },
+    /// A watched extension's presence (PIDF, RFC 3863). Where the server has no presence, it
+    /// follows the phone status: online while the server reports on the phone.
+    Presence {
+        extension: String,
+        availability: Availability,
+        note: Option<String>,
     },
     /// Voicemail counts from the PBX (RFC 3842 message-summary NOTIFY).
     MessageWaiting {

@@ -19,6 +19,8 @@ pub mod publish;
 pub mod registration;
 pub mod sdp;
 pub mod session_timer;
+pub mod subscribe;
+pub mod subscription;
 pub mod tls;
 pub mod uas_checks;
 
@@ -27,7 +29,7 @@ pub use bodies::pidf::Availability;
 pub use command::Command;
 pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
 pub use event::{
-    CallId, CallState, EndReason, Event, Hold, Party, RegistrationState, TransferState,
+    CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState, TransferState,
 };
 pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};
 pub use publish::PublishState;

@@ -68,7 +68,8 @@ fn in_a_namespace_of_our_own() {
             .current_dir(dir.path())
             .args(["-t", &pid, "-n", "sipp", "-sf"])
             .arg(harness::peers::sipp_scenario("registrar-moving-contact"))
-            .args(["-i", "10.77.0.254", "-p", "5060", "-m", "2", "-nostdin"])
+            // Two registrations, each followed by a mailbox SUBSCRIBE (refused).
+            .args(["-i", "10.77.0.254", "-p", "5060", "-m", "4", "-nostdin"])
             .args(["-trace_err", "-trace_msg", "-timeout", "60s"])
             .stdout(Stdio::null()),
     )

@@ -1,5 +1,7 @@
-//! Message waiting from the real PBX: a caller leaves a voicemail for a leased extension, and
-//! Asterisk's NOTIFY (RFC 3842) reaches that extension's engine with the new count.
+//! Message waiting from the real PBX: the engine subscribes to its own mailbox
+//! (`Event: message-summary`, RFC 3842), a caller leaves a voicemail for it, and Asterisk's
+//! NOTIFY in that subscription reaches the engine with the new count. (The PBX sets
+//! `mwi_subscribe_replaces_unsolicited`, so with the subscription there are no unsolicited ones.)
 
 mod support;
 
@@ -15,6 +17,18 @@ fn a_voicemail_left_for_us_updates_the_waiting_count() {
     let mut owner = Ua::registered(&pbx);
     let ext = owner.extension();
     pbx.clear_voicemail(&ext).unwrap();
+    harness::wait_for(
+        "Asterisk to serve our mailbox subscription",
+        TIMEOUT,
+        || {
+            pbx.inbound_subscriptions()
+                .ok()?
+                .iter()
+                .any(|s| s.endpoint == ext && s.resource == ext && s.event == "message-summary")
+                .then_some(())
+        },
+    )
+    .unwrap();
 
     // The caller sends a real tone, so Asterisk records a message and not silence.
     let (media_tx, _media_rx) = std::sync::mpsc::channel();

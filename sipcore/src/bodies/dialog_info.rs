@@ -90,8 +90,93 @@ mod tests {
         assert_eq!(parse(terminated.as_bytes()).unwrap().state, LineState::Idle);
     }
 
+    /// RFC 4235 §4.1's example: one dialog, terminated after a 486, with every optional part.
+    const RFC4235: &str = r#"<?xml version="1.0"?>
+     <dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info"
+                  version="0"
+                  state="full"
+                  entity="sip:alice@example.com">
+       <dialog id="as7d900as8" call-id="a84b4c76e66710"
+               local-tag="1928301774" direction="initiator">
+         <state event="rejected" code="486">terminated</state>
+         <duration>274</duration>
+         <local>
+           <identity display="Alice">sip:alice@example.com</identity>
+           <target uri="sip:alice@pc33.example.com"/>
+         </local>
+         <remote>
+           <identity display="Bob">sip:bob@example.org</identity>
+           <target uri="sip:bobster@phone21.example.org"/>
+         </remote>
+       </dialog>
+     </dialog-info>"#;
+
+    #[test]
+    fn reads_the_rfc_4235_example_and_partial_updates() {
+        let d = parse(RFC4235.as_bytes()).unwrap();
+        assert_eq!(
+            d,
+            DialogInfo {
+                entity: "sip:alice@example.com".into(),
+                version: 0,
+                full: true,
+                state: LineState::Idle,
+            }
+        );
+        // Two dialogs, one ringing and one talking: the phone is on a call.
+        let two = RFC4235.replace(
+            "</dialog-info>",
+            r#"<dialog id="x2"><state>confirmed</state></dialog></dialog-info>"#,
+        );
+        let two = two.replace(
+            r#"<state event="rejected" code="486">terminated</state>"#,
+            "<state>early</state>",
+        );
+        assert_eq!(parse(two.as_bytes()).unwrap().state, LineState::OnCall);
+        let partial = RFC4235.replace(r#"state="full""#, r#"state="partial""#);
+        assert!(!parse(partial.as_bytes()).unwrap().full);
+        // RFC 4235 §3.7.1: trying and proceeding are ringing too.
+        for s in ["trying", "proceeding"] {
+            let ringing = CONFIRMED.replace("confirmed", s);
+            assert_eq!(parse(ringing.as_bytes()).unwrap().state, LineState::Ringing);
+        }
+    }
+
+    /// What Asterisk 16's hints send (res_pjsip_dialog_info_body_generator), captured from the
+    /// harness PBX: idle, on a call, and ringing with the caller.
+    #[test]
+    fn reads_what_asterisk_sends() {
+        let idle = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"0\" state=\"full\" entity=\"sip:2002@127.0.0.1:25060\">\n <dialog id=\"2002\">\n  <state>terminated</state>\n </dialog>\n</dialog-info>\n";
+        assert_eq!(parse(idle.as_bytes()).unwrap().state, LineState::Idle);
+        let on_call = idle
+            .replace("version=\"0\"", "version=\"1\"")
+            .replace("terminated", "confirmed");
+        let d = parse(on_call.as_bytes()).unwrap();
+        assert_eq!((d.state, d.version), (LineState::OnCall, 1));
+        let ringing = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"3\" state=\"full\" entity=\"sip:2002@127.0.0.1:25060\">\n <dialog id=\"2002\" direction=\"recipient\">\n  <remote>\n   <identity display=\"Test User 2003\">sip:2003@127.0.0.1</identity>\n   <target uri=\"sip:2003@127.0.0.1\" />\n  </remote>\n  <local>\n   <identity display=\"Test User 2002\">sip:2002@127.0.0.1</identity>\n   <target uri=\"sip:2002@127.0.0.1:25060\" />\n  </local>\n  <state>early</state>\n </dialog>\n</dialog-info>\n";
+        assert_eq!(parse(ringing.as_bytes()).unwrap().state, LineState::Ringing);
+    }
+
     #[test]
     fn malformed_bodies_are_errors() {
+        assert_eq!(parse(&[0xff, 0xfe]), Err(BodyError::NotUtf8));
+        assert!(matches!(parse(b""), Err(BodyError::Xml(_))));
+        assert!(matches!(
+            parse(
+                RFC4235
+                    .replace("version=\"0\"", "version=\"zero\"")
+                    .as_bytes()
+            ),
+            Err(BodyError::Unexpected(_))
+        ));
+        assert!(matches!(
+            parse(b"<dialog-info xmlns=\"urn:other\" version=\"1\"/>"),
+            Err(BodyError::Unexpected(_))
+        ));
+        assert!(matches!(
+            parse(&RFC4235.as_bytes()[..RFC4235.len() / 2]),
+            Err(BodyError::Xml(_))
+        ));
         assert!(parse(b"<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\">").is_err());
         let no_version =
             r#"<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" state="full" entity="x"/>"#;

@@ -78,8 +78,32 @@ mod tests {
         assert_eq!((s.waiting, s.new, s.old), (false, 0, 1));
     }
 
+    /// RFC 3842 §5.2's example NOTIFY body, with its optional message headers after the
+    /// blank line.
+    #[test]
+    fn reads_the_rfc_3842_notify_example_with_message_headers() {
+        let body = "Messages-Waiting: yes\r\nMessage-Account: sip:alice@vmail.example.com\r\n\
+                    Voice-Message: 4/8 (1/2)\r\n\r\n\
+                    To: <alice@atlanta.example.com>\r\nFrom: <bob@biloxi.example.com>\r\n\
+                    Subject: carpool tomorrow?\r\nDate: Sun, 09 Mar 2003 11:01:44 -0500\r\n\
+                    Priority: normal\r\nMessage-ID: 13784434989@vmail.example.com\r\n";
+        let s = parse(body.as_bytes()).unwrap();
+        assert_eq!((s.waiting, s.new, s.old), (true, 4, 8));
+    }
+
+    #[test]
+    fn names_and_values_are_case_blind_and_counts_optional() {
+        let s = parse(b"messages-waiting: YES\nvoice-message: 3/0\n").unwrap();
+        assert_eq!((s.waiting, s.new, s.old), (true, 3, 0));
+        let s = parse(b"Messages-Waiting: no\r\n").unwrap();
+        assert_eq!((s.waiting, s.new, s.old), (false, 0, 0));
+    }
+
     #[test]
     fn malformed_bodies_are_errors() {
+        assert!(parse(b"").is_err());
+        assert!(parse(b"Messages-Waiting: yes\r\nVoice-Message: -1/0\r\n").is_err());
+        assert!(parse(b"Messages-Waiting: yes\r\nVoice-Message: 99999999999/0\r\n").is_err());
         assert!(parse(b"Voice-Message: 1/0\r\n").is_err());
         assert!(parse(b"Messages-Waiting: maybe\r\n").is_err());
         assert!(parse(b"Messages-Waiting: yes\r\nVoice-Message: lots\r\n").is_err());

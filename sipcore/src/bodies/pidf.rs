@@ -164,8 +164,59 @@ mod tests {
         assert_eq!(p.note.as_deref(), Some("in a <meeting>"));
     }
 
+    /// What Asterisk 16 sends for a hint (res_pjsip_pidf_body_generator), captured from the
+    /// harness PBX: registered and idle, on the phone, and not registered.
+    #[test]
+    fn reads_what_asterisk_sends() {
+        let ready = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<presence entity=\"sip:2002@127.0.0.1:25060\" xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\">\n <note>Ready</note>\n <tuple id=\"2002\">\n  <status>\n   <basic>open</basic>\n  </status>\n  <contact priority=\"1\">sip:2001@127.0.0.1</contact>\n </tuple>\n <dm:person />\n</presence>\n";
+        let p = parse(ready.as_bytes()).unwrap();
+        assert_eq!(
+            (p.availability, p.note.as_deref()),
+            (Availability::Online, Some("Ready"))
+        );
+        let on_the_phone = ready.replace("Ready", "On the phone").replace(
+            "<dm:person />",
+            "<dm:person>\n  <rpid:activities>\n   <rpid:on-the-phone />\n  </rpid:activities>\n </dm:person>",
+        );
+        assert_eq!(
+            parse(on_the_phone.as_bytes()).unwrap().availability,
+            Availability::Busy
+        );
+        let unavailable = ready
+            .replace("Ready", "Unavailable")
+            .replace("<basic>open</basic>", "<basic>closed</basic>");
+        assert_eq!(
+            parse(unavailable.as_bytes()).unwrap().availability,
+            Availability::Offline
+        );
+    }
+
+    #[test]
+    fn a_document_without_an_open_tuple_is_offline() {
+        let empty =
+            r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:x@example.com"/>"#;
+        assert_eq!(
+            parse(empty.as_bytes()).unwrap().availability,
+            Availability::Offline
+        );
+        // A <basic> outside the PIDF namespace does not count.
+        let foreign = r#"<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:x="urn:x" entity="e"><tuple id="t"><status><x:basic>open</x:basic></status></tuple></presence>"#;
+        assert_eq!(
+            parse(foreign.as_bytes()).unwrap().availability,
+            Availability::Offline
+        );
+    }
+
     #[test]
     fn malformed_bodies_are_errors_not_panics() {
+        assert!(matches!(
+            parse(&RFC3863.as_bytes()[..RFC3863.len() / 2]),
+            Err(BodyError::Xml(_))
+        ));
+        assert!(matches!(
+            parse(b"<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\"><tuple></presence>"),
+            Err(BodyError::Xml(_))
+        ));
         assert!(matches!(parse(b"<presence"), Err(BodyError::Xml(_))));
         assert_eq!(parse(&[0xff, 0xfe]), Err(BodyError::NotUtf8));
         assert!(matches!(

@@ -53,16 +53,21 @@ impl Ua {
     /// Starts an engine and registers a leased test extension.
     pub fn registered(pbx: &harness::Pbx) -> Self {
         let mut ua = Self::start();
+        ua.register(pbx);
+        ua
+    }
+
+    /// Leases a test extension and registers it.
+    pub fn register(&mut self, pbx: &harness::Pbx) {
         let lease = pbx.lease_any().unwrap();
-        ua.handle.send(Command::Register(account(&lease.user)));
-        ua.wait("registered", |e| {
+        self.handle.send(Command::Register(account(&lease.user)));
+        self.wait("registered", |e| {
             matches!(
                 e,
                 Event::Registration(sipcore::RegistrationState::Registered { .. })
             )
         });
-        ua.lease = Some(lease);
-        ua
+        self.lease = Some(lease);
     }
 
     pub fn extension(&self) -> String {

@@ -1,0 +1,100 @@
+//! Live contact status in the whole app, against the real PBX: signed in as 1001 with the
+//! company directory, the contact list shows Grace Hopper (1002) offline while nobody is
+//! registered on 1002, available once a phone registers there, on the phone while that phone
+//! talks to the echo test, and available again after it hangs up. The app subscribes to her
+//! hint's dialog state and presence by itself after signing in.
+
+mod support;
+
+use std::sync::Arc;
+
+use egui_kittest::kittest::Queryable;
+
+use support::window::*;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::window::Window;
+
+fn peer_event(
+    events: &std::sync::mpsc::Receiver<sipcore::Event>,
+    what: &str,
+    pick: impl FnMut(&sipcore::Event) -> Option<()>,
+) {
+    harness::wait::next_matching(events, TIMEOUT, what, pick)
+}
+
+#[test]
+fn the_contact_list_shows_a_colleague_offline_available_on_the_phone_and_available_again() {
+    let pbx = pbx();
+    let me = pbx.lease("1001").unwrap();
+    let grace = pbx.lease("1002").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+
+    let config = BackendConfig {
+        headless_audio: true,
+        directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
+        directory_refresh: None,
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server.clone())),
+        egui::vec2(1100.0, 720.0),
+    );
+    h.step();
+    type_into(
+        &mut h,
+        "Extension, phone number or email",
+        &me.user.extension,
+    );
+    type_into(&mut h, "Password", &me.user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, Ada"));
+    // Nobody is registered on 1002: Asterisk's hint says unavailable (PIDF closed).
+    wait_ui(&mut h, "Grace offline", |h| has(h, "Grace Hopper, offline"));
+
+    // A phone registers on 1002.
+    let (peer, peer_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    peer.send(sipcore::Command::Register(sipcore::Account::new(
+        &grace.user.extension,
+        &grace.user.password,
+        &server,
+    )));
+    peer_event(&peer_events, "the peer to register", |e| {
+        matches!(
+            e,
+            sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+        .then_some(())
+    });
+    wait_ui(&mut h, "Grace available", |h| {
+        has(h, "Grace Hopper, available")
+    });
+
+    // It calls the echo test, then hangs up.
+    let call = sipcore::CallId(1);
+    peer.send(sipcore::Command::Dial {
+        call,
+        target: "9196".into(),
+    });
+    wait_ui(&mut h, "Grace on the phone", |h| {
+        has(h, "Grace Hopper, on the phone")
+    });
+    peer_event(&peer_events, "the peer's call to be answered", |e| {
+        matches!(e, sipcore::Event::CallState { call: c, state: sipcore::CallState::Active { .. } } if *c == call)
+            .then_some(())
+    });
+    peer.send(sipcore::Command::HangUp(call));
+    wait_ui(&mut h, "Grace available again", |h| {
+        has(h, "Grace Hopper, available")
+    });
+    assert!(peer.shutdown_and_wait(TIMEOUT));
+    h.state_mut().quit();
+}
