@@ -89,9 +89,15 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
         |_| playing(&card) == 0,
     );
 
-    // Mute all notifications, save: the device closes after its short linger.
+    // Mute all notifications, save: the device closes after its short linger. The settings
+    // page's level meter opens the devices; wait for that, or a slow open could land after the
+    // check below and still be lingering when the muted call comes in.
     h.get_by_label("Settings").click();
-    h.step();
+    wait_ui(
+        &mut h,
+        "the settings page's meter to open the devices",
+        |_| playing(&card) >= 1,
+    );
     h.get_by_label("Mute all notifications").click();
     h.step();
     h.get_by_label("Save").click();

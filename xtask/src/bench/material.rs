@@ -1,10 +1,8 @@
 //! Test material made on the spot: a speech-like sound file for the microphone, and a company
-//! directory of made-up people seeded into a profile through the storage crate.
+//! directory of made-up people seeded into a profile by storage's `seed_directory` example.
 
 use std::path::Path;
 use std::time::Duration;
-
-use storage::{Contact, ContactSource, Store};
 
 /// A few harmonics of a gliding voice pitch with a syllable-rate envelope and short pauses,
 /// 48 kHz mono 16-bit WAV: closer to speech than a steady sine for a codec.
@@ -44,70 +42,26 @@ pub fn write_speechlike_wav(path: &Path, length: Duration) -> anyhow::Result<()>
     Ok(())
 }
 
-const FIRST: [&str; 20] = [
-    "Ada", "Alan", "Barbara", "Claude", "Dennis", "Donald", "Edsger", "Frances", "Grace", "Hedy",
-    "John", "Ken", "Leslie", "Margaret", "Niklaus", "Radia", "Shafi", "Sophie", "Tim", "Yukihiro",
-];
-const LAST: [&str; 25] = [
-    "Allen",
-    "Backus",
-    "Cerf",
-    "Dijkstra",
-    "Engelbart",
-    "Floyd",
-    "Goldwasser",
-    "Hamilton",
-    "Hoare",
-    "Iverson",
-    "Kahn",
-    "Knuth",
-    "Lamport",
-    "Liskov",
-    "McCarthy",
-    "Naur",
-    "Perlman",
-    "Ritchie",
-    "Shannon",
-    "Thompson",
-    "Turing",
-    "Wilson",
-    "Wirth",
-    "Wozniak",
-    "Zuse",
-];
-
 /// Writes `count` directory contacts into the profile the app opens for `user@server` under
-/// `data_dir`, as a directory sync would.
+/// `data_dir`, through storage's `seed_directory` example (built in release beside the app).
 pub fn seed_contacts(
+    root: &Path,
     data_dir: &Path,
     user: &str,
     server: &str,
     count: usize,
 ) -> anyhow::Result<()> {
-    let dir = storage::paths::profile_dir_in(data_dir, user, server);
-    let mut store = Store::open(&dir)?;
-    let contacts: Vec<Contact> = (0..count)
-        .map(|i| {
-            let first = FIRST[i % FIRST.len()];
-            let last = LAST[(i / FIRST.len()) % LAST.len()];
-            let ext = 30_000 + i;
-            Contact {
-                id: 0,
-                name: format!("{first} {last} {}", i / (FIRST.len() * LAST.len()) + 1),
-                extension: Some(ext.to_string()),
-                numbers: vec![format!("+1555{:07}", i)],
-                email: Some(format!("{}.{}{i}@example.com", first, last).to_lowercase()),
-                avatar: None,
-                source: ContactSource::Directory,
-                favourite: i % 97 == 0,
-            }
-        })
-        .collect();
-    store.replace_contacts(ContactSource::Directory, &contacts)?;
-    anyhow::ensure!(
-        store.contacts()?.len() == count,
-        "the seeded profile does not hold {count} contacts"
-    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ok = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--quiet", "--release", "-p", "storage", "--example"])
+        .arg("seed_directory")
+        .arg("--")
+        .arg(data_dir)
+        .args([user, server, &count.to_string()])
+        .status()?
+        .success();
+    anyhow::ensure!(ok, "seeding {count} contacts failed");
     Ok(())
 }
 
@@ -121,17 +75,5 @@ mod tests {
         let path = dir.path().join("t.wav");
         write_speechlike_wav(&path, Duration::from_millis(500)).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 44 + 48_000);
-    }
-
-    #[test]
-    fn seeds_a_profile_the_app_would_open() {
-        let dir = tempfile::tempdir().unwrap();
-        seed_contacts(dir.path(), "2001", "127.0.0.1:25060", 600).unwrap();
-        let store = Store::open(&dir.path().join("profiles/2001@127.0.0.1_25060")).unwrap();
-        let all = store.contacts().unwrap();
-        assert_eq!(all.len(), 600);
-        let mut names: Vec<_> = all.iter().map(|c| &c.name).collect();
-        names.dedup();
-        assert_eq!(names.len(), 600, "every name is different");
     }
 }

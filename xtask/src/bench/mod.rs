@@ -138,7 +138,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
         .tempdir()?;
     let work = tempfile::Builder::new().prefix("sb-bench-").tempdir()?;
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
-    material::seed_contacts(data.path(), &lease.user.extension, &server, CONTACTS)?;
+    material::seed_contacts(&root, data.path(), &lease.user.extension, &server, CONTACTS)?;
     let setup = Setup {
         binary: target.join("release/switchboard"),
         display: display.display.clone(),
