@@ -127,7 +127,7 @@ impl Drop for Ua {
     }
 }
 
-fn init_logging() {
+pub fn init_logging() {
     // RUST_LOG=sipcore=debug,rsipstack=debug shows the SIP traffic of a failing test.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
