@@ -2,9 +2,11 @@
 //! (`Event: message-summary`, RFC 3842), a caller leaves a voicemail for it, and Asterisk's
 //! NOTIFY in that subscription reaches the engine with the new count. (The PBX sets
 //! `mwi_subscribe_replaces_unsolicited`, so with the subscription there are no unsolicited ones.)
+//! Unsolicited NOTIFYs, as other mailbox servers send them, come from a sipp scenario.
 
 mod support;
 
+use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 
 use sipcore::media_adapter::{AudioSource, MediaEngine};
@@ -94,4 +96,52 @@ fn a_voicemail_left_for_us_updates_the_waiting_count() {
     assert_eq!(e, Event::MessageWaiting { new: 1, old: 0 });
     handle.send(Command::Shutdown);
     pbx.clear_voicemail(&ext).unwrap();
+}
+
+/// A mailbox server that NOTIFYs without a subscription (RFC 3842 §3): each good body becomes
+/// the counts, and a malformed one in between is answered but changes nothing, so the counts the
+/// user sees are never blanked.
+#[test]
+fn unsolicited_notifies_set_the_counts_and_a_malformed_one_is_ignored() {
+    let mut ua = Ua::start();
+    let engine = ua.handle.local_addr;
+    let port = harness::peers::free_udp_port().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sipp = harness::process::ChildGuard::spawn(
+        "sipp",
+        Process::new("sipp")
+            .current_dir(dir.path())
+            .arg(engine.to_string())
+            .arg("-sf")
+            .arg(harness::peers::sipp_scenario("unsolicited-mwi"))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", "2001"])
+            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "30s"])
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
+    let first = ua.wait("the first count", |e| {
+        matches!(e, Event::MessageWaiting { .. })
+    });
+    assert_eq!(first, Event::MessageWaiting { new: 2, old: 5 });
+    // The very next count is the third NOTIFY's: the malformed second one gave none.
+    let next = ua.wait("the next count", |e| {
+        matches!(e, Event::MessageWaiting { .. })
+    });
+    assert_eq!(next, Event::MessageWaiting { new: 3, old: 5 });
+    harness::wait_for("sipp to finish", TIMEOUT, || {
+        (!sipp.is_running()).then_some(())
+    })
+    .unwrap();
+    let code = sipp.stop().and_then(|s| s.code());
+    let errors: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert_eq!(
+        code,
+        Some(0),
+        "every NOTIFY was to be answered 200:\n{errors}"
+    );
+    ua.handle.send(Command::Shutdown);
 }
