@@ -276,14 +276,37 @@ impl Pbx {
         Ok(parse_served(&self.cli("pjsip show subscriptions inbound")?))
     }
 
-    /// Deletes every voicemail of one mailbox, so a test starts from zero messages.
+    /// Deletes every voicemail of one mailbox, so a test starts from zero messages, and makes
+    /// Asterisk tell subscribers so. Asterisk caches the counts it last published and only
+    /// publishes again when its poll sees them differ from what it last saw; deleting files
+    /// under it would leave the cached count for the next subscription. So: a placeholder
+    /// message and a recount (the poll now sees at least one), then the deletion and a recount
+    /// (it sees zero, differing, and publishes 0/0).
     pub fn clear_voicemail(&self, extension: &str) -> anyhow::Result<()> {
         let dir = self
             .rootfs()
             .join("var/spool/asterisk/voicemail/default")
             .join(extension);
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
+        let inbox = dir.join("INBOX");
+        fs::create_dir_all(&inbox)?;
+        fs::write(
+            inbox.join("msg9999.txt"),
+            format!(";\n[message]\norigmailbox={extension}\n"),
+        )?;
+        fs::write(inbox.join("msg9999.wav"), b"")?;
+        self.recount_voicemail(extension)?;
+        fs::remove_dir_all(&dir)?;
+        self.recount_voicemail(extension)
+    }
+
+    /// AMI `VoicemailRefresh` for one mailbox (needs `pollmailboxes` in voicemail.conf).
+    fn recount_voicemail(&self, extension: &str) -> anyhow::Result<()> {
+        let reply = crate::ami::Ami::login_default()?.action(
+            "VoicemailRefresh",
+            &[("Context", "default"), ("Mailbox", extension)],
+        )?;
+        if reply.first().and_then(|m| m.get("Response")) != Some("Success") {
+            bail!("Asterisk did not recount mailbox {extension}: {reply:?}");
         }
         Ok(())
     }
