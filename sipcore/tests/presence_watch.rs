@@ -44,7 +44,9 @@ fn told(events: &Receiver<Event>, extension: &str, expected: Availability) {
                 availability,
                 ..
             } if x == extension && *availability == expected => Some(()),
-            Event::PhoneStatus { .. } => panic!("a phone status from a server without dialog: {e:?}"),
+            Event::PhoneStatus { .. } => {
+                panic!("a phone status from a server without dialog: {e:?}")
+            }
             _ => None,
         },
     )
