@@ -1,7 +1,8 @@
 //! The real window under Xvfb, signed in to the harness PBX, photographs its main screens into
 //! `target/screenshots/` (sign-in, contacts, dial pad, a call in the fullscreen view, settings).
-//! Meanwhile a phone on 1002 (Grace Hopper) talks to the echo test, so the contacts picture
-//! shows live statuses: Grace on the phone, the unregistered colleagues offline.
+//! Meanwhile a phone on 1003 (Alan Turing) talks to the echo test and one on 1008 (Barbara
+//! Liskov) waits idle, so the contacts picture shows live statuses at the top of the list: Alan
+//! on the phone, Barbara available, the unregistered colleagues offline.
 
 mod support;
 
@@ -13,20 +14,39 @@ use support::*;
 fn the_window_saves_pictures_of_its_main_screens() {
     let pbx = pbx();
     let me = pbx.lease("1001").unwrap();
-    let grace = pbx.lease("1002").unwrap();
+    let alan = pbx.lease("1003").unwrap();
+    let barbara = pbx.lease("1008").unwrap();
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    let (idle, idle_events) = sipcore::start(
+        sipcore::EngineConfig::default(),
+        std::sync::Arc::new(sipcore::RecordingMedia::default()),
+        None,
+    )
+    .unwrap();
+    idle.send(sipcore::Command::Register(sipcore::Account::new(
+        &barbara.user.extension,
+        &barbara.user.password,
+        &server,
+    )));
+    harness::wait::next_matching(&idle_events, TIMEOUT, "Barbara to register", |e| {
+        matches!(
+            e,
+            sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
+        )
+        .then_some(())
+    });
     let (peer, peer_events) = sipcore::start(
         sipcore::EngineConfig::default(),
         std::sync::Arc::new(sipcore::RecordingMedia::default()),
         None,
     )
     .unwrap();
-    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     peer.send(sipcore::Command::Register(sipcore::Account::new(
-        &grace.user.extension,
-        &grace.user.password,
+        &alan.user.extension,
+        &alan.user.password,
         &server,
     )));
-    harness::wait::next_matching(&peer_events, TIMEOUT, "Grace to register", |e| {
+    harness::wait::next_matching(&peer_events, TIMEOUT, "Alan to register", |e| {
         matches!(
             e,
             sipcore::Event::Registration(sipcore::RegistrationState::Registered { .. })
@@ -37,7 +57,7 @@ fn the_window_saves_pictures_of_its_main_screens() {
         call: sipcore::CallId(1),
         target: "9196".into(),
     });
-    harness::wait::next_matching(&peer_events, TIMEOUT, "Grace's call to 9196", |e| {
+    harness::wait::next_matching(&peer_events, TIMEOUT, "Alan's call to 9196", |e| {
         matches!(
             e,
             sipcore::Event::CallState {
@@ -71,6 +91,7 @@ fn the_window_saves_pictures_of_its_main_screens() {
     .stderr(Stdio::piped());
     let output = harness::process::run_with_timeout(&mut cmd, TIMEOUT * 3).unwrap();
     assert!(peer.shutdown_and_wait(TIMEOUT));
+    assert!(idle.shutdown_and_wait(TIMEOUT));
     assert!(
         output.status.success(),
         "{}",

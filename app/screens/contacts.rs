@@ -119,7 +119,14 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
                 .has_focus();
             ui.vertical(|ui| {
                 ui.label(&c.name);
-                ui.small(c.extension.as_deref().or(c.number.as_deref()).unwrap_or(""));
+                ui.horizontal(|ui| {
+                    ui.small(c.extension.as_deref().or(c.number.as_deref()).unwrap_or(""));
+                    // The words too, so that the status does not rest on colour alone.
+                    if c.extension.is_some() && status != avatar::phone_words(PhoneStatus::Unknown)
+                    {
+                        ui.small(egui::RichText::new(status).color(status_colour(c)));
+                    }
+                });
             });
         })
         .response;
@@ -159,6 +166,18 @@ fn row(ui: &mut egui::Ui, c: &Contact, commands: &Commands) -> bool {
     }
     ui.data_mut(|d| d.insert_temp(row_id, focused));
     edit
+}
+
+/// The colour of a contact's status words: the lamp's colour while the phone rings or talks,
+/// green when available, grey otherwise.
+fn status_colour(c: &Contact) -> egui::Color32 {
+    match (c.phone, c.presence) {
+        (PhoneStatus::OnCall, _) => theme::BUSY,
+        (PhoneStatus::Ringing, _) => theme::RINGING,
+        (_, Presence::Offline | Presence::Away | Presence::Busy) => theme::OFFLINE,
+        (PhoneStatus::Idle, _) => theme::AVAILABLE,
+        _ => theme::OFFLINE,
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +237,10 @@ mod tests {
         assert!(h.query_by_label("Alan Turing, on the phone").is_some());
         assert!(h.query_by_label("Edsger Dijkstra, offline").is_some());
         assert!(h.query_by_label("Barbara Liskov, ringing").is_some());
+        // The status is written beside the extension, not only shown in colour.
+        for words in ["available", "on the phone", "offline", "ringing"] {
+            assert!(h.query_by_label(words).is_some(), "no '{words}' in a row");
+        }
         let row = h.get_by_label("Alan Turing, on the phone").rect();
         h.hover_at(row.center());
         h.run();
