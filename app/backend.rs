@@ -1014,14 +1014,11 @@ impl Backend {
     fn place_call(&mut self, target: String, consult_for: Option<CallId>) {
         let id = CallId(self.next_call);
         self.next_call += 1;
-        // Adding a call puts the current one on hold.
-        for other in self.live_others(id) {
-            self.sip(sipcore::Command::Hold(sipcore::CallId(other.0)));
-        }
         let mut call = model::Call::new(id, Direction::Outgoing, target.clone());
         call.consult_for = consult_for;
         self.track_call(call, Some(Instant::now()));
-        self.sip(sipcore::Command::Dial {
+        // The engine puts the call we are on on hold first.
+        self.sip(sipcore::Command::AddCall {
             call: sipcore::CallId(id.0),
             target,
         });

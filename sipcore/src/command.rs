@@ -15,6 +15,12 @@ pub enum Command {
         call: CallId,
         target: String,
     },
+    /// Another call while on one: every call we are talking on (merged ones too) goes on
+    /// hold, then `target` is dialled.
+    AddCall {
+        call: CallId,
+        target: String,
+    },
     Answer(CallId),
     /// 486 Busy Here, or 603 Decline when `decline` is set.
     Reject {
@@ -43,7 +49,10 @@ pub enum Command {
         call: CallId,
         consult: CallId,
     },
+    /// Mix these calls into a 3-way conference in our own media engine (no server conference).
+    /// Hanging up any of them then ends them all.
     Merge(Vec<CallId>),
+    /// Unmix the conference; its calls stay up, as separate lines.
     Split(Vec<CallId>),
     SendMessage {
         id: u64,

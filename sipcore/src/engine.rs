@@ -278,6 +278,8 @@ struct Core {
     /// the old one is gone, and its un-REGISTER could remove the new binding).
     registration_quiet: Arc<std::sync::atomic::AtomicBool>,
     calls: HashMap<CallId, Call>,
+    /// The calls mixed together in our 3-way conference (the media engine mixes one group).
+    merged: Vec<CallId>,
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
     next_incoming: u64,
@@ -395,6 +397,7 @@ impl Core {
                 registration: None,
                 registration_quiet: Arc::default(),
                 calls: HashMap::new(),
+                merged: Vec::new(),
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
                 in_dialog: HashMap::new(),
@@ -516,6 +519,12 @@ impl Core {
             Command::Register(account) => self.register(account),
             Command::Unregister => self.unregister(),
             Command::Dial { call, target } => self.dial(call, &target),
+            Command::AddCall { call, target } => {
+                for other in self.talking() {
+                    self.set_hold(other, true);
+                }
+                self.dial(call, &target);
+            }
             Command::Answer(call) => self.answer(call),
             Command::Reject { call, decline } => self.reject(call, decline),
             Command::HangUp(call) => self.hang_up(call),
@@ -525,8 +534,8 @@ impl Core {
             Command::SendDtmf { call, digit } => self.send_dtmf(call, digit),
             Command::Transfer { call, target } => self.transfer(call, &target),
             Command::AttendedTransfer { call, consult } => self.attended_transfer(call, consult),
-            Command::Merge(calls) => self.media.conference(&calls),
-            Command::Split(calls) => self.media.split(&calls),
+            Command::Merge(calls) => self.merge(calls),
+            Command::Split(_) => self.split(),
             Command::SendMessage {
                 id,
                 target,
@@ -1216,7 +1225,49 @@ impl Core {
 
     // ── Ending calls ────────────────────────────────────────────────────
 
+    /// The calls we are talking on: answered and not held by us.
+    fn talking(&self) -> Vec<CallId> {
+        self.calls
+            .iter()
+            .filter(|(_, c)| matches!(c.state, CallState::Active { hold } if !hold.local()))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Mixes these calls into one conference, replacing any earlier one.
+    fn merge(&mut self, mut calls: Vec<CallId>) {
+        calls.sort();
+        calls.dedup();
+        calls.retain(|c| self.calls.contains_key(c));
+        if calls.len() < 2 {
+            return;
+        }
+        self.merged = calls;
+        self.media.conference(&self.merged);
+    }
+
+    fn split(&mut self) {
+        let members = std::mem::take(&mut self.merged);
+        if !members.is_empty() {
+            self.media.split(&members);
+        }
+    }
+
+    /// Hanging up a merged call ends the whole conference, as on a desk phone; otherwise the
+    /// one call.
     fn hang_up(&mut self, call: CallId) {
+        if self.merged.contains(&call) {
+            let members = std::mem::take(&mut self.merged);
+            self.media.split(&members);
+            for member in members {
+                self.hang_up_one(member);
+            }
+        } else {
+            self.hang_up_one(call);
+        }
+    }
+
+    fn hang_up_one(&mut self, call: CallId) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -1260,6 +1311,14 @@ impl Core {
         }
         info!(%call, %reason, "call ended");
         entry.state = CallState::Ended(reason);
+        // A conference of one is no conference: the other party stays, unmixed.
+        if self.merged.contains(&call) {
+            self.merged.retain(|c| *c != call);
+            if self.merged.len() < 2 {
+                let rest = std::mem::take(&mut self.merged);
+                self.media.split(&rest);
+            }
+        }
         self.session_timers.stop(call);
         if entry.media_started {
             self.media.stop(call);
@@ -1987,7 +2046,18 @@ pub fn end_reason_for(code: u16, text: &str) -> EndReason {
         404 | 604 | 484 => EndReason::NotFound,
         408 | 480 => EndReason::NoAnswer,
         487 => EndReason::Cancelled,
-        _ => EndReason::Failed(format!("The call failed ({code} {text}).")),
+        // Still challenged after our answer to the challenge.
+        401 | 407 => {
+            EndReason::Failed("The call was refused: the password was not accepted.".into())
+        }
+        _ => {
+            // rsipstack's status text may already start with the code.
+            let text = text
+                .strip_prefix(code.to_string().as_str())
+                .map(str::trim_start)
+                .unwrap_or(text);
+            EndReason::Failed(format!("The call failed ({code} {text})."))
+        }
     }
 }
 
@@ -2041,6 +2111,15 @@ mod tests {
     fn final_codes_become_words() {
         assert_eq!(end_reason_for(486, "Busy Here"), EndReason::Busy);
         assert_eq!(end_reason_for(603, "Decline"), EndReason::Declined);
+        assert_eq!(
+            end_reason_for(500, "500 Server Internal Error").to_string(),
+            "The call failed (500 Server Internal Error)."
+        );
+        assert!(
+            end_reason_for(401, "Unauthorized")
+                .to_string()
+                .contains("password")
+        );
         assert_eq!(end_reason_for(404, "Not Found"), EndReason::NotFound);
         assert_eq!(
             end_reason_for(480, "Temporarily Unavailable"),
