@@ -476,3 +476,173 @@ fn an_update_from_the_other_side_holds_us() {
     // sipp checks our answer to its UPDATE said recvonly.
     phone.finish(TIMEOUT).unwrap();
 }
+
+/// Answers the next incoming call on `ua` and waits until both sides talk.
+fn answer_next(ua: &mut Ua) -> CallId {
+    let Event::IncomingCall { call, .. } = ua.wait("an incoming call", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    ua.handle.send(Command::Answer(call));
+    ua.wait("talking", |e| {
+        state_of(e, call) == Some(&CallState::Active { hold: Hold::None })
+    });
+    call
+}
+
+#[test]
+fn add_call_holds_the_first_and_hanging_up_a_merged_call_ends_both() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let mut carol = Ua::registered(&pbx);
+    let (to_bob, to_carol) = (CallId(21), CallId(22));
+    alice.handle.send(Command::Dial {
+        call: to_bob,
+        target: bob.extension(),
+    });
+    let bob_id = answer_next(&mut bob);
+    alice.wait("talking to Bob", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    // Add call: Bob goes on hold by itself, then Carol rings.
+    alice.handle.send(Command::AddCall {
+        call: to_carol,
+        target: carol.extension(),
+    });
+    alice.wait("Bob held for the added call", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    let carol_id = answer_next(&mut carol);
+    alice.wait("talking to Carol", |e| {
+        state_of(e, to_carol) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    alice.handle.send(Command::Resume(to_bob));
+    alice.wait("Bob back", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.handle.send(Command::Merge(vec![to_bob, to_carol]));
+    alice.handle.send(Command::HangUp(to_carol));
+    for id in [to_bob, to_carol] {
+        alice.wait("every merged call ended", |e| {
+            state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: true }))
+        });
+    }
+    bob.wait("Bob hung up on", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+    carol.wait("Carol hung up on", |e| {
+        state_of(e, carol_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+    let requests = alice.media.requests();
+    let mixed = requests
+        .iter()
+        .position(|r| *r == MediaRequest::Conference(vec![to_bob, to_carol]));
+    let unmixed = requests
+        .iter()
+        .rposition(|r| matches!(r, MediaRequest::Split(_)));
+    assert!(
+        matches!((mixed, unmixed), (Some(m), Some(u)) if m < u),
+        "mixed, then unmixed at the hang-up: {requests:#?}"
+    );
+}
+
+/// A phone behind its own proxy (sipp): our INVITE asks for rport, is challenged with 407,
+/// comes again with the account's digest, and is declined with 603, which ends the call as
+/// declined (not busy, not failed).
+#[test]
+fn a_call_challenged_by_a_proxy_retries_with_credentials_and_is_declined() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let lease = alice.lease.as_ref().unwrap();
+    let user = lease.user.extension.clone();
+    let scenario = tempfile::tempdir().unwrap();
+    let path = scenario.path().join("uas-challenge-decline.xml");
+    let template =
+        std::fs::read_to_string(harness::peers::sipp_scenario("uas-challenge-decline")).unwrap();
+    std::fs::write(&path, template.replace("@USER@", &user)).unwrap();
+    let phone = harness::peers::SippServer::start(&path).unwrap();
+    let id = CallId(30);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("declined", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::Declined))
+    });
+    phone.finish(TIMEOUT).unwrap();
+}
+
+/// Declining with `decline: true` answers 603 Decline, which a caller tells apart from busy.
+#[test]
+fn declining_answers_603_to_the_caller() {
+    let mut ua = Ua::start();
+    let port = harness::peers::free_udp_port().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut caller = harness::process::ChildGuard::spawn(
+        "sipp",
+        std::process::Command::new("sipp")
+            .current_dir(dir.path())
+            .arg(ua.handle.local_addr.to_string())
+            .arg("-sf")
+            .arg(harness::peers::sipp_scenario("uac-expect-decline"))
+            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", "desk"])
+            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "30s"])
+            .stdout(std::process::Stdio::null()),
+    )
+    .unwrap();
+    let Event::IncomingCall { call, .. } =
+        ua.wait("the call", |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    ua.handle.send(Command::Reject {
+        call,
+        decline: true,
+    });
+    ua.wait("declined", |e| {
+        state_of(e, call) == Some(&CallState::Ended(EndReason::Declined))
+    });
+    let status = caller.wait_exit(TIMEOUT);
+    let errors: String = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the caller did not get its 603:\n{errors}"
+    );
+}
+
+/// A text the server refuses comes back as a failed delivery, with the server's reason.
+#[test]
+fn a_refused_text_reports_the_failure() {
+    let pbx = pbx();
+    let mut ua = Ua::registered(&pbx);
+    let server =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-message-refused"))
+            .unwrap();
+    ua.handle.send(Command::SendMessage {
+        id: 7,
+        target: format!("sip:nobody@{}", server.addr),
+        content_type: "text/plain;charset=UTF-8".into(),
+        body: "Anyone there?".into(),
+    });
+    let result = ua.wait("the delivery result", |e| {
+        matches!(e, Event::MessageResult { id: 7, .. })
+    });
+    let Event::MessageResult {
+        result: Err(reason),
+        ..
+    } = result
+    else {
+        panic!("a refused text was reported delivered: {result:?}")
+    };
+    // The 404 in words.
+    assert_eq!(reason, "That address does not exist.");
+    server.finish(TIMEOUT).unwrap();
+}
