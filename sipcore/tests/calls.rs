@@ -311,6 +311,14 @@ fn calling_an_engine_directly_shows_when_the_other_side_holds() {
     alice.wait("both held", |e| {
         state_of(e, id) == Some(&CallState::Active { hold: Hold::Both })
     });
+    assert_eq!(
+        alice.media.requests().iter().rev().find_map(|r| match r {
+            MediaRequest::Update { call, update } if *call == id => Some(update.direction),
+            _ => None,
+        }),
+        Some(Direction::Inactive),
+        "held both ways, the media neither sends nor receives"
+    );
     bob.handle.send(Command::Resume(bob_id));
     alice.wait("only alice holds", |e| {
         state_of(e, id) == Some(&CallState::Active { hold: Hold::Local })
