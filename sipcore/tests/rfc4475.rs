@@ -91,6 +91,58 @@ const TABLE: &[(&str, Want)] = &[
 /// The lowest score this stack has reached; the test fails if a change makes it worse.
 const FLOOR: usize = 38;
 
+/// The messages this stack is known to get wrong, and why. rsipstack 0.7.14 parses each UDP
+/// datagram before any of our code sees it, and drops what it cannot parse without a reply
+/// (`transport/udp.rs`, "error parsing SIP message"); so for those no 400 can be sent. A miss
+/// not listed here fails the test even when the score holds.
+const KNOWN_MISSES: &[(&str, &str)] = &[
+    (
+        "wsinv.dat",
+        "a valid, tortuous INVITE (line folding, odd spacing) the parser drops, so no 481",
+    ),
+    (
+        "intmeth.dat",
+        "an unknown method with unusual characters; rsipstack's Method has no extension variant, dropped, no 501",
+    ),
+    (
+        "esc02.dat",
+        "the unknown method RE%47IST%45R; dropped, so no 501",
+    ),
+    (
+        "scalar02.dat",
+        "a CSeq above 2^32-1 and other overlarge scalars fail the parser; dropped, no 400",
+    ),
+    (
+        "ltgtruri.dat",
+        "the parser strips the <> around the Request-URI, so it rings instead of 400",
+    ),
+    (
+        "lwsruri.dat",
+        "LWS embedded in the Request-URI; dropped, no 400",
+    ),
+    (
+        "lwsstart.dat",
+        "several spaces between request-line elements; dropped (ringing would also do)",
+    ),
+    (
+        "baddn.dat",
+        "non-token characters in an unquoted display name; dropped, no 400",
+    ),
+    ("badvers.dat", "SIP/7.0 fails the parser; dropped, no 505"),
+    (
+        "mismatch02.dat",
+        "an unknown method, its CSeq naming another; dropped, no 501",
+    ),
+    (
+        "insuf.dat",
+        "no Call-ID, From or To; rsipstack drops it before our 400",
+    ),
+    (
+        "inv2543.dat",
+        "RFC 2543 syntax (no branch, no From tag, no Content-Length); rsipstack drops it",
+    ),
+];
+
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/rfc4475")
 }
@@ -245,6 +297,7 @@ fn torture_messages_get_the_expected_replies_or_are_dropped() {
 
     let mut score = 0;
     let mut lines = Vec::new();
+    let mut unexplained = Vec::new();
     for (file, want) in TABLE {
         let bytes = std::fs::read(corpus().join(file)).unwrap();
         let codes = call_id(&bytes)
@@ -252,9 +305,20 @@ fn torture_messages_get_the_expected_replies_or_are_dropped() {
             .unwrap_or_default();
         let ok = judge(*want, &codes);
         score += ok as usize;
+        let why = KNOWN_MISSES
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, why)| *why);
+        if !ok {
+            unexplained.extend(why.is_none().then_some(*file));
+        }
         lines.push(format!(
-            "{} {file:<15} want {want:?}, got {codes:?}",
-            if ok { "pass" } else { "MISS" }
+            "{} {file:<15} want {want:?}, got {codes:?}{}",
+            if ok { "pass" } else { "MISS" },
+            match (ok, why) {
+                (false, Some(why)) => format!(": {why}"),
+                _ => String::new(),
+            }
         ));
     }
     println!("RFC 4475 torture messages: {score}/{}", TABLE.len());
@@ -265,6 +329,10 @@ fn torture_messages_get_the_expected_replies_or_are_dropped() {
     assert!(
         score >= FLOOR,
         "the score fell to {score}/50 (it was at least {FLOOR})"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "new misses, not in KNOWN_MISSES: {unexplained:?}"
     );
     handle.send(sipcore::Command::Shutdown);
 }
