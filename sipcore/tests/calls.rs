@@ -558,7 +558,8 @@ fn add_call_holds_the_first_and_hanging_up_a_merged_call_ends_both() {
     );
 }
 
-/// A phone behind its own proxy (sipp): our INVITE asks for rport, is challenged with 407,
+/// A phone behind its own proxy (sipp): our INVITE asks for rport and carries our display
+/// name, is challenged with 407,
 /// comes again with the account's digest, and is declined with 603, which ends the call as
 /// declined (not busy, not failed).
 #[test]
@@ -566,12 +567,13 @@ fn a_call_challenged_by_a_proxy_retries_with_credentials_and_is_declined() {
     let pbx = pbx();
     let mut alice = Ua::registered(&pbx);
     let lease = alice.lease.as_ref().unwrap();
-    let user = lease.user.extension.clone();
+    let (user, name) = (lease.user.extension.clone(), lease.user.name.clone());
     let scenario = tempfile::tempdir().unwrap();
     let path = scenario.path().join("uas-challenge-decline.xml");
     let template =
         std::fs::read_to_string(harness::peers::sipp_scenario("uas-challenge-decline")).unwrap();
-    std::fs::write(&path, template.replace("@USER@", &user)).unwrap();
+    let filled = template.replace("@USER@", &user).replace("@NAME@", &name);
+    std::fs::write(&path, filled).unwrap();
     let phone = harness::peers::SippServer::start(&path).unwrap();
     let id = CallId(30);
     alice.handle.send(Command::Dial {
@@ -584,9 +586,10 @@ fn a_call_challenged_by_a_proxy_retries_with_credentials_and_is_declined() {
     phone.finish(TIMEOUT).unwrap();
 }
 
-/// Declining with `decline: true` answers 603 Decline, which a caller tells apart from busy.
+/// The caller shown is the one the P-Asserted-Identity names; declining with `decline: true`
+/// answers 603 Decline, which a caller tells apart from busy.
 #[test]
-fn declining_answers_603_to_the_caller() {
+fn the_asserted_caller_is_shown_and_declining_answers_603() {
     let mut ua = Ua::start();
     let port = harness::peers::free_udp_port().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -602,11 +605,14 @@ fn declining_answers_603_to_the_caller() {
             .stdout(std::process::Stdio::null()),
     )
     .unwrap();
-    let Event::IncomingCall { call, .. } =
+    let Event::IncomingCall { call, from } =
         ua.wait("the call", |e| matches!(e, Event::IncomingCall { .. }))
     else {
         unreachable!()
     };
+    // The asserted identity, not the From.
+    assert_eq!(from.name.as_deref(), Some("Grace Hopper"));
+    assert_eq!(from.number, "1002");
     ua.handle.send(Command::Reject {
         call,
         decline: true,
@@ -653,4 +659,35 @@ fn a_refused_text_reports_the_failure() {
     // The 404 in words.
     assert_eq!(reason, "That address does not exist.");
     server.finish(TIMEOUT).unwrap();
+}
+
+/// A phone that holds us with a re-INVITE (sendonly) and resumes with another: we answer
+/// recvonly, then sendrecv (sipp checks both), and show the remote hold and its end.
+#[test]
+fn a_reinvite_from_the_other_side_holds_and_resumes_us() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("uas-reinvite-hold"))
+            .unwrap();
+    let id = CallId(11);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: format!("sip:desk@{}", phone.addr),
+    });
+    alice.wait("answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.wait("held by the re-INVITE", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::Remote })
+    });
+    alice.wait("resumed by the next one", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("hung up", |e| {
+        matches!(state_of(e, id), Some(CallState::Ended(_)))
+    });
+    phone.finish(TIMEOUT).unwrap();
 }
