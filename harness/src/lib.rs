@@ -15,6 +15,7 @@ pub mod pbx;
 pub mod pbx_tls;
 pub mod peers;
 pub mod presence_watcher;
+pub mod private_pbx;
 pub mod process;
 pub mod relay;
 pub mod sip_probe;

@@ -1,4 +1,5 @@
-//! Registration against the real Asterisk: digest auth, words for failures, unregister.
+//! Registration against the real Asterisk: digest auth, words for failures, unregister, and
+//! recovering after Asterisk stops and starts.
 
 mod support;
 
@@ -295,5 +296,66 @@ fn registration_is_refreshed_before_it_expires() {
             .any(|l| l.contains(&format!("{ext}/sip:")))
             .then_some(())
     })
+    .unwrap();
+}
+
+/// Asterisk itself stops and starts again: a private Asterisk from the harness's chroot, in a
+/// network namespace of this test's own, so the shared PBX other tests use stays up. The
+/// refresh after the stop fails as "not reachable" and is retried with backoff; once Asterisk
+/// is back, the engine registers again by itself and Asterisk lists the contact.
+#[test]
+fn registration_recovers_when_asterisk_is_stopped_and_started() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    // The namespace belongs to one thread: the engine's threads and the processes it starts
+    // inherit it from there.
+    std::thread::spawn(move || {
+        // SAFETY: unshare on this thread only; it shares no namespace-dependent state yet.
+        let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(unshared, 0, "a network namespace needs root");
+        let up = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(up.success());
+        let mut asterisk = harness::private_pbx::PrivatePbx::start(&pbx).unwrap();
+
+        let mut ua = Ua::start();
+        let mut account = account(&lease.user);
+        account.expires = 30; // Asterisk's minimum: the refresh comes after about 22 s.
+        ua.handle.send(Command::Register(account));
+        ua.wait("registered", |e| {
+            matches!(e, Event::Registration(RegistrationState::Registered { .. }))
+        });
+
+        asterisk.stop();
+        // The refresh gets no answer: a REGISTER transaction gives up after 64*T1 = 32 s.
+        let failed = ua.wait_up_to(std::time::Duration::from_secs(90), "a failure", |e| {
+            matches!(e, Event::Registration(RegistrationState::Failed { .. }))
+        });
+        let Event::Registration(RegistrationState::Failed { reason, retrying }) = failed else {
+            unreachable!()
+        };
+        assert!(reason.contains("not reachable"), "{reason}");
+        assert!(retrying, "the engine gave up");
+
+        asterisk.boot().unwrap();
+        ua.wait_up_to(
+            std::time::Duration::from_secs(90),
+            "registered after Asterisk came back",
+            |e| matches!(e, Event::Registration(RegistrationState::Registered { .. })),
+        );
+        let ext = lease.user.extension.clone();
+        harness::wait_for("the private Asterisk to list the contact", TIMEOUT, || {
+            let out = asterisk.cli("pjsip show contacts").ok()?;
+            out.contains(&format!("{ext}/sip:")).then_some(())
+        })
+        .unwrap();
+        ua.handle.send(Command::Unregister);
+        ua.wait("unregistered", |e| {
+            matches!(e, Event::Registration(RegistrationState::Unregistered))
+        });
+    })
+    .join()
     .unwrap();
 }
