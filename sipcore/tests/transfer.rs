@@ -281,3 +281,73 @@ fn an_attended_transfer_connects_the_held_caller_with_the_consulted_party() {
         state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
     });
 }
+
+/// A blind transfer to a number that does not exist fails with Asterisk's reason, and the call
+/// it was to hand over is still up: the user can try another number or keep talking.
+#[test]
+fn a_blind_transfer_to_a_missing_number_fails_and_the_call_stays_up() {
+    let pbx = pbx();
+    let mut alice = Ua::registered(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let id = CallId(5);
+    alice.handle.send(Command::Dial {
+        call: id,
+        target: bob.extension(),
+    });
+    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    }) else {
+        unreachable!()
+    };
+    bob.handle.send(Command::Answer(bob_id));
+    alice.wait("Alice talking to Bob", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    let (a, b) = (alice.extension(), bob.extension());
+    harness::wait_for("Asterisk to bridge Alice and Bob", TIMEOUT, || {
+        let out = pbx.cli("core show channels concise").ok()?;
+        let bridged = |ext: &str| {
+            out.lines()
+                .any(|l| l.starts_with(&format!("PJSIP/{ext}-")) && l.contains("!Up!"))
+        };
+        (bridged(&a) && bridged(&b) && pbx.cli("bridge show all").ok()?.contains(" 2 "))
+            .then_some(())
+    })
+    .unwrap();
+
+    alice.handle.send(Command::Transfer {
+        call: id,
+        target: "5550000".into(),
+    });
+    let failed = alice.wait("the transfer to fail", |e| {
+        matches!(
+            e,
+            Event::Transfer {
+                state: TransferState::Failed(_),
+                ..
+            }
+        )
+    });
+    let Event::Transfer {
+        state: TransferState::Failed(reason),
+        ..
+    } = failed
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("Not Found"), "{reason}");
+    assert!(
+        !alice
+            .seen
+            .iter()
+            .any(|e| matches!(state_of(e, id), Some(CallState::Ended(_)))),
+        "the failed transfer ended the call"
+    );
+    alice.handle.send(Command::HangUp(id));
+    alice.wait("Alice hangs up herself", |e| {
+        state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: true }))
+    });
+    bob.wait("Bob's end", |e| {
+        matches!(state_of(e, bob_id), Some(CallState::Ended(_)))
+    });
+}
