@@ -90,6 +90,11 @@ fn a_remembered_account_signs_in_at_start_until_the_user_logs_out() {
     // Logging out forgets the account.
     commands.send(Command::SignOut);
     wait(&events, "signed out", |e| *e == Event::SignedOut);
+    // It also unregisters, while the app still runs.
+    harness::wait_for("the PBX to drop our contact on log-out", TIMEOUT, || {
+        (!contact_listed(&pbx, &ext)).then_some(())
+    })
+    .unwrap();
     commands.send(Command::Quit);
     wait(&events, "stopped", |e| *e == Event::Stopped);
 
