@@ -268,10 +268,11 @@ impl Shell {
                     .show(ui, |ui| {
                         ui.add_space(theme::SPACING);
                         let suggestions = suggestions(model);
-                        match self.dial_pad.ui(ui, &self.commands, &suggestions) {
-                            Some(DialPadAction::OpenSettings) => self.section = Section::Settings,
-                            Some(DialPadAction::OpenContactBook) => self.tab = VoiceTab::Contacts,
-                            None => {}
+                        let book = contact_book(model);
+                        if let Some(DialPadAction::OpenSettings) =
+                            self.dial_pad.ui(ui, &self.commands, &suggestions, &book)
+                        {
+                            self.section = Section::Settings;
                         }
                     });
                 ui.horizontal(|ui| {
@@ -436,8 +437,9 @@ fn first_name(name: &str) -> &str {
 }
 
 /// Contacts and recent numbers for the dial field.
-fn suggestions(model: &Model) -> Vec<Suggestion> {
-    let mut out: Vec<Suggestion> = model
+/// The dial pad's condensed contact list: every contact that can be called, by name.
+fn contact_book(model: &Model) -> Vec<Suggestion> {
+    let mut book: Vec<Suggestion> = model
         .contacts
         .iter()
         .filter_map(|c| {
@@ -447,6 +449,12 @@ fn suggestions(model: &Model) -> Vec<Suggestion> {
             })
         })
         .collect();
+    book.sort_by_key(|s| s.name.to_lowercase());
+    book
+}
+
+fn suggestions(model: &Model) -> Vec<Suggestion> {
+    let mut out = contact_book(model);
     for h in &model.history {
         if !out.iter().any(|s| s.number == h.remote_number) {
             out.push(Suggestion {

@@ -357,19 +357,33 @@ mod tests {
         let (mut h, rx, tx) = harness();
         tx.send(signed_in()).unwrap();
         h.run();
-        for (section, text) in [
-            ("Messaging", "Messaging"),
-            ("Call Center", "Call Center"),
-            ("Fax", "Fax"),
-            ("Marketplace", "Marketplace"),
+        use crate::screens::empty_state;
+        for (section, state) in [
+            ("Messaging", &empty_state::MESSAGING),
+            ("Call Center", &empty_state::CALL_CENTER),
+            ("Fax", &empty_state::FAX),
+            ("Marketplace", &empty_state::MARKETPLACE),
         ] {
             h.get_by_label(section).click();
             h.run();
             assert!(
-                h.query_all_by_label(text).count() >= 2,
+                h.query_all_by_label(state.title).count() >= 2,
                 "{section} shows its own screen"
             );
+            // What will be there, in words; no sample data.
+            assert!(
+                h.query_by_label(state.body).is_some(),
+                "{section} says what comes"
+            );
         }
+        // The dial pad's gear opens Settings too.
+        h.get_by_label("Voice").click();
+        h.run();
+        h.get_by_label("Open settings").click();
+        h.run();
+        assert!(h.query_by_label("Call Strategy").is_some());
+        h.get_by_label("Voice").click();
+        h.run();
         let _ = rx.try_iter().count();
         h.get_by_label("Settings").click();
         h.run();

@@ -1,5 +1,6 @@
 //! The dial pad at the bottom left: a field that takes a number or a name (with suggestions
-//! from contacts and history), the twelve keys, and the green call button. Enter calls.
+//! from contacts and history), the twelve keys, and the green call button. Enter calls. The
+//! book icon swaps the keys for a condensed contact list, where a click on a name calls.
 
 use crate::command::{Command, Commands};
 use crate::dial_string;
@@ -37,7 +38,6 @@ pub fn suggest<'a>(typed: &str, candidates: &'a [Suggestion], limit: usize) -> V
 /// What the dial pad asks of the screen around it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DialPadAction {
-    OpenContactBook,
     OpenSettings,
 }
 
@@ -46,6 +46,8 @@ pub struct DialPad {
     pub text: String,
     /// Shown under the field when the call button was pressed with nothing dialable.
     hint: Option<String>,
+    /// The condensed contact list shows in place of the keys.
+    book_open: bool,
 }
 
 impl DialPad {
@@ -54,6 +56,7 @@ impl DialPad {
         ui: &mut egui::Ui,
         commands: &Commands,
         suggestions: &[Suggestion],
+        book: &[Suggestion],
     ) -> Option<DialPadAction> {
         let mut action = None;
         let caption = ui.small("Call a name or number");
@@ -78,32 +81,20 @@ impl DialPad {
         }
 
         let key = theme::DIAL_KEY;
-        egui::Grid::new("dial-keys")
-            .spacing(egui::vec2(theme::SPACING, theme::SPACING))
-            .show(ui, |ui| {
-                for (i, digit) in KEYS.iter().enumerate() {
-                    if ui
-                        .add(DialKey {
-                            digit: *digit,
-                            size: key,
-                        })
-                        .clicked()
-                    {
-                        self.text.push(*digit);
-                        self.hint = None;
-                    }
-                    if i % 3 == 2 {
-                        ui.end_row();
-                    }
-                }
-            });
+        if self.book_open {
+            self.book(ui, commands, book, 4.0 * (key + theme::SPACING));
+        } else {
+            self.keys(ui, key);
+        }
 
         ui.horizontal(|ui| {
-            if ui
-                .add(IconButton::new(icons::CONTACTS_BOOK, "Contact book").size(36.0))
-                .clicked()
-            {
-                action = Some(DialPadAction::OpenContactBook);
+            let (label, icon) = if self.book_open {
+                ("Show the keypad", icons::KEYPAD)
+            } else {
+                ("Contact book", icons::CONTACTS_BOOK)
+            };
+            if ui.add(IconButton::new(icon, label).size(36.0)).clicked() {
+                self.book_open = !self.book_open;
             }
             let call = ui.add(
                 IconButton::new(icons::CALL, "Call")
@@ -130,6 +121,57 @@ impl DialPad {
             ui.colored_label(theme::BUSY, hint);
         }
         action
+    }
+
+    /// One line per contact, names only, in the keys' space: a click calls.
+    fn book(&mut self, ui: &mut egui::Ui, commands: &Commands, book: &[Suggestion], height: f32) {
+        egui::ScrollArea::vertical()
+            .id_salt("contact-book")
+            .max_height(height)
+            .min_scrolled_height(height)
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if book.is_empty() {
+                    ui.weak("No contacts to call yet.");
+                }
+                for entry in book {
+                    let row = ui
+                        .horizontal(|ui| {
+                            let name = ui.selectable_label(false, &entry.name);
+                            ui.weak(&entry.number);
+                            name
+                        })
+                        .inner;
+                    let call = format!("Call {}", entry.name);
+                    row.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &call));
+                    if row.clicked() {
+                        commands.send(Command::Dial(entry.number.clone()));
+                        self.book_open = false;
+                    }
+                }
+            });
+    }
+
+    fn keys(&mut self, ui: &mut egui::Ui, key: f32) {
+        egui::Grid::new("dial-keys")
+            .spacing(egui::vec2(theme::SPACING, theme::SPACING))
+            .show(ui, |ui| {
+                for (i, digit) in KEYS.iter().enumerate() {
+                    if ui
+                        .add(DialKey {
+                            digit: *digit,
+                            size: key,
+                        })
+                        .clicked()
+                    {
+                        self.text.push(*digit);
+                        self.hint = None;
+                    }
+                    if i % 3 == 2 {
+                        ui.end_row();
+                    }
+                }
+            });
     }
 
     fn call(&mut self, commands: &Commands) {
@@ -181,11 +223,34 @@ mod tests {
             .with_size(egui::vec2(300.0, 520.0))
             .build_ui_state(
                 move |ui, pad: &mut DialPad| {
-                    pad.ui(ui, &commands, &suggestions);
+                    pad.ui(ui, &commands, &suggestions, &suggestions);
                 },
                 DialPad::default(),
             );
         (harness, rx)
+    }
+
+    #[test]
+    fn the_book_icon_swaps_the_keys_for_contacts_and_a_name_calls() {
+        use egui_kittest::kittest::Queryable;
+        let (mut h, rx) = harness(people());
+        assert!(h.query_by_label("Call Grace Hopper").is_none());
+        h.get_by_label("Contact book").click();
+        h.run();
+        assert!(
+            h.query_by_label("5").is_none(),
+            "the keys stay under the list"
+        );
+        h.get_by_label("Call Grace Hopper").click();
+        h.run();
+        assert_eq!(rx.try_recv(), Ok(Command::Dial("1002".into())));
+        // Calling closes the book; the keys are back.
+        assert!(h.query_by_label("5").is_some());
+        h.get_by_label("Contact book").click();
+        h.run();
+        h.get_by_label("Show the keypad").click();
+        h.run();
+        assert!(h.query_by_label("5").is_some());
     }
 
     #[test]
