@@ -79,7 +79,8 @@ impl Shell {
         }
     }
 
-    /// Reads a picked photo off the UI thread; the crop dialog opens when it is decoded.
+    /// Reads a picked or dropped photo off the UI thread; the crop dialog opens when it is
+    /// decoded, or a notice says why it cannot be used.
     pub fn photo_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
         let (tx, rx) = std::sync::mpsc::channel();
         let ctx = ctx.clone();
@@ -160,6 +161,14 @@ impl Shell {
                 Ok(picked) => self.photo_crop = Some(PhotoCrop::new(picked)),
                 Err(e) => model.notices.push(e.to_string()),
             }
+        }
+        // A picture dropped on the Settings page is offered as the profile photo.
+        if self.section == Section::Settings
+            && let Some(path) = ui
+                .ctx()
+                .input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()))
+        {
+            self.photo_picked(ui.ctx(), path);
         }
         if model.calls.iter().any(|c| c.state.is_live()) {
             // The call timer ticks once a second; nothing else repaints while idle.
@@ -248,7 +257,7 @@ impl Shell {
             egui::CentralPanel::default().show(ui, |ui| self.content(ui, model));
         }
         incoming::show(ui.ctx(), &model.calls, &self.commands);
-        self.crop_dialog(ui.ctx());
+        self.crop_dialog(ui.ctx(), &mut model.notices);
         self.contact_dialogs(ui.ctx(), model);
     }
 
@@ -409,7 +418,7 @@ impl Shell {
         }
     }
 
-    fn crop_dialog(&mut self, ctx: &egui::Context) {
+    fn crop_dialog(&mut self, ctx: &egui::Context, notices: &mut Vec<String>) {
         let Some(crop) = &mut self.photo_crop else {
             return;
         };
@@ -425,6 +434,7 @@ impl Shell {
             Some(CropOutcome::Cancel) => self.photo_crop = None,
             Some(CropOutcome::Failed(why)) => {
                 tracing::warn!("photo crop failed: {why}");
+                notices.push(format!("The photo could not be cropped: {why}"));
                 self.photo_crop = None;
             }
             None => {}

@@ -352,6 +352,60 @@ mod tests {
         );
     }
 
+    /// Steps the window until `label` shows (a photo is read on a thread of its own).
+    fn run_until(h: &mut egui_kittest::Harness<'static, Window>, label: &str) {
+        for _ in 0..250 {
+            h.run();
+            if h.query_by_label_contains(label).is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("'{label}' never showed");
+    }
+
+    /// A file dropped on the window, as eframe hands it over.
+    #[derive(Debug)]
+    struct Dropped(std::path::PathBuf);
+
+    impl egui::DroppedFile for Dropped {
+        fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+        fn bytes(&self) -> Result<Vec<u8>, String> {
+            std::fs::read(&self.0).map_err(|e| e.to_string())
+        }
+    }
+
+    fn drop_file(h: &mut egui_kittest::Harness<'static, Window>, path: &std::path::Path) {
+        h.input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+        h.run();
+    }
+
+    #[test]
+    fn a_damaged_photo_dropped_on_settings_is_refused_in_words_and_a_good_one_opens_the_crop() {
+        let (mut h, _rx, tx) = harness();
+        tx.send(signed_in()).unwrap();
+        h.run();
+        h.get_by_label("Settings").click();
+        h.run();
+        let dir = tempfile::tempdir().unwrap();
+        let damaged = dir.path().join("me.png");
+        std::fs::write(&damaged, b"\x89PNG\r\n\x1a\n not really a picture").unwrap();
+        drop_file(&mut h, &damaged);
+        run_until(&mut h, "could not be read as a picture");
+        assert!(h.query_by_label("Use photo").is_none());
+
+        let good = dir.path().join("holiday.png");
+        image::RgbaImage::from_pixel(400, 300, image::Rgba([200, 80, 40, 255]))
+            .save(&good)
+            .unwrap();
+        drop_file(&mut h, &good);
+        run_until(&mut h, "Use photo");
+    }
+
     #[test]
     fn every_section_has_a_screen_and_log_out_returns_to_sign_in() {
         let (mut h, rx, tx) = harness();
