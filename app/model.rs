@@ -315,6 +315,13 @@ impl Contact {
     }
 }
 
+/// The contact on the other end of a call, by extension or number, for their picture.
+pub fn contact_for<'a>(contacts: &'a [Contact], number: &str) -> Option<&'a Contact> {
+    contacts
+        .iter()
+        .find(|c| c.extension.as_deref() == Some(number) || c.number.as_deref() == Some(number))
+}
+
 /// The kinds My Calls can filter by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum HistoryFilter {

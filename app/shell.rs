@@ -242,10 +242,14 @@ impl Shell {
         if self.fullscreen {
             egui::CentralPanel::default().show(ui, |ui| {
                 let people = suggestions(model);
-                if self
-                    .call_view
-                    .ui(ui, &model.calls, &people, &self.commands, now)
-                    == Some(CallViewAction::Leave)
+                if self.call_view.ui(
+                    ui,
+                    &model.calls,
+                    &model.contacts,
+                    &people,
+                    &self.commands,
+                    now,
+                ) == Some(CallViewAction::Leave)
                 {
                     self.fullscreen = false;
                 }
@@ -256,7 +260,7 @@ impl Shell {
             }
             egui::CentralPanel::default().show(ui, |ui| self.content(ui, model));
         }
-        incoming::show(ui.ctx(), &model.calls, &self.commands);
+        incoming::show(ui.ctx(), &model.calls, &model.contacts, &self.commands);
         self.crop_dialog(ui.ctx(), &mut model.notices);
         self.contact_dialogs(ui.ctx(), model);
     }

@@ -355,7 +355,8 @@ mod tests {
     /// Steps the window until `label` shows (a photo is read on a thread of its own).
     fn run_until(h: &mut egui_kittest::Harness<'static, Window>, label: &str) {
         for _ in 0..250 {
-            h.run();
+            // Step, not run: the crop dialog opening animates for a few frames.
+            h.step();
             if h.query_by_label_contains(label).is_some() {
                 return;
             }
@@ -381,7 +382,7 @@ mod tests {
         h.input_mut()
             .dropped_files
             .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
-        h.run();
+        h.step();
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Call, CallId, CallState, TransferProgress};
+use crate::model::{Call, CallId, CallState, Contact, TransferProgress};
 use crate::screens::call_bar::status_text;
 use crate::screens::calls;
 use crate::screens::dial_pad::{Suggestion, suggest};
 use crate::theme;
-use crate::widgets::avatar::{Avatar, Face, initials};
+use crate::widgets::avatar::{Avatar, call_face};
 use crate::widgets::dial_key::{DialKey, KEYS};
 use crate::widgets::icon_button::IconButton;
 use crate::widgets::quality_meter;
@@ -47,6 +47,7 @@ impl CallView {
         &mut self,
         ui: &mut egui::Ui,
         all: &[Call],
+        contacts: &[Contact],
         people: &[Suggestion],
         commands: &Commands,
         now: Instant,
@@ -103,7 +104,7 @@ impl CallView {
                 centered_row(ui, row, |ui| {
                     for call in &lines {
                         let is_current = current.is_some_and(|c| c.id == call.id);
-                        participant(ui, call, is_current, commands, now);
+                        participant(ui, call, contacts, is_current, commands, now);
                     }
                 });
                 self.transfer_status(ui, all, current, commands);
@@ -406,6 +407,7 @@ fn add_call_panel(ui: &mut egui::Ui, number: &mut String, commands: &Commands) -
 fn participant(
     ui: &mut egui::Ui,
     call: &Call,
+    contacts: &[Contact],
     is_current: bool,
     commands: &Commands,
     now: Instant,
@@ -415,13 +417,8 @@ fn participant(
         ui.vertical_centered(|ui| {
             let name = call.display_name();
             let label = format!("{name}, {}", status_text(call, now));
-            let face = if call.remote_name.is_some() {
-                Face::Initials(initials(name))
-            } else {
-                Face::Phone
-            };
             let avatar = ui.add(Avatar {
-                face,
+                face: call_face(call, contacts),
                 size: theme::AVATAR_LARGE,
                 presence: None,
                 phone: None,
@@ -462,7 +459,7 @@ mod tests {
                         name: "Grace Hopper".into(),
                         number: "1002".into(),
                     }];
-                    view.ui(ui, calls, &people, &commands, Instant::now());
+                    view.ui(ui, calls, &[], &people, &commands, Instant::now());
                 },
                 (CallView::default(), calls),
             );

@@ -4,14 +4,14 @@
 
 use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::Call;
+use crate::model::{Call, Contact};
 use crate::screens::calls;
 use crate::theme;
-use crate::widgets::avatar::{Avatar, Face, initials};
+use crate::widgets::avatar::{Avatar, call_face};
 use crate::widgets::icon_button::IconButton;
 
 /// Draws one popup per ringing call, stacked from the top right.
-pub fn show(ctx: &egui::Context, all: &[Call], commands: &Commands) {
+pub fn show(ctx: &egui::Context, all: &[Call], contacts: &[Contact], commands: &Commands) {
     let current = calls::current(all).map(|c| c.display_name().to_string());
     for (i, call) in calls::ringing(all).enumerate() {
         egui::Window::new("Incoming call")
@@ -31,13 +31,8 @@ pub fn show(ctx: &egui::Context, all: &[Call], commands: &Commands) {
                 ui.vertical_centered(|ui| {
                     ui.label(egui::RichText::new("Incoming call").small());
                     let name = call.display_name();
-                    let face = if call.remote_name.is_some() {
-                        Face::Initials(initials(name))
-                    } else {
-                        Face::Phone
-                    };
                     ui.add(Avatar {
-                        face,
+                        face: call_face(call, contacts),
                         size: 64.0,
                         presence: None,
                         phone: None,
@@ -98,7 +93,7 @@ mod tests {
             .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(800.0, 600.0))
             .build_ui_state(
-                move |ui, calls: &mut Vec<Call>| show(ui.ctx(), calls, &commands),
+                move |ui, calls: &mut Vec<Call>| show(ui.ctx(), calls, &[], &commands),
                 calls,
             );
         h.run();

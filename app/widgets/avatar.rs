@@ -36,6 +36,23 @@ pub fn initials(name: &str) -> String {
     }
 }
 
+/// The face for the other end of a call: the contact's picture when the number is a contact
+/// with one, else their initials, else a phone for a bare number.
+pub fn call_face<'a>(call: &crate::model::Call, contacts: &'a [crate::model::Contact]) -> Face<'a> {
+    let contact = crate::model::contact_for(contacts, &call.remote_number);
+    match contact.and_then(|c| Some((c.id, c.photo.as_ref()?))) {
+        Some((id, bytes)) => Face::Photo {
+            uri: format!("bytes://contact/{id}.png"),
+            bytes,
+        },
+        None if call.remote_name.is_some() || contact.is_some() => {
+            let name = contact.map_or(call.display_name(), |c| c.name.as_str());
+            Face::Initials(initials(name))
+        }
+        None => Face::Phone,
+    }
+}
+
 pub struct Avatar<'a> {
     pub face: Face<'a>,
     pub size: f32,
@@ -161,6 +178,43 @@ pub fn phone_words(status: PhoneStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_shows_the_contacts_picture_then_initials_then_a_phone() {
+        use crate::model::{Call, CallId, Contact, Direction};
+        let grace = Contact {
+            id: 7,
+            name: "Grace Hopper".into(),
+            extension: Some("1002".into()),
+            number: Some("+15550102030".into()),
+            photo: Some(std::sync::Arc::from(&b"png"[..])),
+            presence: Presence::Unknown,
+            phone: PhoneStatus::Unknown,
+            can_text: false,
+            email: None,
+            local: true,
+        };
+        let mut alan = grace.clone();
+        (alan.id, alan.name, alan.extension, alan.number, alan.photo) =
+            (8, "Alan Turing".into(), Some("1003".into()), None, None);
+        let contacts = [grace, alan];
+        let call = |number: &str| Call::new(CallId(1), Direction::Incoming, number.into());
+        // By extension or by number.
+        for number in ["1002", "+15550102030"] {
+            assert!(matches!(
+                call_face(&call(number), &contacts),
+                Face::Photo { uri, bytes } if uri == "bytes://contact/7.png" && bytes == b"png"
+            ));
+        }
+        assert!(matches!(call_face(&call("1003"), &contacts), Face::Initials(i) if i == "AT"));
+        assert!(matches!(
+            call_face(&call("5550000"), &contacts),
+            Face::Phone
+        ));
+        let mut named = call("5550000");
+        named.remote_name = Some("Ada Lovelace".into());
+        assert!(matches!(call_face(&named, &contacts), Face::Initials(i) if i == "AL"));
+    }
 
     #[test]
     fn initials_come_from_first_and_last_names() {
