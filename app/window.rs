@@ -270,6 +270,38 @@ mod tests {
         assert!(h.query_by_label("Merge calls").is_none());
     }
 
+    /// How long the window asked to wait before its next frame, after the last one.
+    fn repaint_delay(h: &egui_kittest::Harness<'static, Window>) -> std::time::Duration {
+        h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+    }
+
+    #[test]
+    fn an_idle_window_asks_for_no_frame_and_a_call_for_one_a_second() {
+        let (mut h, _rx, tx) = harness();
+        tx.send(signed_in()).unwrap();
+        h.run();
+        // Idle, the window waits for input or an event; the one frame it plans is the check
+        // that turns the user away after ten idle minutes.
+        let idle = repaint_delay(&h);
+        assert!(
+            idle > std::time::Duration::from_secs(9 * 60),
+            "an idle window asks for a frame after {idle:?}"
+        );
+        for state in [CallState::Ringing, CallState::Active] {
+            let mut call = Call::new(CallId(1), Direction::Incoming, "1002".into());
+            call.answered_at = (state == CallState::Active).then(std::time::Instant::now);
+            call.state = state.clone();
+            tx.send(Event::Call(Box::new(call))).unwrap();
+            h.run();
+            let delay = repaint_delay(&h);
+            assert!(
+                delay >= std::time::Duration::from_millis(500)
+                    && delay <= std::time::Duration::from_secs(1),
+                "{state:?}: next frame after {delay:?}, not about a second"
+            );
+        }
+    }
+
     #[test]
     fn every_main_control_fits_an_800_by_600_window() {
         let (mut h, _rx, tx) = harness();
