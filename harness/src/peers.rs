@@ -60,8 +60,9 @@ pub fn run_sipp(
     Ok(stdout)
 }
 
-/// sipp playing a phone that is called directly (no PBX): it runs its scenario once in the
-/// background on a free port, and [`SippServer::finish`] says whether it ran exactly as written.
+/// sipp playing a phone that is called directly (no PBX), or one that calls an address
+/// directly: it runs its scenario once in the background on a free port, and
+/// [`SippServer::finish`] says whether it ran exactly as written.
 pub struct SippServer {
     child: ChildGuard,
     pub addr: std::net::SocketAddr,
@@ -70,11 +71,26 @@ pub struct SippServer {
 }
 
 impl SippServer {
+    /// Waits for the scenario's first request, on `self.addr`.
     pub fn start(scenario: &Path) -> anyhow::Result<Self> {
+        Self::spawn(scenario, &[])
+    }
+
+    /// Sends the scenario's first request to `target`, as `[service]`.
+    pub fn calling(
+        scenario: &Path,
+        target: std::net::SocketAddr,
+        service: &str,
+    ) -> anyhow::Result<Self> {
+        Self::spawn(scenario, &[&target.to_string(), "-s", service])
+    }
+
+    fn spawn(scenario: &Path, args: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let port = free_udp_port()?;
         let mut cmd = Command::new("sipp");
         cmd.current_dir(dir.path())
+            .args(args)
             .arg("-sf")
             .arg(scenario)
             .args(["-m", "1", "-nostdin", "-trace_err", "-i", "127.0.0.1"])

@@ -591,18 +591,10 @@ fn a_call_challenged_by_a_proxy_retries_with_credentials_and_is_declined() {
 #[test]
 fn the_asserted_caller_is_shown_and_declining_answers_603() {
     let mut ua = Ua::start();
-    let port = harness::peers::free_udp_port().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut caller = harness::process::ChildGuard::spawn(
-        "sipp",
-        std::process::Command::new("sipp")
-            .current_dir(dir.path())
-            .arg(ua.handle.local_addr.to_string())
-            .arg("-sf")
-            .arg(harness::peers::sipp_scenario("uac-expect-decline"))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", "desk"])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "30s"])
-            .stdout(std::process::Stdio::null()),
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-expect-decline"),
+        ua.handle.local_addr,
+        "desk",
     )
     .unwrap();
     let Event::IncomingCall { call, from } =
@@ -620,16 +612,8 @@ fn the_asserted_caller_is_shown_and_declining_answers_603() {
     ua.wait("declined", |e| {
         state_of(e, call) == Some(&CallState::Ended(EndReason::Declined))
     });
-    let status = caller.wait_exit(TIMEOUT);
-    let errors: String = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "the caller did not get its 603:\n{errors}"
-    );
+    // The caller got its 603.
+    caller.finish(TIMEOUT).unwrap();
 }
 
 /// A text the server refuses comes back as a failed delivery, with the server's reason.

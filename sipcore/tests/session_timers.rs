@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
 use sipcore::{CallId, CallState, Command, EndReason, EngineConfig, Event, SessionTimerConfig};
@@ -110,24 +109,14 @@ fn without_our_refreshes_asterisk_ends_the_call() {
 fn when_their_refreshes_stop_we_hang_up_with_a_reason() {
     let pbx = pbx();
     let mut ua = Ua::registered(&pbx);
-    let port = harness::peers::free_udp_port().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut sipp = harness::process::ChildGuard::spawn(
-        "sipp",
-        Process::new("sipp")
-            .current_dir(dir.path())
-            .arg("-sf")
-            .arg(harness::peers::sipp_scenario("session-timer-uas"))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "150s"])
-            .stdout(Stdio::null()),
-    )
-    .unwrap();
+    let phone =
+        harness::peers::SippServer::start(&harness::peers::sipp_scenario("session-timer-uas"))
+            .unwrap();
     // Should sipp not listen yet, the INVITE's retransmissions reach it (RFC 3261 Timer A).
     let id = CallId(3);
     ua.handle.send(Command::Dial {
         call: id,
-        target: format!("sip:timer@127.0.0.1:{port}"),
+        target: format!("sip:timer@{}", phone.addr),
     });
     ua.wait(
         "sipp to answer",
@@ -149,15 +138,8 @@ fn when_their_refreshes_stop_we_hang_up_with_a_reason() {
         why.contains("stopped confirming that it was still connected"),
         "{why}"
     );
-    let status = harness::wait_for("sipp to finish", TIMEOUT, || {
-        (!sipp.is_running()).then_some(())
-    });
-    assert!(status.is_ok(), "sipp is still waiting");
-    assert_eq!(
-        sipp.stop().and_then(|s| s.code()),
-        Some(0),
-        "sipp saw the BYE it expected"
-    );
+    // sipp saw the BYE it expected.
+    phone.finish(TIMEOUT).unwrap();
 }
 
 /// A sipp caller asks for 60 s and is refused with 422 and our Min-SE (90); it asks again for
@@ -166,19 +148,10 @@ fn when_their_refreshes_stop_we_hang_up_with_a_reason() {
 #[test]
 fn an_incoming_call_negotiates_its_session_timer() {
     let mut ua = Ua::start();
-    let engine = ua.handle.local_addr;
-    let port = harness::peers::free_udp_port().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut sipp = harness::process::ChildGuard::spawn(
-        "sipp",
-        Process::new("sipp")
-            .current_dir(dir.path())
-            .arg(engine.to_string())
-            .arg("-sf")
-            .arg(harness::peers::sipp_scenario("session-timer-uac"))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", "2001"])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "60s"])
-            .stdout(Stdio::null()),
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("session-timer-uac"),
+        ua.handle.local_addr,
+        "2001",
     )
     .unwrap();
     let Event::IncomingCall { call, .. } = ua.wait("the second INVITE", |e| {
@@ -195,15 +168,5 @@ fn an_incoming_call_negotiates_its_session_timer() {
         "their BYE",
         |e| matches!(e, Event::CallState { call: c, state: CallState::Ended(_) } if *c == call),
     );
-    harness::wait_for("sipp to finish", TIMEOUT, || {
-        (!sipp.is_running()).then_some(())
-    })
-    .unwrap();
-    let code = sipp.stop().and_then(|s| s.code());
-    let errors: String = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    assert_eq!(code, Some(0), "sipp's scenario failed:\n{errors}");
+    caller.finish(TIMEOUT).unwrap();
 }

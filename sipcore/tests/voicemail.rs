@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 
 use sipcore::media_adapter::{AudioSource, MediaEngine};
@@ -104,19 +103,10 @@ fn a_voicemail_left_for_us_updates_the_waiting_count() {
 #[test]
 fn unsolicited_notifies_set_the_counts_and_a_malformed_one_is_ignored() {
     let mut ua = Ua::start();
-    let engine = ua.handle.local_addr;
-    let port = harness::peers::free_udp_port().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut sipp = harness::process::ChildGuard::spawn(
-        "sipp",
-        Process::new("sipp")
-            .current_dir(dir.path())
-            .arg(engine.to_string())
-            .arg("-sf")
-            .arg(harness::peers::sipp_scenario("unsolicited-mwi"))
-            .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", "2001"])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "30s"])
-            .stdout(Stdio::null()),
+    let mailbox = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("unsolicited-mwi"),
+        ua.handle.local_addr,
+        "2001",
     )
     .unwrap();
     let first = ua.wait("the first count", |e| {
@@ -128,20 +118,7 @@ fn unsolicited_notifies_set_the_counts_and_a_malformed_one_is_ignored() {
         matches!(e, Event::MessageWaiting { .. })
     });
     assert_eq!(next, Event::MessageWaiting { new: 3, old: 5 });
-    harness::wait_for("sipp to finish", TIMEOUT, || {
-        (!sipp.is_running()).then_some(())
-    })
-    .unwrap();
-    let code = sipp.stop().and_then(|s| s.code());
-    let errors: String = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    assert_eq!(
-        code,
-        Some(0),
-        "every NOTIFY was to be answered 200:\n{errors}"
-    );
+    // Every NOTIFY was to be answered 200.
+    mailbox.finish(TIMEOUT).unwrap();
     ua.handle.send(Command::Shutdown);
 }
