@@ -23,10 +23,24 @@ fn peer_answered(peer: &mut Ua, call: CallId) {
     });
 }
 
-fn wait_presence(ua: &mut Ua, extension: &str, availability: Availability) {
-    ua.wait(&format!("{extension} to be {availability:?}"), |e| {
-        matches!(e, Event::Presence { extension: x, availability: a, .. } if x == extension && *a == availability)
-    });
+/// Waits until `ua` has heard each (extension, availability) pair, in any order: NOTIFYs for
+/// different subscriptions race each other.
+fn wait_presences(ua: &mut Ua, pairs: &[(&str, Availability)]) {
+    let mut expected = pairs.to_vec();
+    while !expected.is_empty() {
+        ua.wait(&format!("presence {expected:?}"), |e| match e {
+            Event::Presence {
+                extension,
+                availability,
+                ..
+            } => {
+                let before = expected.len();
+                expected.retain(|(x, a)| !(x == extension && a == availability));
+                expected.len() < before
+            }
+            _ => false,
+        });
+    }
 }
 
 /// The Call-IDs of every subscription Asterisk serves now.
@@ -130,8 +144,13 @@ fn presence_comes_from_asterisk_as_pidf_open_for_a_registered_phone_closed_for_n
     watcher.handle.send(Command::Watch {
         extensions: vec![here.clone(), away.clone()],
     });
-    wait_presence(&mut watcher, &here, Availability::Online);
-    wait_presence(&mut watcher, &away, Availability::Offline);
+    wait_presences(
+        &mut watcher,
+        &[
+            (&here, Availability::Online),
+            (&away, Availability::Offline),
+        ],
+    );
 
     // Unwatching unsubscribes (Expires: 0) from both, and keeps the mailbox.
     let me = watcher.extension();
