@@ -45,19 +45,8 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
     type_into(&mut h, "Password", &me.user.password);
     h.get_by_label("Sign in").click();
     wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
-    let ext = me.user.extension.clone();
-    harness::wait_for(
-        "Asterisk to serve the app's mailbox subscription",
-        TIMEOUT,
-        || {
-            pbx.inbound_subscriptions()
-                .ok()?
-                .iter()
-                .any(|s| s.endpoint == ext && s.resource == ext && s.event == "message-summary")
-                .then_some(())
-        },
-    )
-    .unwrap();
+    pbx.wait_for_mailbox_subscription(&me.user.extension, TIMEOUT)
+        .unwrap();
     h.get_by_label_contains("Voicemails").click();
     wait_ui(&mut h, "the empty mailbox's counts", |h| {
         has(h, "0 new, 0 old on the server")
@@ -101,20 +90,8 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
         )
         .then_some(())
     });
-    let tmp = pbx
-        .rootfs()
-        .join("var/spool/asterisk/voicemail/default")
-        .join(&me.user.extension)
-        .join("tmp");
-    harness::wait_for("two seconds of message recorded", TIMEOUT, || {
-        std::fs::read_dir(&tmp)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.metadata().ok())
-            .any(|m| m.len() > 16_000)
-            .then_some(())
-    })
-    .unwrap();
+    pbx.wait_for_message_recording(&me.user.extension, TIMEOUT)
+        .unwrap();
     peer.send(sipcore::Command::HangUp(call));
 
     wait_ui(&mut h, "the count on the tab", |h| has(h, "Voicemails (1)"));

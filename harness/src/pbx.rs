@@ -283,10 +283,7 @@ impl Pbx {
     /// message and a recount (the poll now sees at least one), then the deletion and a recount
     /// (it sees zero, differing, and publishes 0/0).
     pub fn clear_voicemail(&self, extension: &str) -> anyhow::Result<()> {
-        let dir = self
-            .rootfs()
-            .join("var/spool/asterisk/voicemail/default")
-            .join(extension);
+        let dir = self.mailbox_dir(extension);
         let inbox = dir.join("INBOX");
         fs::create_dir_all(&inbox)?;
         fs::write(
@@ -297,6 +294,54 @@ impl Pbx {
         self.recount_voicemail(extension)?;
         fs::remove_dir_all(&dir)?;
         self.recount_voicemail(extension)
+    }
+
+    fn mailbox_dir(&self, extension: &str) -> PathBuf {
+        self.rootfs()
+            .join("var/spool/asterisk/voicemail/default")
+            .join(extension)
+    }
+
+    /// Waits until Asterisk serves `extension` its own mailbox subscription (message-summary),
+    /// so that a message left from now on is told to it.
+    pub fn wait_for_mailbox_subscription(
+        &self,
+        extension: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        crate::wait::wait_for(
+            "Asterisk to serve the mailbox subscription",
+            timeout,
+            || {
+                self.inbound_subscriptions()
+                    .ok()?
+                    .iter()
+                    .any(|s| {
+                        s.endpoint == extension
+                            && s.resource == extension
+                            && s.event == "message-summary"
+                    })
+                    .then_some(())
+            },
+        )
+    }
+
+    /// Waits until a message being left for `extension` holds about two seconds of sound, in
+    /// the box's tmp folder where Asterisk records it before the caller hangs up.
+    pub fn wait_for_message_recording(
+        &self,
+        extension: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let tmp = self.mailbox_dir(extension).join("tmp");
+        crate::wait::wait_for("two seconds of message recorded", timeout, || {
+            fs::read_dir(&tmp)
+                .ok()?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .any(|m| m.len() > 16_000)
+                .then_some(())
+        })
     }
 
     /// AMI `VoicemailRefresh` for one mailbox (needs `pollmailboxes` in voicemail.conf).

@@ -18,18 +18,7 @@ fn a_voicemail_left_for_us_updates_the_waiting_count() {
     let mut owner = Ua::registered(&pbx);
     let ext = owner.extension();
     pbx.clear_voicemail(&ext).unwrap();
-    harness::wait_for(
-        "Asterisk to serve our mailbox subscription",
-        TIMEOUT,
-        || {
-            pbx.inbound_subscriptions()
-                .ok()?
-                .iter()
-                .any(|s| s.endpoint == ext && s.resource == ext && s.event == "message-summary")
-                .then_some(())
-        },
-    )
-    .unwrap();
+    pbx.wait_for_mailbox_subscription(&ext, TIMEOUT).unwrap();
 
     // The caller sends a real tone, so Asterisk records a message and not silence.
     let (media_tx, _media_rx) = std::sync::mpsc::channel();
@@ -70,20 +59,7 @@ fn a_voicemail_left_for_us_updates_the_waiting_count() {
         &|e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
     );
     // After the greeting and the beep, Asterisk writes the message into the box's tmp folder.
-    let tmp = pbx
-        .rootfs()
-        .join("var/spool/asterisk/voicemail/default")
-        .join(&ext)
-        .join("tmp");
-    harness::wait_for("two seconds of message recorded", TIMEOUT, || {
-        std::fs::read_dir(&tmp)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.metadata().ok())
-            .any(|m| m.len() > 16_000)
-            .then_some(())
-    })
-    .unwrap();
+    pbx.wait_for_message_recording(&ext, TIMEOUT).unwrap();
     // Forget what the owner heard so far (the NOTIFY at registration may carry an old count).
     while owner.events.try_recv().is_ok() {}
     handle.send(Command::HangUp(id));
