@@ -182,12 +182,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         registered = true;
     }
 
+    // Ctrl-C, or a test or the demo stopping us by PID: leave the loop and unregister, so
+    // that no stale contact stays on the PBX to ring (or answer) in the next one's place.
     let ctrl_c = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, ctrl_c.clone())?;
+    }
     let dial_id = CallId(1);
     let mut dialled = false;
     let mut answered_at: std::collections::HashMap<CallId, Instant> = Default::default();
     let mut next_message = 1u64;
     loop {
+        if ctrl_c.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         if registered
             && !dialled
             && let Some(target) = &args.dial
@@ -208,12 +216,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let event = match events.recv_timeout(Duration::from_millis(200)) {
             Ok(e) => e,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if ctrl_c.load(std::sync::atomic::Ordering::Relaxed) {
-                    break;
-                }
-                continue;
-            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
             Err(_) => break,
         };
         print(event_json(&event));
@@ -251,7 +254,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {}
         }
     }
-    handle.send(Command::Shutdown);
-    std::thread::sleep(Duration::from_millis(500));
+    handle.shutdown_and_wait(Duration::from_secs(2));
     Ok(())
 }
