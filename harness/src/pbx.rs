@@ -241,6 +241,7 @@ impl Pbx {
         let user = users::get(extension)?;
         fs::create_dir_all(self.dir.join("leases"))?;
         let lock = FileLock::exclusive(&self.dir.join(format!("leases/{extension}.lock")))?;
+        self.forget_contacts(&user)?;
         Ok(Lease { user, _lock: lock })
     }
 
@@ -269,6 +270,29 @@ impl Pbx {
                     })
             })
         })
+        .and_then(|lease| {
+            self.forget_contacts(&lease.user)?;
+            Ok(lease)
+        })
+    }
+
+    /// Removes every registration Asterisk keeps for `extension`. Called with its lease held, so
+    /// that none of them belongs to a running test: they are what a process stopped before it
+    /// could unregister left behind, and calls and texts to the extension would go there too.
+    /// A wildcard un-REGISTER (not a database edit) so that Asterisk also marks the phone
+    /// offline, as busy-lamp and presence watchers expect of an unregistered extension.
+    fn forget_contacts(&self, user: &User) -> anyhow::Result<()> {
+        let listing = self.cli("database show registrar")?;
+        if has_contacts(&listing, &user.extension) {
+            crate::peers::run_sipp(
+                &crate::peers::sipp_scenario("unregister-all"),
+                user,
+                &user.extension,
+                Duration::from_secs(10),
+            )
+            .with_context(|| format!("removing {}'s stale registrations", user.extension))?;
+        }
+        Ok(())
     }
 
     /// The subscriptions Asterisk serves now (`pjsip show subscriptions inbound`).
@@ -627,6 +651,12 @@ fn parse_served(text: &str) -> Vec<Served> {
 }
 
 /// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
+/// Whether a `database show registrar` listing holds a contact of `extension`.
+fn has_contacts(listing: &str, extension: &str) -> bool {
+    let prefix = format!("/registrar/contact/{extension};@");
+    listing.lines().any(|l| l.starts_with(&prefix))
+}
+
 pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
     let mut pjsip = String::new();
     let mut voicemail = String::new();
@@ -766,6 +796,18 @@ fn open_lock_file(path: &Path) -> anyhow::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contacts_are_found_for_one_extension_only() {
+        let listing = "\
+/registrar/contact/1002;@a994671de3d597a1c597b570a1a1109c: {\"via_addr\":\"127.0.0.1\"}
+/registrar/contact/10021;@0ea73db55fc3a6ff41381a44e3c26ee9: {\"via_addr\":\"127.0.0.1\"}
+2 results found.";
+        assert!(has_contacts(listing, "1002"));
+        assert!(has_contacts(listing, "10021"));
+        assert!(!has_contacts(listing, "1003"));
+        assert!(!has_contacts(listing, "100"));
+    }
 
     #[test]
     fn renders_an_endpoint_mailbox_and_dialplan_entry_per_user() {
