@@ -44,17 +44,7 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
         Window::new(commands, events, Some(server)),
         egui::vec2(1100.0, 2400.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| {
-        h.query_by_label_contains("Hello").is_some()
-    });
+    sign_in(&mut h, &me.user);
 
     h.get_by_label("Settings").click();
     wait_ui(&mut h, "the microphone meter", |h| meter(h).is_some());

@@ -8,7 +8,6 @@ mod support;
 
 use std::sync::Arc;
 
-use egui_kittest::kittest::Queryable;
 
 use support::window::*;
 use support::*;
@@ -43,15 +42,7 @@ fn the_contact_list_shows_a_colleague_offline_available_on_the_phone_and_availab
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, Ada"));
+    sign_in(&mut h, &me.user);
     // Nobody is registered on 1002: Asterisk's hint says unavailable (PIDF closed).
     wait_ui(&mut h, "Grace offline", |h| has(h, "Grace Hopper, offline"));
 

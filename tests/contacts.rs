@@ -61,15 +61,7 @@ fn directory_from_settings_refreshes_and_local_contacts_are_added_edited_importe
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
+    sign_in(&mut h, &me.user);
     assert!(has(&h, "No contacts yet."));
 
     // The directory's address, set in Settings, fills the list.

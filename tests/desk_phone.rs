@@ -54,14 +54,7 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
+    sign_in(&mut h, &me.user);
     wait_ui(&mut h, "the desk-phone question", |h| {
         has(h, "Where should calls be handled?")
     });

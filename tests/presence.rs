@@ -7,7 +7,6 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use egui_kittest::kittest::Queryable;
 use harness::kamailio::Kamailio;
 use harness::presence_watcher::PresenceWatcher;
 use sipcore::Availability;
@@ -35,13 +34,7 @@ fn colleagues_see_us_online_then_away_when_idle_online_on_input_and_closed_on_qu
     );
     let window = Window::new(commands, events, Some(k.domain()));
     let mut h = window_harness(window, egui::vec2(1100.0, 720.0));
-    h.step();
-    type_into(&mut h, "Extension, phone number or email", &me.extension);
-    type_into(&mut h, "Password", &me.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| {
-        h.state().screen_name() != "sign-in"
-    });
+    sign_in(&mut h, &me);
 
     // Kamailio's log has a line per PUBLISH it took from us.
     let publishes = || {

@@ -44,15 +44,7 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 2400.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
+    sign_in(&mut h, &me.user);
     assert_eq!(playing(&card), 0, "something plays while idle");
 
     let (peer, peer_events) = sipcore::start(

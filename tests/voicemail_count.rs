@@ -36,15 +36,7 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
+    sign_in(&mut h, &me.user);
     pbx.wait_for_mailbox_subscription(&me.user.extension, TIMEOUT)
         .unwrap();
     h.get_by_label_contains("Voicemails").click();

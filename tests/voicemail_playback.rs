@@ -71,15 +71,7 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),
     );
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, "));
+    sign_in(&mut h, &me.user);
 
     h.get_by_label_contains("Voicemails").click();
     wait_ui(&mut h, "the voicemail and its transcript", |h| {

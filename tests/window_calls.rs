@@ -35,15 +35,7 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     );
 
     // Sign in.
-    h.step();
-    type_into(
-        &mut h,
-        "Extension, phone number or email",
-        &me.user.extension,
-    );
-    type_into(&mut h, "Password", &me.user.password);
-    h.get_by_label("Sign in").click();
-    wait_ui(&mut h, "the signed-in window", |h| has(h, "Hello, Ada"));
+    sign_in(&mut h, &me.user);
     wait_ui(&mut h, "the directory's contacts", |h| {
         has(h, "Grace Hopper, ")
     });

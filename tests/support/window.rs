@@ -24,9 +24,19 @@ pub fn window_harness(window: Window, size: egui::Vec2) -> Harness<'static, Wind
 pub fn wait_ui(
     h: &mut Harness<'_, Window>,
     what: &str,
+    cond: impl FnMut(&Harness<'_, Window>) -> bool,
+) {
+    wait_ui_up_to(h, TIMEOUT, what, cond)
+}
+
+/// [`wait_ui`] for what takes longer than usual, such as a SIP transaction timing out.
+pub fn wait_ui_up_to(
+    h: &mut Harness<'_, Window>,
+    timeout: Duration,
+    what: &str,
     mut cond: impl FnMut(&Harness<'_, Window>) -> bool,
 ) {
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         h.step();
         if cond(h) {
@@ -35,6 +45,15 @@ pub fn wait_ui(
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Signs `user` in through the form, as they would, and waits for the greeting.
+pub fn sign_in(h: &mut Harness<'_, Window>, user: &harness::User) {
+    h.step();
+    type_into(h, "Extension, phone number or email", &user.extension);
+    type_into(h, "Password", &user.password);
+    h.get_by_label("Sign in").click();
+    wait_ui(h, "the signed-in window", |h| has(h, "Hello, "));
 }
 
 pub fn has(h: &Harness<'_, Window>, label: &str) -> bool {
