@@ -74,6 +74,10 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
         has(h, &format!("{} is calling", caller.user.name))
     });
     h.get_by_label("Decline").click();
+    // The click takes effect on the next frame.
+    wait_ui(&mut h, "the popup to close", |h| {
+        !has(h, &format!("{} is calling", caller.user.name))
+    });
     harness::wait::next_matching(&peer_events, TIMEOUT, "voicemail to answer", |e| {
         matches!(
             e,
