@@ -173,4 +173,59 @@ mod tests {
         h.run();
         assert_eq!(rx.try_recv(), Ok(Command::Dial("1002".into())));
     }
+
+    #[test]
+    fn searching_asks_the_core_and_narrows_the_list_by_name_or_number() {
+        let (commands, rx) = Commands::channel();
+        let rows = vec![
+            entry(1, HistoryKind::Missed, "1002", Some("Grace Hopper")),
+            entry(2, HistoryKind::Outgoing, "9196", None),
+        ];
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(320.0, 500.0))
+            .build_ui_state(
+                move |ui, state: &mut (History, Vec<HistoryEntry>)| {
+                    state.0.ui(ui, &state.1, chrono_tz::UTC, NOW, &commands)
+                },
+                (History::default(), rows),
+            );
+        h.run();
+        h.get_by_label("Search calls").focus();
+        h.run();
+        h.event(egui::Event::Text("grace".into()));
+        h.run();
+        assert_eq!(
+            rx.try_iter().last(),
+            Some(Command::LoadHistory {
+                filter: HistoryFilter::All,
+                search: "grace".into()
+            })
+        );
+        assert!(
+            h.query_by_label_contains("Call back Grace Hopper")
+                .is_some()
+        );
+        assert!(h.query_by_label_contains("Call back 9196").is_none());
+        // By number, and with the filter kept.
+        h.get_by_label("Outgoing").click();
+        h.run();
+        h.get_by_label("Search calls").focus();
+        h.run();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.event(egui::Event::Text("919".into()));
+        h.run();
+        assert_eq!(
+            rx.try_iter().last(),
+            Some(Command::LoadHistory {
+                filter: HistoryFilter::Outgoing,
+                search: "919".into()
+            })
+        );
+        assert!(h.query_by_label_contains("Call back 9196").is_some());
+        assert!(
+            h.query_by_label_contains("Call back Grace Hopper")
+                .is_none()
+        );
+    }
 }

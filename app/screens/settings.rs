@@ -480,7 +480,7 @@ fn title_case(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egui_kittest::kittest::Queryable;
+    use egui_kittest::kittest::{NodeT, Queryable};
 
     type State = (SettingsPage, Vec<SettingsAction>);
 
@@ -567,5 +567,123 @@ mod tests {
         h.get_by_label_contains("Log out").click();
         h.run();
         assert_eq!(h.state().1.last(), Some(&SettingsAction::LogOut));
+    }
+
+    #[test]
+    fn devices_are_chosen_by_name_and_the_test_tone_and_meter_are_there() {
+        let mut h = harness();
+        h.run();
+        h.get_by_label("Microphone").click();
+        h.run();
+        h.get_by_label("Null Input").click();
+        h.run();
+        h.get_by_label("Ringing device").click();
+        h.run();
+        h.get_by_label("Null Output").click();
+        h.run();
+        let audio = &h.state().0.draft.audio;
+        assert_eq!(audio.microphone.as_deref(), Some("in-1"));
+        assert_eq!(audio.speaker, None, "the speaker stays the system default");
+        assert_eq!(audio.ringer.as_deref(), Some("out-1"));
+        assert!(h.query_by_label("Microphone level 25 %").is_some());
+        h.get_by_label_contains("Play a test tone").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::PlayTestTone));
+    }
+
+    #[test]
+    fn opening_hours_are_edited_as_hours_and_minutes_and_closed_days_lock_theirs() {
+        let mut h = harness();
+        h.get_by_label("Use business hours").click();
+        h.run();
+        h.get_by_label("Monday opens, hour")
+            .set_value_accesskit(8.0);
+        h.run();
+        h.get_by_label("Monday opens, minute")
+            .set_value_accesskit(15.0);
+        h.run();
+        h.get_by_label("Monday closes, hour")
+            .set_value_accesskit(18.0);
+        h.run();
+        let monday = h.state().0.draft.business_hours.days[0];
+        assert_eq!(
+            (monday.open_minute, monday.close_minute),
+            (8 * 60 + 15, 18 * 60)
+        );
+        assert!(h.query_by_label("Monday opens, hour").is_some());
+        assert_eq!(
+            h.get_by_label("Monday opens, minute").value().as_deref(),
+            Some("15")
+        );
+        // A closed day keeps its times, locked until it opens again.
+        assert!(
+            h.get_by_label("Sunday opens, hour")
+                .accesskit_node()
+                .is_disabled()
+        );
+        h.get_by_label("Sunday: closed").click();
+        h.run();
+        assert!(
+            !h.get_by_label("Sunday opens, hour")
+                .accesskit_node()
+                .is_disabled()
+        );
+    }
+
+    #[test]
+    fn the_volume_slider_and_preview_play_the_chosen_ringtone_at_that_volume() {
+        let mut h = harness();
+        h.get_by_label("Volume").set_value_accesskit(0.3);
+        h.run();
+        h.get_by_label_contains("Preview").click();
+        h.run();
+        assert_eq!(
+            h.state().1.last(),
+            Some(&SettingsAction::PreviewRingtone {
+                ringtone: "classic".into(),
+                volume: 0.3
+            })
+        );
+    }
+
+    #[test]
+    fn refresh_asks_the_core_and_a_reload_keeps_edits_not_yet_saved() {
+        let mut h = harness();
+        h.get_by_label(&format!("{} Ada Lovelace", icons::PERSON))
+            .click();
+        h.run();
+        h.get_by_label_contains("Refresh").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::Refresh));
+
+        h.get_by_label("Transcribe voicemail").click();
+        h.run();
+        let elsewhere = SettingsForm {
+            time_zone: "Europe/Paris".into(),
+            ..Default::default()
+        };
+        h.state_mut().0.reloaded(elsewhere.clone());
+        h.run();
+        let page = &h.state().0;
+        assert!(page.draft.mailbox.transcription, "the edit is kept");
+        assert_eq!(page.draft.time_zone, "UTC", "and not overwritten");
+        assert!(h.query_by_label("Unsaved changes").is_some());
+        // With nothing unsaved, a reload shows what came in.
+        h.get_by_label("Discard changes").click();
+        h.run();
+        assert_eq!(h.state().0.draft, elsewhere);
+    }
+
+    #[test]
+    fn the_settings_that_do_nothing_yet_say_so_in_one_line() {
+        let mut h = harness();
+        h.run();
+        for line in [
+            "Stored now; incoming calls will follow it in a coming release.",
+            "Stored now; incoming calls will follow them in a coming release.",
+            "Stored now; the local mailbox will follow it in a coming release.",
+        ] {
+            assert!(h.query_by_label(line).is_some(), "{line}");
+        }
     }
 }
