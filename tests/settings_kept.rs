@@ -1,0 +1,160 @@
+//! The Settings page through the whole app with the real store: a choice in every category is
+//! made with the page's own controls and saved; the app quits, starts again on the same data
+//! (signing in by itself, as "Remember me" asked), and the page shows every choice kept.
+
+mod support;
+
+use std::sync::Arc;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use support::window::*;
+use support::*;
+use switchboard::backend::{self, BackendConfig};
+use switchboard::settings_form::{AfterHours, CallStrategyMode, RetentionDays, SettingsForm};
+use switchboard::window::Window;
+
+fn start(server: &str) -> Harness<'static, Window> {
+    let config = BackendConfig {
+        headless_audio: true,
+        directory_url: None,
+        directory_refresh: None,
+    };
+    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    // Tall enough that the whole page is on screen, so that every click lands on its control.
+    window_harness(
+        Window::new(commands, events, Some(server.to_string())),
+        egui::vec2(1000.0, 2600.0),
+    )
+}
+
+/// Opens the dropdown labelled `label` and picks `option` in it.
+fn pick(h: &mut Harness<'_, Window>, label: &str, option: &str) {
+    h.get_by_label(label).click();
+    // The popup opens on the frame after the click.
+    h.step();
+    h.step();
+    h.get_by_label(option).click();
+    h.step();
+}
+
+fn draft(h: &mut Harness<'_, Window>) -> SettingsForm {
+    h.state_mut()
+        .shell_mut()
+        .expect("signed in")
+        .settings
+        .draft
+        .clone()
+}
+
+#[test]
+fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // SAFETY: set before any thread of this test binary reads it; this is its only test.
+    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+
+    let mut h = start(&server);
+    sign_in(&mut h, &lease.user);
+    h.get_by_label("Settings").click();
+    h.step();
+    assert!(!has(&h, "Unsaved changes"));
+
+    // Profile, notifications.
+    pick(&mut h, "Time zone", "Africa/Accra");
+    pick(&mut h, "Ringtone", "Chime");
+    h.get_by_label("Volume").set_value_accesskit(0.5);
+    h.get_by_label("Mute all notifications").click();
+    h.step();
+    // Call strategy.
+    pick(&mut h, "When someone calls", "Ring both at once");
+    h.get_by_label("Ring for (seconds)")
+        .set_value_accesskit(35.0);
+    h.step();
+    type_into(&mut h, "Mobile number", "+1 555 0199");
+    // Business hours: on, Saturday open 10:30 to 14:00, the rest forwarded.
+    h.get_by_label("Use business hours").click();
+    h.step();
+    h.get_by_label("Saturday: closed").click();
+    h.step();
+    h.get_by_label("Saturday opens, hour")
+        .set_value_accesskit(10.0);
+    h.step();
+    h.get_by_label("Saturday opens, minute")
+        .set_value_accesskit(30.0);
+    h.step();
+    h.get_by_label("Saturday closes, hour")
+        .set_value_accesskit(14.0);
+    h.step();
+    pick(&mut h, "Outside business hours", "Forward to my mobile");
+    h.get_by_label("Ring for, after hours (seconds)")
+        .set_value_accesskit(25.0);
+    h.step();
+    // Mailbox.
+    pick(&mut h, "Delete voicemail after", "30 days");
+    h.get_by_label("Email me when a voicemail arrives").click();
+    h.step();
+    type_into(&mut h, "Email address", "ada@example.com");
+    h.get_by_label("Attach the voicemail to the email").click();
+    h.step();
+    h.get_by_label("Transcribe voicemail").click();
+    h.step();
+
+    // Every control changed what the page holds.
+    let chosen = draft(&mut h);
+    assert_eq!(chosen.time_zone, "Africa/Accra");
+    assert_eq!(chosen.notifications.ringtone, "chime");
+    assert_eq!(chosen.notifications.volume, 0.5);
+    assert!(chosen.notifications.mute_all);
+    let strategy = &chosen.call_strategy;
+    assert_eq!(strategy.mode, CallStrategyMode::Simultaneous);
+    assert_eq!(strategy.ring_seconds, 35);
+    assert_eq!(strategy.mobile_number, "+1 555 0199");
+    let hours = &chosen.business_hours;
+    assert!(hours.enabled);
+    assert!(hours.days[5].open);
+    assert_eq!(
+        (hours.days[5].open_minute, hours.days[5].close_minute),
+        (630, 840)
+    );
+    assert_eq!(hours.after_hours, AfterHours::Mobile);
+    assert_eq!(hours.after_hours_ring_seconds, 25);
+    let mailbox = &chosen.mailbox;
+    assert_eq!(mailbox.delete_after, RetentionDays::Days(30));
+    assert!(mailbox.email_notification && mailbox.attach_audio && mailbox.transcription);
+    assert_eq!(mailbox.email_address, "ada@example.com");
+
+    assert!(has(&h, "Unsaved changes"));
+    h.get_by_label("Save").click();
+    wait_ui(&mut h, "the save to be stored", |h| {
+        !has(h, "Unsaved changes")
+    });
+    h.state_mut().quit();
+    drop(h);
+
+    // The next start signs in by itself and shows the same page.
+    let mut h = start(&server);
+    wait_ui(&mut h, "the remembered sign-in", |h| has(h, "Hello, "));
+    h.get_by_label("Settings").click();
+    h.step();
+    assert_eq!(draft(&mut h), chosen);
+    // And shows it: each dropdown says its choice, Saturday is open.
+    for (dropdown, choice) in [
+        ("Ringtone", "Chime"),
+        ("Time zone", "Africa/Accra"),
+        ("When someone calls", "Ring both at once"),
+        ("Outside business hours", "Forward to my mobile"),
+        ("Delete voicemail after", "30 days"),
+    ] {
+        assert_eq!(
+            h.get_by_label(dropdown).value().as_deref(),
+            Some(choice),
+            "{dropdown} after the restart"
+        );
+    }
+    assert!(has(&h, "Saturday: open"));
+    assert!(!has(&h, "Unsaved changes"));
+    h.state_mut().quit();
+}
