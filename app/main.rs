@@ -22,7 +22,8 @@ options:
   --server HOST:PORT       sign in to this server at once (with --user)
   --user EXT               the extension to sign in as; the password is read from the
                            SWITCHBOARD_PASSWORD environment variable
-  --dial NUMBER            once signed in, call NUMBER, as the dial pad's Call button does
+  --dial NUMBER            once signed in, call NUMBER, as the dial pad's Call button does;
+                           with --screenshot-tour, the number the tour calls (default 9196)
   --headless-audio         use no sound devices (calls still run, silently)
   --screenshot-tour DIR    photograph the main screens into DIR, then close
   --version, -V            print the version
@@ -208,17 +209,18 @@ fn main() -> anyhow::Result<()> {
                 }));
             }
             // The tour photographs the sign-in screen first, then signs in.
-            let tour = args
-                .tour
-                .as_ref()
-                .map(|dir| switchboard::tour::Tour::new(dir.clone(), sign_in.take()));
+            let mut dial = args.dial.clone();
+            let tour = args.tour.as_ref().map(|dir| {
+                let call = dial.take().unwrap_or_else(|| "9196".into());
+                switchboard::tour::Tour::new(dir.clone(), sign_in.take(), call)
+            });
             if let Some(c) = sign_in {
                 commands.send(c);
             }
             Ok(Box::new(App {
                 window,
                 tour,
-                dial: args.dial.clone(),
+                dial,
                 frame_log: FrameLog::from_env(),
                 milestones: Milestones::default(),
                 main_started,

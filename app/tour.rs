@@ -34,11 +34,14 @@ pub struct Tour {
     shots_tx: std::sync::mpsc::Sender<Result<PathBuf, String>>,
     /// Sent once the sign-in screen has been photographed.
     sign_in: Option<Command>,
+    /// The number the call step dials.
+    call: String,
 }
 
 impl Tour {
-    /// `sign_in` is sent after the sign-in screen's picture is taken.
-    pub fn new(dir: PathBuf, sign_in: Option<Command>) -> Self {
+    /// `sign_in` is sent after the sign-in screen's picture is taken; the call step dials
+    /// `call`.
+    pub fn new(dir: PathBuf, sign_in: Option<Command>, call: String) -> Self {
         let (shots_tx, shots) = std::sync::mpsc::channel();
         Self {
             dir,
@@ -48,6 +51,7 @@ impl Tour {
             shots,
             shots_tx,
             sign_in,
+            call,
         }
     }
 
@@ -135,12 +139,12 @@ impl Tour {
             Step::Contacts => {
                 shell.section = Section::Voice;
                 shell.tab = VoiceTab::Contacts;
-                shell.dial_pad.text = "9196".into();
+                shell.dial_pad.text = self.call.clone();
                 Step::DialPad
             }
             Step::DialPad => {
                 shell.dial_pad.text.clear();
-                commands.send(Command::Dial("9196".into()));
+                commands.send(Command::Dial(self.call.clone()));
                 shell.fullscreen = true;
                 Step::Call
             }
