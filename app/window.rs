@@ -355,6 +355,24 @@ mod tests {
         tx.send(Event::SettingsSaved(form)).unwrap();
         h.run();
         assert_eq!(h.ctx.theme(), egui::Theme::Light);
+
+        // And dark.
+        h.get_by_label("Appearance").click();
+        h.run();
+        h.get_by_label("Dark").click();
+        h.run();
+        h.get_by_label("Save").click();
+        h.run();
+        let Some(Command::SaveSettings(form)) = rx
+            .try_iter()
+            .find(|c| matches!(c, Command::SaveSettings(_)))
+        else {
+            panic!("Save sends the settings")
+        };
+        assert_eq!(form.appearance, crate::theme::Appearance::Dark);
+        tx.send(Event::SettingsSaved(form)).unwrap();
+        h.run();
+        assert_eq!(h.ctx.theme(), egui::Theme::Dark);
     }
 
     #[test]
