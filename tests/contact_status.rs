@@ -8,7 +8,6 @@ mod support;
 
 use std::sync::Arc;
 
-
 use support::window::*;
 use support::*;
 use switchboard::backend::{self, BackendConfig};
