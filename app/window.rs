@@ -334,45 +334,33 @@ mod tests {
 
     #[test]
     fn the_chosen_appearance_applies_once_saved() {
+        use crate::theme::Appearance;
         let (mut h, rx, tx) = harness();
         tx.send(signed_in()).unwrap();
         h.run();
         h.get_by_label("Settings").click();
         h.run();
-        h.get_by_label("Appearance").click();
-        h.run();
-        h.get_by_label("Light").click();
-        h.run();
-        h.get_by_label("Save").click();
-        h.run();
-        let Some(Command::SaveSettings(form)) = rx
-            .try_iter()
-            .find(|c| matches!(c, Command::SaveSettings(_)))
-        else {
-            panic!("Save sends the settings")
-        };
-        assert_eq!(form.appearance, crate::theme::Appearance::Light);
-        tx.send(Event::SettingsSaved(form)).unwrap();
-        h.run();
-        assert_eq!(h.ctx.theme(), egui::Theme::Light);
-
-        // And dark.
-        h.get_by_label("Appearance").click();
-        h.run();
-        h.get_by_label("Dark").click();
-        h.run();
-        h.get_by_label("Save").click();
-        h.run();
-        let Some(Command::SaveSettings(form)) = rx
-            .try_iter()
-            .find(|c| matches!(c, Command::SaveSettings(_)))
-        else {
-            panic!("Save sends the settings")
-        };
-        assert_eq!(form.appearance, crate::theme::Appearance::Dark);
-        tx.send(Event::SettingsSaved(form)).unwrap();
-        h.run();
-        assert_eq!(h.ctx.theme(), egui::Theme::Dark);
+        for (choice, appearance, theme) in [
+            ("Light", Appearance::Light, egui::Theme::Light),
+            ("Dark", Appearance::Dark, egui::Theme::Dark),
+        ] {
+            h.get_by_label("Appearance").click();
+            h.run();
+            h.get_by_label(choice).click();
+            h.run();
+            h.get_by_label("Save").click();
+            h.run();
+            let Some(Command::SaveSettings(form)) = rx
+                .try_iter()
+                .find(|c| matches!(c, Command::SaveSettings(_)))
+            else {
+                panic!("Save sends the settings")
+            };
+            assert_eq!(form.appearance, appearance);
+            tx.send(Event::SettingsSaved(form)).unwrap();
+            h.run();
+            assert_eq!(h.ctx.theme(), theme, "{choice}");
+        }
     }
 
     #[test]

@@ -137,14 +137,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn filters_by_kind_asks_the_core_and_a_click_calls_back() {
+    /// My Calls with a missed call from Grace Hopper and an outgoing one to 9196.
+    fn harness() -> (
+        egui_kittest::Harness<'static, (History, Vec<HistoryEntry>)>,
+        std::sync::mpsc::Receiver<Command>,
+    ) {
         let (commands, rx) = Commands::channel();
         let rows = vec![
             entry(1, HistoryKind::Missed, "1002", Some("Grace Hopper")),
             entry(2, HistoryKind::Outgoing, "9196", None),
         ];
-        let mut h = egui_kittest::Harness::builder()
+        let h = egui_kittest::Harness::builder()
             .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(320.0, 500.0))
             .build_ui_state(
@@ -153,6 +156,12 @@ mod tests {
                 },
                 (History::default(), rows),
             );
+        (h, rx)
+    }
+
+    #[test]
+    fn filters_by_kind_asks_the_core_and_a_click_calls_back() {
+        let (mut h, rx) = harness();
         h.run();
         assert!(
             h.query_by_label_contains("Call back 9196, outgoing call")
@@ -176,20 +185,7 @@ mod tests {
 
     #[test]
     fn searching_asks_the_core_and_narrows_the_list_by_name_or_number() {
-        let (commands, rx) = Commands::channel();
-        let rows = vec![
-            entry(1, HistoryKind::Missed, "1002", Some("Grace Hopper")),
-            entry(2, HistoryKind::Outgoing, "9196", None),
-        ];
-        let mut h = egui_kittest::Harness::builder()
-            .with_context_setup(crate::theme::install)
-            .with_size(egui::vec2(320.0, 500.0))
-            .build_ui_state(
-                move |ui, state: &mut (History, Vec<HistoryEntry>)| {
-                    state.0.ui(ui, &state.1, chrono_tz::UTC, NOW, &commands)
-                },
-                (History::default(), rows),
-            );
+        let (mut h, rx) = harness();
         h.run();
         h.get_by_label("Search calls").focus();
         h.run();
