@@ -12,6 +12,50 @@ fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
     }
 }
 
+/// `caller` dials `target` (callee's extension, or its own address) with call id `id`, and
+/// `callee` answers; returns the callee's id for the call once the caller hears it answered.
+fn answered_call(caller: &mut Ua, callee: &mut Ua, id: CallId, target: String) -> CallId {
+    caller.handle.send(Command::Dial { call: id, target });
+    let Event::IncomingCall {
+        call: callee_id, ..
+    } = callee.wait("the call to ring", |e| {
+        matches!(e, Event::IncomingCall { .. })
+    })
+    else {
+        unreachable!()
+    };
+    callee.handle.send(Command::Answer(callee_id));
+    caller.wait("the call to be answered", |e| {
+        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
+    });
+    callee_id
+}
+
+/// Waits until Asterisk has put a channel of extension `a` and one of `b` in the same bridge.
+/// It refuses a transfer (sipfrag 400) until then, a moment after the 200 OK: a person never
+/// transfers that fast, a test does. Other tests' calls run meanwhile, so any bridge will not do.
+fn wait_for_bridge(pbx: &harness::Pbx, a: &str, b: &str) {
+    harness::wait_for(&format!("Asterisk to bridge {a} and {b}"), TIMEOUT, || {
+        // Concise fields: channel!context!exten!priority!state!app!data!caller!account!peer!
+        // ama!duration!bridge id!unique id.
+        let out = pbx.cli("core show channels concise").ok()?;
+        let bridge_of = |ext: &str| -> Vec<String> {
+            out.lines()
+                .filter(|l| l.starts_with(&format!("PJSIP/{ext}-")))
+                .filter_map(|l| l.split('!').nth(12))
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let theirs = bridge_of(b);
+        bridge_of(a)
+            .iter()
+            .any(|id| theirs.contains(id))
+            .then_some(())
+    })
+    .unwrap();
+}
+
 /// Alice calls Bob, then hands Bob over to Carol with a blind transfer (REFER). Carol's phone
 /// rings with Bob as the caller; when she answers, Alice sees the transfer progress (NOTIFY
 /// sipfrag) end in "done" and her call end, and Bob and Carol talk.
@@ -22,28 +66,9 @@ fn a_blind_transfer_hands_the_caller_to_a_third_extension() {
     let mut bob = Ua::registered(&pbx);
     let mut carol = Ua::registered(&pbx);
     let id = CallId(1);
-    alice.handle.send(Command::Dial {
-        call: id,
-        target: bob.extension(),
-    });
-    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
-    alice.wait("Alice talking to Bob", |e| {
-        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
-    });
-    // Asterisk refuses a transfer (sipfrag 400) until it has bridged the two legs, which it
-    // does a moment after the 200 OK; a person never transfers that fast, a test does.
-    harness::wait_for("Asterisk to bridge Alice and Bob", TIMEOUT, || {
-        let out = pbx.cli("bridge show all").ok()?;
-        out.lines()
-            .any(|l| l.split_whitespace().nth(1) == Some("2"))
-            .then_some(())
-    })
-    .unwrap();
+    let target = bob.extension();
+    let bob_id = answered_call(&mut alice, &mut bob, id, target);
+    wait_for_bridge(&pbx, &alice.extension(), &bob.extension());
 
     alice.handle.send(Command::Transfer {
         call: id,
@@ -118,19 +143,8 @@ fn being_transferred_places_the_new_call_and_reports_back() {
     let mut bob = Ua::registered(&pbx);
     let mut carol = Ua::registered(&pbx);
     let id = CallId(1);
-    alice.handle.send(Command::Dial {
-        call: id,
-        target: format!("sip:{}@{}", bob.extension(), bob.handle.local_addr),
-    });
-    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
-    alice.wait("Alice talking to Bob", |e| {
-        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
-    });
+    let direct = format!("sip:{}@{}", bob.extension(), bob.handle.local_addr);
+    let bob_id = answered_call(&mut alice, &mut bob, id, direct);
     bob.wait("Bob talking to Alice", |e| {
         state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::None })
     });
@@ -195,52 +209,19 @@ fn an_attended_transfer_connects_the_held_caller_with_the_consulted_party() {
     let mut alice = Ua::registered(&pbx);
     let mut bob = Ua::registered(&pbx);
     let mut carol = Ua::registered(&pbx);
-    let bridged = |pbx: &harness::Pbx, n: usize| {
-        harness::wait_for("Asterisk to bridge the calls", TIMEOUT, || {
-            let out = pbx.cli("bridge show all").ok()?;
-            (out.lines()
-                .filter(|l| l.split_whitespace().nth(1) == Some("2"))
-                .count()
-                >= n)
-                .then_some(())
-        })
-        .unwrap()
-    };
     let to_bob = CallId(1);
-    alice.handle.send(Command::Dial {
-        call: to_bob,
-        target: bob.extension(),
-    });
-    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
-    alice.wait("Alice talking to Bob", |e| {
-        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None })
-    });
-    bridged(&pbx, 1);
+    let target = bob.extension();
+    let bob_id = answered_call(&mut alice, &mut bob, to_bob, target);
+    wait_for_bridge(&pbx, &alice.extension(), &bob.extension());
     alice.handle.send(Command::Hold(to_bob));
     alice.wait("Bob on hold", |e| {
         state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::Local })
     });
 
     let to_carol = CallId(2);
-    alice.handle.send(Command::Dial {
-        call: to_carol,
-        target: carol.extension(),
-    });
-    let Event::IncomingCall { call: carol_id, .. } = carol.wait("a call for Carol", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
-    carol.handle.send(Command::Answer(carol_id));
-    alice.wait("Alice talking to Carol", |e| {
-        state_of(e, to_carol) == Some(&CallState::Active { hold: Hold::None })
-    });
-    bridged(&pbx, 2);
+    let target = carol.extension();
+    let carol_id = answered_call(&mut alice, &mut carol, to_carol, target);
+    wait_for_bridge(&pbx, &alice.extension(), &carol.extension());
 
     alice.handle.send(Command::AttendedTransfer {
         call: to_bob,
@@ -290,30 +271,9 @@ fn a_blind_transfer_to_a_missing_number_fails_and_the_call_stays_up() {
     let mut alice = Ua::registered(&pbx);
     let mut bob = Ua::registered(&pbx);
     let id = CallId(5);
-    alice.handle.send(Command::Dial {
-        call: id,
-        target: bob.extension(),
-    });
-    let Event::IncomingCall { call: bob_id, .. } = bob.wait("a call for Bob", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
-    alice.wait("Alice talking to Bob", |e| {
-        state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
-    });
-    let (a, b) = (alice.extension(), bob.extension());
-    harness::wait_for("Asterisk to bridge Alice and Bob", TIMEOUT, || {
-        let out = pbx.cli("core show channels concise").ok()?;
-        let bridged = |ext: &str| {
-            out.lines()
-                .any(|l| l.starts_with(&format!("PJSIP/{ext}-")) && l.contains("!Up!"))
-        };
-        (bridged(&a) && bridged(&b) && pbx.cli("bridge show all").ok()?.contains(" 2 "))
-            .then_some(())
-    })
-    .unwrap();
+    let target = bob.extension();
+    let bob_id = answered_call(&mut alice, &mut bob, id, target);
+    wait_for_bridge(&pbx, &alice.extension(), &bob.extension());
 
     alice.handle.send(Command::Transfer {
         call: id,
