@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub fn run() -> anyhow::Result<i32> {
+/// `app_args` go to the app after the demo's own (`--dial 1002`, `--screenshot-tour DIR`).
+pub fn run(app_args: &[&str]) -> anyhow::Result<i32> {
     crate::test::ensure_packages()?;
     let pbx = harness::Pbx::new();
     crate::pbx::up(&pbx)?;
@@ -44,7 +45,9 @@ pub fn run() -> anyhow::Result<i32> {
         "starting Switchboard signed in as {} ({})…",
         me.extension, me.name
     );
-    let status = harness::demo::app_command(&root.join("target/release/switchboard"))?.status();
+    let status = harness::demo::app_command(&root.join("target/release/switchboard"))?
+        .args(app_args)
+        .status();
     match status {
         Ok(s) if s.success() => Ok(0),
         Ok(s) => {

@@ -11,7 +11,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo                      the local demo PBX, its bots, and the app logged in as 1001
+  demo [APP OPTIONS]        the local demo PBX, its bots, and the app logged in as 1001;
+                            options go to the app (e.g. --dial 1002 calls the echo bot)
   test                      install what the suite needs, bring the PBX up, run every test
   bench [--full|--app-only] [--runs N]
                             measure the release app against the PBX and baresip; one table
@@ -22,7 +23,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["demo"] => demo::run(),
+        ["demo", rest @ ..] => demo::run(rest),
         ["test", rest @ ..] => test::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         ["pbx", sub] => pbx::run(sub),
