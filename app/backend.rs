@@ -996,7 +996,17 @@ impl Backend {
     }
 
     /// Starts keeping a call and shows it.
-    fn track_call(&mut self, call: model::Call, dialled_at: Option<Instant>) {
+    fn track_call(&mut self, mut call: model::Call, dialled_at: Option<Instant>) {
+        // A number dialled, or a caller who sent no name, is named after the contact with that
+        // number, on every screen and in My Calls.
+        if call.remote_name.is_none()
+            && let Some(s) = self.session.as_ref()
+        {
+            match s.store.contact_for_number(&call.remote_number) {
+                Ok(contact) => call.remote_name = contact.map(|c| c.name),
+                Err(e) => tracing::warn!("cannot look up the caller's contact: {e}"),
+            }
+        }
         self.calls.insert(
             call.id,
             CallRecord {

@@ -1,6 +1,7 @@
 //! The whole app, driven through its window by label as a user would, against the real PBX:
 //! sign in as 1001, dial the echo test from the dial pad, hold, resume, open the call view,
-//! hang up, find the call in My Calls, then answer a call from a peer on 1002.
+//! hang up, find the call in My Calls, then answer a call from a peer on 1002, and call it back
+//! from My Calls, named after its contact.
 
 mod support;
 
@@ -107,6 +108,25 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     wait_ui(&mut h, "the peer's hang-up", |h| !has(h, "Talking"));
     wait_ui(&mut h, "the incoming call in My Calls", |h| {
         has(h, "Call back Grace Hopper, incoming call")
+    });
+
+    // Calling back: the dialled number is named after its contact in the call bar (shown
+    // over Settings, where no other label names Grace).
+    h.get_by_label_contains("Call back Grace Hopper, incoming call")
+        .click();
+    wait_ui(&mut h, "the call bar", |h| {
+        h.query_by_label("Hang up").is_some()
+    });
+    h.get_by_label("Settings").click();
+    wait_ui(&mut h, "the call bar naming Grace", |h| {
+        h.query_by_label("Grace Hopper").is_some()
+    });
+    harness::wait::next_matching(&peer_events, TIMEOUT, "the call back to ring", |e| {
+        matches!(e, sipcore::Event::IncomingCall { .. }).then_some(())
+    });
+    h.get_by_label("Hang up").click();
+    wait_ui(&mut h, "the call back to end", |h| {
+        h.query_by_label("Hang up").is_none()
     });
     peer.send(sipcore::Command::Shutdown);
 }

@@ -76,6 +76,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The contact whose extension or one of whose numbers is `number`, to name a call; the
+    /// user's own contact first when the directory has one too.
+    pub fn contact_for_number(&self, number: &str) -> Result<Option<Contact>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM contact \
+             WHERE extension = ?1 OR EXISTS (SELECT 1 FROM json_each(contact.numbers) WHERE value = ?1) \
+             ORDER BY source = 'local' DESC, name COLLATE NOCASE LIMIT 1"
+        ))?;
+        Ok(stmt.query_map([number], from_row)?.next().transpose()?)
+    }
+
     /// The favourites, by name.
     pub fn favourite_contacts(&self) -> Result<Vec<Contact>> {
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -211,6 +222,25 @@ mod tests {
             source: ContactSource::Directory,
             favourite: false,
         }
+    }
+
+    #[test]
+    fn a_call_finds_its_contact_by_extension_or_any_number_the_users_own_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let mut grace = c("Grace Hopper", "1002");
+        grace.numbers = vec!["+15550102".into(), "+15550199".into()];
+        s.replace_contacts(ContactSource::Directory, &[grace, c("Alan Turing", "1003")])
+            .unwrap();
+        let name = |s: &Store, n: &str| s.contact_for_number(n).unwrap().map(|c| c.name);
+        assert_eq!(name(&s, "1002").as_deref(), Some("Grace Hopper"));
+        assert_eq!(name(&s, "+15550199").as_deref(), Some("Grace Hopper"));
+        assert_eq!(name(&s, "100"), None, "whole numbers only");
+        assert_eq!(name(&s, "5550000"), None);
+        let mut mine = c("Amazing Grace", "1002");
+        mine.source = ContactSource::Local;
+        s.add_contact(&mine).unwrap();
+        assert_eq!(name(&s, "1002").as_deref(), Some("Amazing Grace"));
     }
 
     #[test]
