@@ -9,24 +9,6 @@ use std::process::Stdio;
 
 use support::*;
 
-/// sipcore's agent example in this build (`cargo test --workspace` builds every package's
-/// examples; `cargo build -p sipcore --example agent` builds it alone).
-fn agent_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let agent = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/agent");
-    assert!(
-        agent.exists(),
-        "{} is missing: run `cargo build -p sipcore --example agent`",
-        agent.display()
-    );
-    agent
-}
-
 #[test]
 fn the_demo_signs_in_as_1001_and_calls_the_echo_bot() {
     let pbx = pbx();
@@ -35,7 +17,7 @@ fn the_demo_signs_in_as_1001_and_calls_the_echo_bot() {
         .iter()
         .map(|e| pbx.lease(e).unwrap())
         .collect();
-    let bots = harness::demo::start_bots(&agent_binary()).unwrap();
+    let bots = harness::demo::start_bots(&harness::paths::built_example("agent")).unwrap();
 
     let display = harness::display::Xvfb::start((1280, 800)).unwrap();
     let data = tempfile::tempdir().unwrap();

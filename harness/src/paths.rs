@@ -14,3 +14,21 @@ pub fn cache_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".cache"))
 }
+
+/// The example `name` of the build the running test binary belongs to (`target/<profile>/
+/// examples/`): `cargo test --workspace` builds every package's examples, and
+/// `cargo build -p sipcore --example agent` builds the agent alone.
+pub fn built_example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let example = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join(name))
+        .expect("the test binary sits in target/<profile>/deps");
+    assert!(
+        example.exists(),
+        "{} is missing: build it with `cargo build --example {name}`",
+        example.display()
+    );
+    example
+}

@@ -650,13 +650,13 @@ fn parse_served(text: &str) -> Vec<Served> {
     out
 }
 
-/// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
 /// Whether a `database show registrar` listing holds a contact of `extension`.
 fn has_contacts(listing: &str, extension: &str) -> bool {
     let prefix = format!("/registrar/contact/{extension};@");
     listing.lines().any(|l| l.starts_with(&prefix))
 }
 
+/// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
 pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
     let mut pjsip = String::new();
     let mut voicemail = String::new();

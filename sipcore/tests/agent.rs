@@ -13,16 +13,6 @@ use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event};
 use support::{TIMEOUT, account, pbx};
 
-/// The agent example next to this test binary (cargo builds examples for `cargo test`).
-fn agent_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/agent")
-}
-
 /// Starts the agent for `user` and waits for its "registered" line.
 fn start_agent(
     user: &harness::User,
@@ -31,7 +21,7 @@ fn start_agent(
     harness::process::ChildGuard,
     std::sync::mpsc::Receiver<String>,
 ) {
-    let mut cmd = Process::new(agent_binary());
+    let mut cmd = Process::new(harness::paths::built_example("agent"));
     cmd.args([
         "--server",
         &format!("127.0.0.1:{}", harness::pbx::SIP_PORT),
