@@ -38,6 +38,18 @@ fn pick(h: &mut Harness<'_, Window>, label: &str, option: &str) {
     h.step();
 }
 
+/// Sets the number field or slider labelled `label` to `value`.
+fn set(h: &mut Harness<'_, Window>, label: &str, value: f64) {
+    h.get_by_label(label).set_value_accesskit(value);
+    h.step();
+}
+
+/// Clicks the checkbox or button labelled `label`.
+fn click(h: &mut Harness<'_, Window>, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+}
+
 fn draft(h: &mut Harness<'_, Window>) -> SettingsForm {
     h.state_mut()
         .shell_mut()
@@ -65,42 +77,26 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     // Profile, notifications.
     pick(&mut h, "Time zone", "Africa/Accra");
     pick(&mut h, "Ringtone", "Chime");
-    h.get_by_label("Volume").set_value_accesskit(0.5);
-    h.get_by_label("Mute all notifications").click();
-    h.step();
+    set(&mut h, "Volume", 0.5);
+    click(&mut h, "Mute all notifications");
     // Call strategy.
     pick(&mut h, "When someone calls", "Ring both at once");
-    h.get_by_label("Ring for (seconds)")
-        .set_value_accesskit(35.0);
-    h.step();
+    set(&mut h, "Ring for (seconds)", 35.0);
     type_into(&mut h, "Mobile number", "+1 555 0199");
     // Business hours: on, Saturday open 10:30 to 14:00, the rest forwarded.
-    h.get_by_label("Use business hours").click();
-    h.step();
-    h.get_by_label("Saturday: closed").click();
-    h.step();
-    h.get_by_label("Saturday opens, hour")
-        .set_value_accesskit(10.0);
-    h.step();
-    h.get_by_label("Saturday opens, minute")
-        .set_value_accesskit(30.0);
-    h.step();
-    h.get_by_label("Saturday closes, hour")
-        .set_value_accesskit(14.0);
-    h.step();
+    click(&mut h, "Use business hours");
+    click(&mut h, "Saturday: closed");
+    set(&mut h, "Saturday opens, hour", 10.0);
+    set(&mut h, "Saturday opens, minute", 30.0);
+    set(&mut h, "Saturday closes, hour", 14.0);
     pick(&mut h, "Outside business hours", "Forward to my mobile");
-    h.get_by_label("Ring for, after hours (seconds)")
-        .set_value_accesskit(25.0);
-    h.step();
+    set(&mut h, "Ring for, after hours (seconds)", 25.0);
     // Mailbox.
     pick(&mut h, "Delete voicemail after", "30 days");
-    h.get_by_label("Email me when a voicemail arrives").click();
-    h.step();
+    click(&mut h, "Email me when a voicemail arrives");
     type_into(&mut h, "Email address", "ada@example.com");
-    h.get_by_label("Attach the voicemail to the email").click();
-    h.step();
-    h.get_by_label("Transcribe voicemail").click();
-    h.step();
+    click(&mut h, "Attach the voicemail to the email");
+    click(&mut h, "Transcribe voicemail");
 
     // Every control changed what the page holds.
     let chosen = draft(&mut h);
