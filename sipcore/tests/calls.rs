@@ -304,6 +304,11 @@ fn calling_an_engine_directly_shows_when_the_other_side_holds() {
     alice.wait("held by bob", |e| {
         state_of(e, id) == Some(&CallState::Active { hold: Hold::Remote })
     });
+    // Bob's engine counts its hold once the 200 OK to its re-INVITE is in; until then it would
+    // answer Alice's hold offer as if it were not holding (recvonly, not inactive).
+    bob.wait("bob's hold confirmed", |e| {
+        state_of(e, bob_id) == Some(&CallState::Active { hold: Hold::Local })
+    });
     assert!(alice.media.requests().iter().any(|r| matches!(r,
         MediaRequest::Update { call, update } if *call == id && update.direction == Direction::RecvOnly)));
     // Alice holds too: both directions are held, and each resume undoes only its own.
