@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchboard::backend::{self, BackendConfig};
-use switchboard::command::{Command, SignIn, Transport};
+use client::backend::{self, BackendConfig};
+use client::command::{Command, SignIn, Transport};
+use client::model::Registration;
 use switchboard::frame_log::{self, FrameLog};
-use switchboard::model::Registration;
 use switchboard::version;
 use switchboard::window::{Screen, Window};
 
@@ -67,7 +67,7 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
             "--user" => args.user = it.next(),
             "--dial" => {
                 let typed = it.next().unwrap_or_default();
-                let number = switchboard::dial_string::normalize(&typed)
+                let number = client::dial_string::normalize(&typed)
                     .ok_or_else(|| anyhow::anyhow!("--dial: “{typed}” is not a number to call"))?;
                 args.dial = Some(number);
             }

@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-use crate::command::{Command, Commands};
-use crate::model::Model;
 use crate::photo::{PhotoError, Picked};
 use crate::screens::call_bar::{self, CallBarAction};
 use crate::screens::call_view::{CallView, CallViewAction};
@@ -20,9 +18,11 @@ use crate::screens::left_bar::{self, Section};
 use crate::screens::photo_crop::{CropOutcome, PhotoCrop};
 use crate::screens::settings::{Choices, SettingsAction, SettingsPage};
 use crate::screens::voicemails;
-use crate::settings_form::SettingsForm;
 use crate::theme;
 use crate::time_format;
+use client::command::{Command, Commands};
+use client::model::Model;
+use client::settings::SettingsForm;
 
 /// The tabs of the Voice section's display bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -74,7 +74,7 @@ impl Shell {
             contact_editor: None,
             import_job: None,
             import_preview: None,
-            ringtones: crate::assets::ringtone_names(),
+            ringtones: client::assets::ringtone_names(),
             commands,
         }
     }
@@ -339,14 +339,14 @@ impl Shell {
                     ui.add_space(ui.available_height() * 0.3);
                     ui.heading(format!("Hello, {}", first_name(&model.facts.name)));
                     ui.label(match &model.registration {
-                        crate::model::Registration::Registered => {
+                        client::model::Registration::Registered => {
                             format!("Extension {} is ready for calls.", model.facts.extension)
                         }
-                        crate::model::Registration::Connecting => {
+                        client::model::Registration::Connecting => {
                             "Connecting to your phone system…".into()
                         }
-                        crate::model::Registration::Offline => "Not connected.".into(),
-                        crate::model::Registration::Failed(why) => why.clone(),
+                        client::model::Registration::Offline => "Not connected.".into(),
+                        client::model::Registration::Failed(why) => why.clone(),
                     });
                 });
             }

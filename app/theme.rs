@@ -1,6 +1,7 @@
 //! Colours, spacing, sizes and fonts: the one place the window's look is decided. Screens ask
 //! for `theme::...` values and never hard-code a colour.
 
+use client::settings::Appearance;
 use egui::{Color32, FontData, FontDefinitions, FontFamily, FontId, TextStyle};
 
 /// The brand blue: the availability dot, the selected section, primary buttons.
@@ -123,31 +124,11 @@ pub fn icon_fill_font(size: f32) -> FontId {
     FontId::new(size, FontFamily::Name(ICON_FILL_FAMILY.into()))
 }
 
-/// Light or dark, following the user's choice or the system.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Appearance {
-    #[default]
-    System,
-    Light,
-    Dark,
-}
-
-impl Appearance {
-    pub const ALL: [Appearance; 3] = [Appearance::System, Appearance::Light, Appearance::Dark];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Appearance::System => "Follow the system",
-            Appearance::Light => "Light",
-            Appearance::Dark => "Dark",
-        }
-    }
-
-    pub fn preference(self) -> egui::ThemePreference {
-        match self {
-            Appearance::System => egui::ThemePreference::System,
-            Appearance::Light => egui::ThemePreference::Light,
-            Appearance::Dark => egui::ThemePreference::Dark,
-        }
+/// egui's theme for the user's appearance choice.
+pub fn preference(appearance: Appearance) -> egui::ThemePreference {
+    match appearance {
+        Appearance::System => egui::ThemePreference::System,
+        Appearance::Light => egui::ThemePreference::Light,
+        Appearance::Dark => egui::ThemePreference::Dark,
     }
 }

@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::command::Command;
-use crate::model::{CallState, PhoneStatus, Presence};
 use crate::screens::left_bar::Section;
 use crate::shell::VoiceTab;
 use crate::window::{Screen, Window};
+use client::command::Command;
+use client::model::{CallState, PhoneStatus, Presence};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {

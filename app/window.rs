@@ -3,12 +3,12 @@
 
 use std::sync::mpsc::Receiver;
 
-use crate::command::Commands;
-use crate::event::Event;
-use crate::idle::IdleWatch;
-use crate::model::Model;
 use crate::screens::login::Login;
 use crate::shell::Shell;
+use client::command::Commands;
+use client::event::Event;
+use client::idle::IdleWatch;
+use client::model::Model;
 
 pub enum Screen {
     SignedOut(Login),
@@ -40,7 +40,7 @@ impl Window {
             events,
             default_server,
             idle: None,
-            away_after: crate::idle::AWAY_AFTER,
+            away_after: client::idle::AWAY_AFTER,
         }
     }
 
@@ -68,7 +68,7 @@ impl Window {
     /// Closing the window: asks the backend to hang up and unregister, and waits (a few
     /// seconds at most) until it has.
     pub fn quit(&mut self) {
-        self.commands.send(crate::command::Command::Quit);
+        self.commands.send(client::command::Command::Quit);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
         while let Ok(e) = self
             .events
@@ -149,7 +149,7 @@ impl Window {
         let now = std::time::Instant::now();
         if let Some(presence) = idle.frame(input, now) {
             self.commands
-                .send(crate::command::Command::SetPresence(presence));
+                .send(client::command::Command::SetPresence(presence));
         }
         if let Some(wait) = idle.next_check(now) {
             ctx.request_repaint_after(wait);
@@ -168,7 +168,7 @@ impl Window {
         self.drain_events();
         self.watch_idle(ui.ctx());
         // The saved appearance takes effect at once (and follows the account at sign-in).
-        let wanted = self.model.settings.appearance.preference();
+        let wanted = crate::theme::preference(self.model.settings.appearance);
         if ui.ctx().options(|o| o.theme_preference) != wanted {
             ui.ctx().set_theme(wanted);
         }
@@ -184,9 +184,9 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::Command;
-    use crate::model::{Call, CallId, CallState, Direction, Registration};
     use crate::screens::settings::ProfileFacts;
+    use client::command::Command;
+    use client::model::{Call, CallId, CallState, Direction, Registration};
     use egui_kittest::kittest::Queryable;
     use std::sync::mpsc::Sender;
 
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn the_chosen_appearance_applies_once_saved() {
-        use crate::theme::Appearance;
+        use client::settings::Appearance;
         let (mut h, rx, tx) = harness();
         tx.send(signed_in()).unwrap();
         h.run();

@@ -7,12 +7,12 @@ mod support;
 
 use std::sync::Arc;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use harness::audio::VirtualSoundCard;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 /// The meter's reading in percent, from its accessible label "Microphone level N %".

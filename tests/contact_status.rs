@@ -8,9 +8,9 @@ mod support;
 
 use std::sync::Arc;
 
+use client::backend::{self, BackendConfig};
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 fn peer_event(

@@ -10,10 +10,10 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 /// A company directory on a local HTTP server, whose list the test can change.

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 
+use client::backend::{self, BackendConfig};
+use client::settings::SettingsForm;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
-use switchboard::settings_form::SettingsForm;
 use switchboard::window::Window;
 
 #[test]

@@ -150,7 +150,7 @@ fn the_pbx_serves_the_office_directory_as_xml_and_vcard() {
     pbx();
     for file in ["phonebook.xml", "directory.vcf"] {
         let body = http_get(&harness::pbx::directory_url(file));
-        let parsed = switchboard::directory::parse(&body).unwrap();
+        let parsed = client::directory::parse(&body).unwrap();
         assert_eq!(parsed.entries.len(), 10, "{file}");
         assert!(parsed.skipped.is_empty(), "{file}: {:?}", parsed.skipped);
         let grace = parsed

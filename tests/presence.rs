@@ -7,13 +7,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use client::backend::{self, BackendConfig};
 use harness::kamailio::Kamailio;
 use harness::presence_watcher::PresenceWatcher;
 use sipcore::Availability;
 use sipcore::bodies::pidf;
 use sipcore::digest::{self, Challenge, ChallengeKind, Credentials};
 use support::window::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 #[test]

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
+use client::backend::{self, BackendConfig};
+use client::command::{Command, SignIn, Transport};
+use client::event::Event;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
-use switchboard::command::{Command, SignIn, Transport};
-use switchboard::event::Event;
 
 fn wait(events: &Receiver<Event>, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
     let deadline = Instant::now() + TIMEOUT;
@@ -30,7 +30,7 @@ fn contact_listed(pbx: &Pbx, ext: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn start() -> (switchboard::command::Commands, Receiver<Event>) {
+fn start() -> (client::command::Commands, Receiver<Event>) {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,

@@ -7,11 +7,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use harness::audio::VirtualSoundCard;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 fn playing(card: &VirtualSoundCard) -> usize {
@@ -97,7 +97,7 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
     let profile = storage::paths::profile_dir(&me.user.extension, &server);
     wait_for("the setting to be saved", TIMEOUT, || {
         let store = storage::Store::open(&profile).ok()?;
-        let form: switchboard::settings_form::SettingsForm = store.setting("settings").ok()??;
+        let form: client::settings::SettingsForm = store.setting("settings").ok()??;
         form.notifications.mute_all.then_some(())
     })
     .unwrap();

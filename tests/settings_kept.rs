@@ -6,12 +6,12 @@ mod support;
 
 use std::sync::Arc;
 
+use client::backend::{self, BackendConfig};
+use client::settings::{AfterHours, CallStrategyMode, RetentionDays, SettingsForm};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
-use switchboard::settings_form::{AfterHours, CallStrategyMode, RetentionDays, SettingsForm};
 use switchboard::window::Window;
 
 fn start(server: &str) -> Harness<'static, Window> {

@@ -7,10 +7,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 const IDENTITY: &str = "Extension, phone number or email";

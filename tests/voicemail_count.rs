@@ -8,11 +8,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 #[test]

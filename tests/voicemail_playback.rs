@@ -8,10 +8,10 @@ mod support;
 use std::path::Path;
 use std::sync::Arc;
 
+use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use support::window::*;
 use support::*;
-use switchboard::backend::{self, BackendConfig};
 use switchboard::window::Window;
 
 /// Three seconds of a 500 Hz tone, as a voicemail's audio.

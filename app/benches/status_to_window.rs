@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use client::backend::{self, BackendConfig};
+use client::command::{Command, SignIn, Transport};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use switchboard::backend::{self, BackendConfig};
-use switchboard::command::{Command, SignIn, Transport};
 use switchboard::window::Window;
 
 const ROUNDS: usize = 30;

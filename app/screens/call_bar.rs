@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Call, CallState, format_duration};
 use crate::theme;
 use crate::widgets::icon_button::IconButton;
 use crate::widgets::quality_meter;
+use client::command::{Command, Commands};
+use client::model::{Call, CallState, format_duration};
 
 /// What the bar asks of the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,8 +108,8 @@ pub fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CallId;
     use crate::screens::calls::tests::call;
+    use client::model::CallId;
     use egui_kittest::kittest::Queryable;
     use std::time::Duration;
 

@@ -4,9 +4,7 @@
 
 use std::time::Instant;
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Call, CallId, CallState, Contact, TransferProgress};
 use crate::screens::call_bar::status_text;
 use crate::screens::calls;
 use crate::screens::dial_pad::{Suggestion, suggest};
@@ -15,6 +13,8 @@ use crate::widgets::avatar::{Avatar, call_face};
 use crate::widgets::dial_key::{DialKey, KEYS};
 use crate::widgets::icon_button::IconButton;
 use crate::widgets::quality_meter;
+use client::command::{Command, Commands};
+use client::model::{Call, CallId, CallState, Contact, TransferProgress};
 
 /// Which panel is open under the participants.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -353,7 +353,7 @@ fn transfer_panel(
                 }
             }
         }
-        let dialable = named.or_else(|| crate::dial_string::normalize(target));
+        let dialable = named.or_else(|| client::dial_string::normalize(target));
         let mut attended = None;
         if ui
             .add_enabled(dialable.is_some(), egui::Button::new("Transfer now"))
@@ -387,7 +387,7 @@ fn add_call_panel(ui: &mut egui::Ui, number: &mut String, commands: &Commands) -
         let caption = ui.label("Add a call to (number)");
         ui.add(egui::TextEdit::singleline(number).desired_width(260.0))
             .labelled_by(caption.id);
-        let dialable = crate::dial_string::normalize(number);
+        let dialable = client::dial_string::normalize(number);
         if ui
             .add_enabled(
                 dialable.is_some(),

@@ -1,7 +1,7 @@
 //! Which line is which: the current call, the ringing ones, and the merged groups. Plain
 //! functions over the model so both call screens agree, and tests can call them.
 
-use crate::model::{Call, CallId, CallState, Direction};
+use client::model::{Call, CallId, CallState, Direction};
 
 /// Incoming calls still ringing, oldest first.
 pub fn ringing(calls: &[Call]) -> impl Iterator<Item = &Call> {

@@ -1,48 +1,7 @@
 //! Adding and editing a local contact: name, extension, phone number and email, checked before
 //! saving so that nothing unusable reaches the list.
 
-use crate::model::Contact;
-
-/// The editor's fields; `id` is `None` for a new contact.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ContactDraft {
-    pub id: Option<i64>,
-    pub name: String,
-    pub extension: String,
-    pub number: String,
-    pub email: String,
-}
-
-impl ContactDraft {
-    pub fn from_contact(c: &Contact) -> Self {
-        Self {
-            id: Some(c.id),
-            name: c.name.clone(),
-            extension: c.extension.clone().unwrap_or_default(),
-            number: c.number.clone().unwrap_or_default(),
-            email: c.email.clone().unwrap_or_default(),
-        }
-    }
-
-    /// What is wrong, in words, or `None` when it can be saved.
-    pub fn problem(&self) -> Option<&'static str> {
-        let dialable = |s: &str| {
-            let s = s.trim();
-            s.is_empty() || crate::dial_string::normalize(s).is_some()
-        };
-        if self.name.trim().is_empty() {
-            Some("Give the contact a name.")
-        } else if self.extension.trim().is_empty() && self.number.trim().is_empty() {
-            Some("Give an extension or a phone number to call.")
-        } else if !dialable(&self.extension) || !dialable(&self.number) {
-            Some("That extension or phone number has characters a phone cannot dial.")
-        } else if !self.email.trim().is_empty() && !self.email.contains('@') {
-            Some("That email address has no @.")
-        } else {
-            None
-        }
-    }
-}
+pub use client::model::ContactDraft;
 
 pub enum EditorOutcome {
     Save(ContactDraft),

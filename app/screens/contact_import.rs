@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::directory::{self, Entry, Parsed};
+use client::directory::{self, Entry, Parsed};
 
 /// Files bigger than this are not address books.
 const MAX_BYTES: u64 = 20 * 1024 * 1024;

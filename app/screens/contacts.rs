@@ -2,12 +2,12 @@
 //! Hovering a row shows its call button (a text button joins it with messaging), and an edit
 //! button on the user's own contacts. Above the list: add a contact, import a file.
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Contact, PhoneStatus, Presence};
 use crate::theme;
 use crate::widgets::avatar::{self, Avatar, Face, initials};
 use crate::widgets::icon_button::IconButton;
+use client::command::{Command, Commands};
+use client::model::{Contact, PhoneStatus, Presence};
 
 #[derive(Default)]
 pub struct Contacts {

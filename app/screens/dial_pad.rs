@@ -2,12 +2,12 @@
 //! from contacts and history), the twelve keys, and the green call button. Enter calls. The
 //! book icon swaps the keys for a condensed contact list, where a click on a name calls.
 
-use crate::command::{Command, Commands};
-use crate::dial_string;
 use crate::icons;
 use crate::theme;
 use crate::widgets::dial_key::{DialKey, KEYS};
 use crate::widgets::icon_button::IconButton;
+use client::command::{Command, Commands};
+use client::dial_string;
 
 /// Someone the field can suggest: a contact or a recent number.
 #[derive(Clone, Debug, PartialEq)]

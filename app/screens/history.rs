@@ -4,11 +4,11 @@
 
 use chrono_tz::Tz;
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{HistoryEntry, HistoryFilter, HistoryKind, format_duration};
 use crate::theme;
 use crate::time_format;
+use client::command::{Command, Commands};
+use client::model::{HistoryEntry, HistoryFilter, HistoryKind, format_duration};
 
 #[derive(Default)]
 pub struct History {

@@ -2,13 +2,13 @@
 //! appears during a call (call waiting); answering then holds the current call, which the core
 //! does as part of Answer.
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Call, Contact};
 use crate::screens::calls;
 use crate::theme;
 use crate::widgets::avatar::{Avatar, call_face};
 use crate::widgets::icon_button::IconButton;
+use client::command::{Command, Commands};
+use client::model::{Call, Contact};
 
 /// Draws one popup per ringing call, stacked from the top right.
 pub fn show(ctx: &egui::Context, all: &[Call], contacts: &[Contact], commands: &Commands) {
@@ -78,8 +78,8 @@ pub fn show(ctx: &egui::Context, all: &[Call], contacts: &[Contact], commands: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CallId, CallState, Direction};
     use crate::screens::calls::tests::call;
+    use client::model::{CallId, CallState, Direction};
     use egui_kittest::kittest::Queryable;
 
     #[test]

@@ -2,10 +2,10 @@
 //! section of the product.
 
 use crate::icons;
-use crate::model::{PhoneStatus, Presence, Registration};
 use crate::theme;
 use crate::widgets::avatar::{self, Avatar, Face};
 use crate::widgets::icon_button::IconButton;
+use client::model::{PhoneStatus, Presence, Registration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Section {

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
-use crate::command::{Command, Commands, SignIn, Transport};
 use crate::theme;
+use client::command::{Command, Commands, SignIn, Transport};
 
 pub struct Login {
     pub identity: String,

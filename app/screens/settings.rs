@@ -4,12 +4,13 @@
 //! back. Refresh and Log out live in the profile menu at the top.
 
 use crate::icons;
-use crate::settings_form::{
+use crate::theme;
+use crate::widgets::icon_button::IconButton;
+pub use client::model::ProfileFacts;
+use client::settings::{
     AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Mailbox,
     Notifications, RetentionDays, SettingsForm, WEEKDAYS,
 };
-use crate::theme;
-use crate::widgets::icon_button::IconButton;
 
 /// What the page asks of the window and the core.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,15 +22,6 @@ pub enum SettingsAction {
     PlayTestTone,
     Refresh,
     LogOut,
-}
-
-/// Read-only facts about the signed-in user.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ProfileFacts {
-    pub name: String,
-    pub extension: String,
-    pub number: String,
-    pub email: String,
 }
 
 /// Choices the page offers that come from the system.
@@ -109,10 +101,11 @@ impl SettingsPage {
                     if let Some(a) = profile(ui, facts, photo, &mut d.time_zone, choices) {
                         action = Some(a);
                     }
-                    let looks: Vec<(theme::Appearance, String)> = theme::Appearance::ALL
-                        .iter()
-                        .map(|a| (*a, a.label().to_string()))
-                        .collect();
+                    let looks: Vec<(client::settings::Appearance, String)> =
+                        client::settings::Appearance::ALL
+                            .iter()
+                            .map(|a| (*a, a.label().to_string()))
+                            .collect();
                     combo(ui, "Appearance", &mut d.appearance, &looks);
                     let caption = ui.label("Company directory (phonebook or vCard URL)");
                     ui.add(

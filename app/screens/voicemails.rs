@@ -3,12 +3,12 @@
 
 use chrono_tz::Tz;
 
-use crate::command::{Command, Commands};
 use crate::icons;
-use crate::model::{Playback, Voicemail, format_duration};
 use crate::theme;
 use crate::time_format;
 use crate::widgets::icon_button::IconButton;
+use client::command::{Command, Commands};
+use client::model::{Playback, Voicemail, format_duration};
 
 /// The PBX's voicemail access code (Asterisk's usual `*97`).
 pub const VOICEMAIL_ACCESS: &str = "*97";

@@ -4,8 +4,8 @@
 use egui::{Color32, Sense, Stroke, Vec2, WidgetInfo};
 
 use crate::icons;
-use crate::model::{PhoneStatus, Presence};
 use crate::theme;
+use client::model::{PhoneStatus, Presence};
 
 /// What fills the circle.
 #[derive(Clone, Debug)]
@@ -38,8 +38,11 @@ pub fn initials(name: &str) -> String {
 
 /// The face for the other end of a call: the contact's picture when the number is a contact
 /// with one, else their initials, else a phone for a bare number.
-pub fn call_face<'a>(call: &crate::model::Call, contacts: &'a [crate::model::Contact]) -> Face<'a> {
-    let contact = crate::model::contact_for(contacts, &call.remote_number);
+pub fn call_face<'a>(
+    call: &client::model::Call,
+    contacts: &'a [client::model::Contact],
+) -> Face<'a> {
+    let contact = client::model::contact_for(contacts, &call.remote_number);
     match contact.and_then(|c| Some((c.id, c.photo.as_ref()?))) {
         Some((id, bytes)) => Face::Photo {
             uri: format!("bytes://contact/{id}.png"),
@@ -181,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_call_shows_the_contacts_picture_then_initials_then_a_phone() {
-        use crate::model::{Call, CallId, Contact, Direction};
+        use client::model::{Call, CallId, Contact, Direction};
         let grace = Contact {
             id: 7,
             name: "Grace Hopper".into(),

@@ -1,8 +1,8 @@
 //! The call-quality meter: signal bars from the estimated MOS, with the figures on hover.
 
 use crate::icons;
-use crate::model::Quality;
 use crate::theme;
+use client::model::Quality;
 
 /// Words for the meter's accessible name and tooltip.
 pub fn describe(q: Option<&Quality>) -> String {

@@ -16,7 +16,7 @@ pub fn dir() -> PathBuf {
             return beside;
         }
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets"))
 }
 
 pub fn ringtone(name: &str) -> PathBuf {

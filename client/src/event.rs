@@ -1,11 +1,11 @@
 //! What the backend reports to the window. Each event is applied to the model by
 //! [`crate::model::Model::apply`], and the window repaints once per batch of events.
 
+use crate::model::ProfileFacts;
 use crate::model::{
     Call, CallId, Contact, HistoryEntry, PhoneStatus, Playback, Presence, Registration, Voicemail,
 };
-use crate::screens::settings::ProfileFacts;
-use crate::settings_form::SettingsForm;
+use crate::settings::SettingsForm;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {

@@ -13,9 +13,9 @@ use storage::{HistoryFilter as StoreFilter, Store};
 
 use crate::command::{Command, SignIn, Transport};
 use crate::event::Event;
+use crate::model::ProfileFacts;
 use crate::model::{self, CallId, CallState, Direction, HistoryFilter, HistoryKind, Registration};
-use crate::screens::settings::ProfileFacts;
-use crate::settings_form::SettingsForm;
+use crate::settings::SettingsForm;
 use crate::voicemail_player::Player;
 
 mod contacts;
@@ -96,7 +96,7 @@ struct Session {
     remember: bool,
     password: String,
     /// The devices the user chose, as saved; the engine may be on defaults after an unplug.
-    audio: crate::settings_form::Audio,
+    audio: crate::settings::Audio,
     /// True after the engine fell back from a chosen device, until it is back in use.
     fell_back: bool,
 }
@@ -340,7 +340,7 @@ impl Backend {
     }
 
     /// The media engine's devices for the user's choice (`None` is the system default).
-    fn engine_config(&self, audio: &crate::settings_form::Audio) -> media::EngineConfig {
+    fn engine_config(&self, audio: &crate::settings::Audio) -> media::EngineConfig {
         if self.config.headless_audio {
             return media::EngineConfig::headless();
         }

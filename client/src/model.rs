@@ -6,8 +6,7 @@
 use std::time::Instant;
 
 use crate::event::Event;
-use crate::screens::settings::ProfileFacts;
-use crate::settings_form::SettingsForm;
+use crate::settings::SettingsForm;
 
 /// Everything the signed-in window shows, as last reported by the core.
 #[derive(Default)]
@@ -117,6 +116,15 @@ impl Model {
     pub fn on_a_call(&self) -> bool {
         self.calls.iter().any(|c| c.state.is_live())
     }
+}
+
+/// Read-only facts about the signed-in user.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileFacts {
+    pub name: String,
+    pub extension: String,
+    pub number: String,
+    pub email: String,
 }
 
 /// Identifies one call for as long as it exists, across the core and the window.
@@ -312,6 +320,47 @@ impl Contact {
     /// What to dial for this contact: the extension, else the number.
     pub fn dial_target(&self) -> Option<&str> {
         self.extension.as_deref().or(self.number.as_deref())
+    }
+}
+
+/// The editor's fields; `id` is `None` for a new contact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContactDraft {
+    pub id: Option<i64>,
+    pub name: String,
+    pub extension: String,
+    pub number: String,
+    pub email: String,
+}
+
+impl ContactDraft {
+    pub fn from_contact(c: &Contact) -> Self {
+        Self {
+            id: Some(c.id),
+            name: c.name.clone(),
+            extension: c.extension.clone().unwrap_or_default(),
+            number: c.number.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+        }
+    }
+
+    /// What is wrong, in words, or `None` when it can be saved.
+    pub fn problem(&self) -> Option<&'static str> {
+        let dialable = |s: &str| {
+            let s = s.trim();
+            s.is_empty() || crate::dial_string::normalize(s).is_some()
+        };
+        if self.name.trim().is_empty() {
+            Some("Give the contact a name.")
+        } else if self.extension.trim().is_empty() && self.number.trim().is_empty() {
+            Some("Give an extension or a phone number to call.")
+        } else if !dialable(&self.extension) || !dialable(&self.number) {
+            Some("That extension or phone number has characters a phone cannot dial.")
+        } else if !self.email.trim().is_empty() && !self.email.contains('@') {
+            Some("That email address has no @.")
+        } else {
+            None
+        }
     }
 }
 

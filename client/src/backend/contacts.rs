@@ -3,7 +3,7 @@
 
 use super::Backend;
 use crate::directory::Entry;
-use crate::screens::contact_editor::ContactDraft;
+use crate::model::ContactDraft;
 
 fn optional(s: &str) -> Option<String> {
     let s = s.trim();

@@ -55,7 +55,7 @@ pub enum Command {
     /// Call a number or SIP address, as typed (already normalised by [`crate::dial_string`]).
     Dial(String),
     /// Add (no id) or change a local contact.
-    SaveContact(crate::screens::contact_editor::ContactDraft),
+    SaveContact(crate::model::ContactDraft),
     DeleteContact(i64),
     /// Add these people from an imported vCard or CSV file as local contacts.
     ImportContacts(Vec<crate::directory::Entry>),
@@ -84,7 +84,7 @@ pub enum Command {
         filter: crate::model::HistoryFilter,
         search: String,
     },
-    SaveSettings(Box<crate::settings_form::SettingsForm>),
+    SaveSettings(Box<crate::settings::SettingsForm>),
     /// Store this cropped square PNG as the profile photo (`None` removes it).
     SetPhoto(Option<Vec<u8>>),
     PreviewRingtone {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Backend, BackendConfig, Input};
 use crate::directory::Entry;
-use crate::settings_form::SettingsForm;
+use crate::settings::SettingsForm;
 
 const DEFAULT_REFRESH: Duration = Duration::from_secs(15 * 60);
 /// A directory server that takes longer than this is treated as down.

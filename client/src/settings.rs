@@ -17,7 +17,7 @@ pub const WEEKDAYS: [&str; 7] = [
 pub struct SettingsForm {
     /// IANA name, e.g. "Europe/Paris".
     pub time_zone: String,
-    pub appearance: crate::theme::Appearance,
+    pub appearance: Appearance,
     pub call_strategy: CallStrategy,
     pub business_hours: BusinessHours,
     pub notifications: Notifications,
@@ -32,7 +32,7 @@ impl Default for SettingsForm {
     fn default() -> Self {
         Self {
             time_zone: "UTC".into(),
-            appearance: crate::theme::Appearance::default(),
+            appearance: Appearance::default(),
             call_strategy: CallStrategy::default(),
             business_hours: BusinessHours::default(),
             notifications: Notifications::default(),
@@ -221,4 +221,25 @@ pub struct Audio {
     pub microphone: Option<String>,
     pub speaker: Option<String>,
     pub ringer: Option<String>,
+}
+
+/// Light or dark, following the user's choice or the system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Appearance {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Appearance {
+    pub const ALL: [Appearance; 3] = [Appearance::System, Appearance::Light, Appearance::Dark];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Appearance::System => "Follow the system",
+            Appearance::Light => "Light",
+            Appearance::Dark => "Dark",
+        }
+    }
 }

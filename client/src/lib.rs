@@ -1,0 +1,35 @@
+//! Switchboard's domain without the window, as halloy's `data` crate is to its UI: what the
+//! user works with (the model), what the window may ask (commands), what it is told (events),
+//! the typed settings, and the backend that owns the SIP, media and storage engines.
+//!
+//! # The API in one screen
+//! ```text
+//! backend::start(BackendConfig, Waker) -> (Commands, Receiver<Event>)
+//!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir }
+//!     Commands::send(Command)          never blocks; the backend runs it off the UI thread
+//! Command   SignIn · Dial · Answer · Hold · Transfer · Merge · SaveSettings · PlayVoicemail …
+//! Event     SignedIn · Registration · Call · CallRemoved · Contacts · History · Notice …
+//! Model::apply(Event)                  the window's copy of what the backend reported
+//! settings::SettingsForm               every setting, loaded once per sign-in
+//! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
+//! ```
+//!
+//! The backend is one thread with one inbox: the window's commands, the SIP engine's events,
+//! the media engine's events and finished background work all arrive on it, in order, so no
+//! state is shared and nothing forwards from one channel to another.
+
+pub mod assets;
+pub mod backend;
+pub mod command;
+pub mod dial_string;
+pub mod directory;
+pub mod event;
+pub mod idle;
+pub mod model;
+pub mod settings;
+pub mod voicemail_player;
+
+pub use backend::{BackendConfig, Waker, start};
+pub use command::{Command, Commands};
+pub use event::Event;
+pub use model::Model;
