@@ -60,6 +60,9 @@ pub struct Options {
     pub algorithm: Algorithm,
     /// How long a nonce stays good. A request that reuses it later is answered `stale=true`.
     pub nonce_expire: Duration,
+    /// Also serve the dialog event package (RFC 4235, the busy lamp) from the calls it relays.
+    /// Off by default: the presence tests rely on a server that refuses `Event: dialog`.
+    pub dialog_info: bool,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
         Self {
             algorithm: Algorithm::Md5,
             nonce_expire: Duration::from_secs(300),
+            dialog_info: false,
         }
     }
 }
@@ -288,6 +292,9 @@ pub fn render_params(port: u16, db: &Path, options: &Options, server: &str) -> S
     for (name, value) in defs {
         let _ = writeln!(out, "#!substdef \"!{name}!{value}!g\"");
     }
+    if options.dialog_info {
+        out.push_str("#!define WITH_DIALOG_INFO\n");
+    }
     out
 }
 
@@ -346,10 +353,13 @@ mod tests {
             &Options {
                 algorithm: Algorithm::Sha256,
                 nonce_expire: Duration::from_secs(3),
+                dialog_info: true,
             },
             "S 25070",
         );
         assert!(params.contains("#!substdef \"!KAM_ALGORITHM!SHA-256!g\""));
+        assert!(params.contains("#!define WITH_DIALOG_INFO\n"));
+        assert!(!render_params(1, Path::new("/d"), &Options::default(), "S").contains("#!define"));
         assert!(params.contains("!KAM_NONCE_EXPIRE!3!g"));
         let cfg =
             fs::read_to_string(crate::paths::workspace_root().join("pbx/kamailio/kamailio.cfg"))

@@ -11,6 +11,7 @@ fn two_instances_answer_on_their_own_ports_and_stop_on_drop() {
     let b = Kamailio::start_with(Options {
         algorithm: Algorithm::Sha256,
         nonce_expire: Duration::from_secs(5),
+        ..Options::default()
     })
     .unwrap();
     assert_ne!(a.addr(), b.addr());

@@ -94,6 +94,7 @@ fn a_stale_nonce_is_answered_again_without_the_user_seeing_a_failure() {
     let k = Kamailio::start_with(Options {
         algorithm: Algorithm::Sha256,
         nonce_expire: Duration::from_secs(2),
+        ..Options::default()
     })
     .unwrap();
     let user = harness::users::get("2003").unwrap();
