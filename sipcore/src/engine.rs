@@ -40,6 +40,9 @@ use crate::registration::Registrar;
 use crate::sdp::{self, Direction};
 use crate::subscribe;
 use crate::subscription::{Answer, Pacing, Subscriptions};
+use crate::wire::dialog_auth::DialogAuth;
+use crate::wire::digest::Credentials;
+use crate::wire::next_hop::{NextHop, with_default_port};
 
 mod subscriptions;
 use crate::session_timer::{self, Timers};
@@ -291,9 +294,10 @@ struct Core {
     udp: UdpConnection,
     /// Closes `udp` when the engine moves to another address.
     udp_token: CancellationToken,
-    /// The account's outbound proxy, resolved at sign-in: every request outside a dialog
-    /// goes there first.
-    proxy: Option<SocketAddr>,
+    /// Where the account's requests go first, resolved at sign-in.
+    next_hop: NextHop,
+    /// Answers the challenges to requests rsipstack's dialogs send, for the dialogs tracked.
+    dialog_auth: DialogAuth,
     /// Whether the last registration outcome was a success: subscriptions start afresh when it
     /// becomes one again.
     registered: bool,
@@ -329,8 +333,10 @@ impl Core {
                 reason: e.to_string(),
             })?;
         transport.add_transport(udp.clone().into());
+        let dialog_auth = DialogAuth::new();
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&config.user_agent)
+            .with_inspector(dialog_auth.inspector())
             .with_transport_layer(transport)
             .with_cancel_token(token)
             .with_option(EndpointOption {
@@ -403,7 +409,8 @@ impl Core {
                 in_dialog: HashMap::new(),
                 udp,
                 udp_token,
-                proxy: None,
+                next_hop: NextHop::default(),
+                dialog_auth,
                 registered: false,
                 subs,
                 early_notifies: HashMap::new(),
@@ -500,10 +507,13 @@ impl Core {
         }
     }
 
-    fn credential(&self) -> Option<Credential> {
+    /// What rsipstack's dialogs are given: it re-sends a challenged request only when it holds
+    /// a credential, but the answer is always ours ([`crate::wire::dialog_auth`]), so it gets
+    /// the user name and never the password.
+    fn stack_credential(&self) -> Option<Credential> {
         self.account.as_ref().map(|a| Credential {
             username: a.username.clone(),
-            password: a.password.clone(),
+            password: String::new(),
             realm: None,
             auth_username: a.auth_username.clone(),
         })
@@ -572,24 +582,18 @@ impl Core {
                 return;
             }
         };
-        self.proxy = None;
-        if let Some(p) = account
-            .outbound_proxy
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-        {
-            match resolve_host_port(p) {
-                Some(addr) => self.proxy = Some(addr),
-                None => {
-                    self.events
-                        .emit(Event::Registration(RegistrationState::Failed {
-                            reason: format!("The outbound proxy “{p}” could not be found."),
-                            retrying: false,
-                        }));
-                    return;
-                }
+        self.next_hop = match NextHop::for_account(&account) {
+            Ok(hop) => hop,
+            Err(e) => {
+                self.next_hop = NextHop::default();
+                self.events
+                    .emit(Event::Registration(RegistrationState::Failed {
+                        reason: e.to_string(),
+                        retrying: false,
+                    }));
+                return;
             }
-        }
+        };
         let tls = match self.tls_setup(&account) {
             Ok(t) => t,
             Err(e) => {
@@ -617,24 +621,11 @@ impl Core {
             let tcp = account.transport == crate::Transport::Tcp;
             let every = self.config.keepalive;
             let token = token.clone();
-            let host = account.server.clone();
-            let proxy = self.proxy;
+            let hop = self.next_hop.towards(&server);
             tokio::spawn(async move {
-                // The next hop: the outbound proxy, or the server (5060 when none given).
-                let next_hop = match proxy {
-                    Some(p) => Some(p),
-                    None => tokio::net::lookup_host(with_default_port(&host))
-                        .await
-                        .ok()
-                        .and_then(|mut a| a.next()),
-                };
-                let Some(addr) = next_hop else {
+                let Some(target) = resolved(hop).await else {
                     return;
                 };
-                let mut target = rsipstack::transport::SipAddr::from(addr);
-                if tcp {
-                    target.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
-                }
                 loop {
                     tokio::select! {
                         _ = token.cancelled() => return,
@@ -656,18 +647,22 @@ impl Core {
                 }
             });
         }
-        let registrar =
-            match Registrar::new(self.endpoint.inner.clone(), &account, server, self.proxy) {
-                Ok(r) => r,
-                Err(reason) => {
-                    self.events
-                        .emit(Event::Registration(RegistrationState::Failed {
-                            reason,
-                            retrying: false,
-                        }));
-                    return;
-                }
-            };
+        let registrar = match Registrar::new(
+            self.endpoint.inner.clone(),
+            &account,
+            server,
+            &self.next_hop,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                self.events
+                    .emit(Event::Registration(RegistrationState::Failed {
+                        reason: e.to_string(),
+                        retrying: false,
+                    }));
+                return;
+            }
+        };
         let inbox = self.inbox.clone();
         // Subscriptions wait for this registration, then start afresh for the new account.
         self.registered = false;
@@ -676,6 +671,8 @@ impl Core {
             .subs
             .set_mailbox(Some(account.username.clone()), Instant::now());
         self.carry_out(actions);
+        self.dialog_auth
+            .set_credentials(Some(Credentials::of(&account)));
         self.account = Some(account);
         self.restart_publisher();
         tokio::spawn(async move {
@@ -711,8 +708,11 @@ impl Core {
         if account.transport != crate::Transport::Tls {
             return Ok(None);
         }
-        let setup =
-            crate::tls::TlsSetup::new(&account.server, self.proxy, account.trusted_ca.as_deref())?;
+        let setup = crate::tls::TlsSetup::new(
+            &account.server,
+            self.next_hop.proxy(),
+            account.trusted_ca.as_deref(),
+        )?;
         self.endpoint
             .inner
             .transport_layer
@@ -731,6 +731,7 @@ impl Core {
         actions.extend(self.subs.set_mailbox(None, now));
         self.carry_out(actions);
         self.account = None;
+        self.dialog_auth.set_credentials(None);
         if let Some(p) = self.publisher.take() {
             tokio::spawn(p.finish(std::time::Duration::from_secs(3)));
         }
@@ -759,7 +760,7 @@ impl Core {
         let publisher = Publisher::start(
             self.endpoint.inner.clone(),
             account,
-            self.proxy_hop(),
+            self.next_hop.destination(),
             self.config.publish_expires,
             move |state| events.emit(Event::OwnPresence(state)),
         );
@@ -852,28 +853,37 @@ impl Core {
             entry.next_sdp_version(),
             &sdp::offer(local_rtp, Direction::SendRecv),
         );
+        // Tracked before the INVITE leaves, so that its challenge is answered by us.
+        let call_id = rsipstack::transaction::make_call_id(
+            self.endpoint.inner.option.callid_suffix.as_deref(),
+            self.endpoint.inner.option.callid_format,
+        )
+        .value()
+        .to_string();
+        self.dialog_auth.track(&call_id);
         let option = InviteOption {
+            call_id: Some(call_id.clone()),
             caller_display_name: account.display_name.clone(),
             caller,
             callee,
             content_type: Some("application/sdp".into()),
             offer: Some(offer.into_bytes()),
             contact: self.contact().unwrap_or_default(),
-            credential: self.credential(),
+            credential: self.stack_credential(),
             headers: Some(session_timer::request_headers(
                 &self.config.session_timers,
                 None,
             )),
-            destination: self.proxy_hop(),
+            destination: self.next_hop.destination(),
             ..Default::default()
         };
         let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
             Ok(x) => x,
             Err(e) => {
+                self.dialog_auth.forget(&call_id);
                 return self.fail_new_call(call, target, &format!("The call could not start: {e}"));
             }
         };
-        let call_id = dialog.id().call_id.clone();
         info!(%call, %call_id, target, "dialing");
         entry.dialog = Some(dialog);
         self.by_call_id.insert(call_id, call);
@@ -1110,7 +1120,7 @@ impl Core {
         let dialog = match self.dialogs.get_or_create_server_invite(
             &tx,
             self.state_tx.clone(),
-            self.credential(),
+            self.stack_credential(),
             self.contact(),
         ) {
             Ok(d) => d,
@@ -1124,6 +1134,7 @@ impl Core {
         self.next_incoming += 1;
         let from = party::from_request(&tx.original);
         let call_id = dialog.id().call_id.clone();
+        self.dialog_auth.track(&call_id);
         info!(%call, %call_id, from = %from.number, "incoming call");
         let mut entry = Call::incoming(call, from.clone(), offer);
         if let Some(s) = session {
@@ -1328,6 +1339,7 @@ impl Core {
             && let Some(d) = &entry.dialog
         {
             self.by_call_id.remove(&d.id().call_id);
+            self.dialog_auth.forget(&d.id().call_id);
             // Dropping the sender ends the dialog's request task once its queue is empty.
             self.in_dialog.remove(&d.id());
         }
@@ -1828,21 +1840,6 @@ impl Core {
         }
     }
 
-    /// The outbound proxy as the next hop of a request outside a dialog, on the account's
-    /// transport; `None` sends to the Request-URI's host.
-    fn proxy_hop(&self) -> Option<rsipstack::transport::SipAddr> {
-        let transport = self.account.as_ref().map(|a| a.transport);
-        self.proxy.map(|p| {
-            let mut a = rsipstack::transport::SipAddr::from(p);
-            a.r#type = match transport {
-                Some(crate::Transport::Tcp) => Some(rsipstack::sip::transport::Transport::Tcp),
-                Some(crate::Transport::Tls) => Some(rsipstack::sip::transport::Transport::Tls),
-                _ => None,
-            };
-            a
-        })
-    }
-
     fn send_message(&mut self, id: u64, target: &str, content_type: String, body: String) {
         let Some(account) = self.account.clone() else {
             self.events.emit(Event::MessageResult {
@@ -1854,7 +1851,7 @@ impl Core {
         let inbox = self.inbox.clone();
         let endpoint = self.endpoint.inner.clone();
         let uri = account.target_uri(target);
-        let next_hop = self.proxy_hop();
+        let next_hop = self.next_hop.destination();
         tokio::spawn(async move {
             let result = message::send(
                 endpoint,
@@ -1864,7 +1861,8 @@ impl Core {
                 &content_type,
                 body.into_bytes(),
             )
-            .await;
+            .await
+            .map_err(|e| e.to_string());
             let _ = inbox.send(Msg::MessageDone { id, result });
         });
     }
@@ -1937,25 +1935,22 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) {
     }
 }
 
-/// `host` or `host:port` with 5060 filled in.
-fn with_default_port(host: &str) -> String {
-    if host
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        host.to_string()
-    } else {
-        format!("{host}:5060")
-    }
-}
-
-/// Resolves `host[:port]` (blocking; used once at sign-in).
-fn resolve_host_port(host: &str) -> Option<SocketAddr> {
-    use std::net::ToSocketAddrs;
-    with_default_port(host.trim())
-        .to_socket_addrs()
-        .ok()?
-        .next()
+/// `hop` with its host resolved (the server's name, 5060 when it gives no port), for the
+/// keepalive's raw sends.
+async fn resolved(
+    hop: Option<rsipstack::transport::SipAddr>,
+) -> Option<rsipstack::transport::SipAddr> {
+    let hop = hop?;
+    let addr = match SocketAddr::try_from(hop.addr.clone()) {
+        Ok(a) => a,
+        Err(_) => tokio::net::lookup_host(with_default_port(&hop.addr.to_string()))
+            .await
+            .ok()?
+            .next()?,
+    };
+    let mut target = rsipstack::transport::SipAddr::from(addr);
+    target.r#type = hop.r#type;
+    Some(target)
 }
 
 /// One NOTIFY of a REFER subscription carrying `frag`, the status line of the new call.

@@ -6,14 +6,12 @@ pub mod bindings;
 pub mod bodies;
 pub mod call;
 pub mod command;
-pub mod digest;
 pub mod engine;
 pub mod event;
 pub mod media_adapter;
 pub mod media_control;
 pub mod message;
 pub mod network_watch;
-pub mod out_of_dialog;
 pub mod party;
 pub mod publish;
 pub mod registration;
@@ -23,6 +21,10 @@ pub mod subscribe;
 pub mod subscription;
 pub mod tls;
 pub mod uas_checks;
+mod wire;
+
+// Where these were before the wire had a module of its own.
+pub use wire::{digest, out_of_dialog};
 
 pub use account::{Account, Transport};
 pub use bodies::pidf::Availability;

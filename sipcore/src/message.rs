@@ -1,15 +1,34 @@
-//! MESSAGE outside a dialog (RFC 3428), sent through [`crate::out_of_dialog`] with its digest
-//! retries, and the SIP INFO DTMF fallback's body.
+//! MESSAGE outside a dialog (RFC 3428), sent through [`crate::wire::out_of_dialog`] with its
+//! digest retries, and the SIP INFO DTMF fallback's body.
 
 use rsipstack::sip::{Header, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 
 use crate::account::Account;
-use crate::digest::DigestSession;
-use crate::out_of_dialog::{self, OutOfDialog};
+use crate::wire::digest::DigestSession;
+use crate::wire::out_of_dialog::{self, OutOfDialog, RequestError};
+
+/// Why a MESSAGE was not delivered, in the words the user reads.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("“{0}” is not an address.")]
+    BadAddress(String),
+    #[error("The server did not answer.")]
+    NoAnswer,
+    #[error("The message could not be sent: {0}.")]
+    NotSent(RequestError),
+    #[error("That address does not exist.")]
+    NotFound,
+    #[error("The server refused the message: sign in again.")]
+    Refused,
+    #[error("The recipient is not reachable right now.")]
+    Unreachable,
+    #[error("The message was not delivered ({0}).")]
+    NotDelivered(rsipstack::sip::StatusCode),
+}
 
 /// Sends one MESSAGE (through `next_hop`, the outbound proxy, when there is one) and waits for
-/// its final response; `Err` says why it failed, in words.
+/// its final response.
 pub async fn send(
     endpoint: EndpointInnerRef,
     account: &Account,
@@ -17,12 +36,14 @@ pub async fn send(
     next_hop: Option<rsipstack::transport::SipAddr>,
     content_type: &str,
     body: Vec<u8>,
-) -> Result<(), String> {
+) -> Result<(), MessageError> {
     let request = OutOfDialog {
         method: rsipstack::sip::Method::Message,
         target: target.to_string(),
         headers: vec![Header::ContentType(content_type.into())],
         body,
+        call_id: None,
+        contact: None,
     };
     let resp = out_of_dialog::send(
         &endpoint,
@@ -33,18 +54,19 @@ pub async fn send(
     )
     .await
     .map_err(|e| match e {
-        out_of_dialog::RequestError::BadUri(_) => format!("“{target}” is not an address."),
-        out_of_dialog::RequestError::NoAnswer => "The server did not answer.".to_string(),
-        e => format!("The message could not be sent: {e}."),
-    })?;
+        RequestError::BadUri(_) => MessageError::BadAddress(target.to_string()),
+        RequestError::NoAnswer => MessageError::NoAnswer,
+        e => MessageError::NotSent(e),
+    })?
+    .response;
     if resp.status_code.kind() == StatusCodeKind::Successful {
         return Ok(());
     }
     Err(match resp.status_code.code() {
-        404 | 604 => "That address does not exist.".into(),
-        401 | 403 | 407 => "The server refused the message: sign in again.".into(),
-        480 => "The recipient is not reachable right now.".into(),
-        _ => format!("The message was not delivered ({}).", resp.status_code),
+        404 | 604 => MessageError::NotFound,
+        401 | 403 | 407 => MessageError::Refused,
+        480 => MessageError::Unreachable,
+        _ => MessageError::NotDelivered(resp.status_code),
     })
 }
 

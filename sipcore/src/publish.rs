@@ -25,8 +25,8 @@ use tracing::{info, warn};
 
 use crate::account::Account;
 use crate::bodies::pidf::{self, Availability};
-use crate::digest::DigestSession;
-use crate::out_of_dialog::{self, OutOfDialog};
+use crate::wire::digest::DigestSession;
+use crate::wire::out_of_dialog::{self, OutOfDialog};
 
 /// How publishing our presence went, for the app.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -270,6 +270,8 @@ impl Publication {
             target: self.target.clone(),
             headers,
             body,
+            call_id: None,
+            contact: None,
         };
         let resp = out_of_dialog::send(
             &self.endpoint,
@@ -278,7 +280,8 @@ impl Publication {
             &mut self.digest,
             &request,
         )
-        .await?;
+        .await?
+        .response;
         if resp.status_code.kind() != StatusCodeKind::Successful {
             info!(status = %resp.status_code, ?kind, "PUBLISH answered");
         }

@@ -1,6 +1,6 @@
 //! Staying registered: REGISTER at sign-in, refreshed at 75 % of the granted expiry, backing
 //! off after failures, and un-REGISTER at sign-out, with our own digest handling
-//! ([`crate::digest`]).
+//! ([`crate::wire::digest`]).
 //!
 //! rsipstack's `Registration` still builds each REGISTER (Via, Call-ID, CSeq, the Contact's
 //! public address from `received`/`rport`, outbound proxy, granted expiry), but it is given no
@@ -12,7 +12,6 @@
 //! one round trip; a stale or forgotten nonce is answered again without the user hearing of it;
 //! only a fresh challenge refused again reports "The server rejected the password".
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,11 +21,12 @@ use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::make_tag;
 use rsipstack::transport::SipAddr;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::account::Account;
-use crate::digest::{self, Challenge, Credentials, DigestSession, Verdict};
 use crate::event::RegistrationState;
+use crate::wire::digest::{self, Credentials, DigestSession};
+use crate::wire::next_hop::NextHop;
 
 /// One account's registration with its server.
 pub struct Registrar {
@@ -45,6 +45,12 @@ pub struct Registrar {
     next_hop: Option<SipAddr>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrarError {
+    #[error("“{aor}” is not an address ({reason}).")]
+    BadAddress { aor: String, reason: String },
+}
+
 /// Why a REGISTER did not succeed.
 #[derive(Debug)]
 enum Failure {
@@ -61,30 +67,22 @@ impl Registrar {
         endpoint: EndpointInnerRef,
         account: &Account,
         server: rsipstack::sip::Uri,
-        outbound_proxy: Option<SocketAddr>,
-    ) -> Result<Self, String> {
+        next_hop: &NextHop,
+    ) -> Result<Self, RegistrarError> {
         let aor = account.aor();
-        rsipstack::sip::Uri::try_from(aor.as_str())
-            .map_err(|e| format!("“{aor}” is not an address ({e})."))?;
+        rsipstack::sip::Uri::try_from(aor.as_str()).map_err(|e| RegistrarError::BadAddress {
+            aor: aor.clone(),
+            reason: e.to_string(),
+        })?;
         let display = account
             .display_name
             .as_deref()
             .map(|n| format!("\"{}\" ", n.replace('"', "")))
             .unwrap_or_default();
         let mut reg = Registration::new(endpoint, None);
-        reg.outbound_proxy = outbound_proxy;
-        let transport = server.params.iter().find_map(|p| match p {
-            rsipstack::sip::Param::Transport(t) => Some(*t),
-            _ => None,
-        });
-        let next_hop = match outbound_proxy {
-            Some(p) => {
-                let mut a = SipAddr::from(p);
-                a.r#type = transport;
-                Some(a)
-            }
-            None => SipAddr::try_from(&server).ok(),
-        };
+        // rsipstack sends to the proxy over the server URI's transport, the account's.
+        reg.outbound_proxy = next_hop.proxy();
+        let next_hop = next_hop.towards(&server);
         Ok(Self {
             reg,
             server_text: server.to_string(),
@@ -157,24 +155,21 @@ impl Registrar {
                 .map_err(Failure::Stack)?;
             match resp.status_code {
                 StatusCode::Unauthorized | StatusCode::ProxyAuthenticationRequired => {
-                    let challenge = Challenge::from_response(&resp).map_err(Failure::Digest)?;
-                    if digest::judge(&challenge, sent_nc, retries) == Verdict::Rejected {
-                        self.digest.reset();
+                    let retry = self
+                        .digest
+                        .retry_after(
+                            &resp,
+                            &self.credentials,
+                            ("REGISTER", &self.server_text),
+                            sent_nc,
+                            retries,
+                        )
+                        .map_err(Failure::Digest)?;
+                    let Some(retry) = retry else {
                         return Err(Failure::Refused(resp));
-                    }
-                    debug!(
-                        stale = challenge.stale,
-                        algorithm = challenge.algorithm.name(),
-                        sent_nc,
-                        "REGISTER challenged"
-                    );
+                    };
                     retries += 1;
-                    auth = Some(self.digest.answer_challenge(
-                        challenge,
-                        &self.credentials,
-                        "REGISTER",
-                        &self.server_text,
-                    ));
+                    auth = Some(retry);
                 }
                 _ if resp.status_code.kind() == StatusCodeKind::Successful => {
                     if expires > 0 {

@@ -1,20 +1,18 @@
 //! The SUBSCRIBE requests of [`crate::subscription`] on the wire. The first one of a
-//! subscription goes outside any dialog (RFC 6665 §4.1.2.1) and the stack has no helper for it,
-//! so it is built here like MESSAGE, with the 401/407 retry; refreshes and unsubscribes go in
-//! the dialog the 2xx made. Each answer becomes a [`subscription::Answer`].
+//! subscription goes outside any dialog (RFC 6665 §4.1.2.1), through
+//! [`crate::wire::out_of_dialog`] like MESSAGE, with our digest answers; refreshes and
+//! unsubscribes go in the dialog the 2xx made (their challenges answered by
+//! [`crate::wire::dialog_auth`]). Each answer becomes a [`subscription::Answer`].
 
 use rsipstack::dialog::DialogId;
-use rsipstack::dialog::authenticate::{AuthRetry, Credential, handle_client_authenticate};
-use rsipstack::sip::{Header, HeadersExt, Request, Response, SipMessage, StatusCode};
-use rsipstack::sip::{StatusCodeKind, Uri};
+use rsipstack::sip::{Header, HeadersExt, Method, Request, Response, StatusCodeKind, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
-use rsipstack::transaction::key::{TransactionKey, TransactionRole};
-use rsipstack::transaction::make_tag;
-use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 
 use crate::account::Account;
 use crate::subscription::{Answer, Package};
+use crate::wire::digest::DigestSession;
+use crate::wire::out_of_dialog::{self, OutOfDialog};
 
 /// How a first SUBSCRIBE ended.
 pub enum Outcome {
@@ -33,99 +31,40 @@ pub fn headers(package: Package, expires: u32) -> Vec<Header> {
     ]
 }
 
-/// A first SUBSCRIBE from `account` to `target` (the watched resource's URI).
-pub fn request(
-    endpoint: &EndpointInnerRef,
-    account: &Account,
-    target: &str,
-    call_id: &str,
-    package: Package,
-    expires: u32,
-    contact: Option<Uri>,
-) -> Result<Request, String> {
-    let uri = Uri::try_from(target).map_err(|e| format!("“{target}” is not an address ({e})"))?;
-    let aor = Uri::try_from(account.aor().as_str()).map_err(|e| e.to_string())?;
-    let via = endpoint.get_via(None, None).map_err(|e| e.to_string())?;
-    let from = rsipstack::sip::typed::From {
-        display_name: account.display_name.clone(),
-        uri: aor,
-        params: vec![],
-    }
-    .with_tag(make_tag());
-    let to = rsipstack::sip::typed::To {
-        display_name: None,
-        uri: uri.clone(),
-        params: vec![],
-    };
-    let mut request = endpoint.make_request(
-        rsipstack::sip::Method::Subscribe,
-        uri,
-        via,
-        from,
-        to,
-        1,
-        Some(call_id.to_string().into()),
-    );
-    if let Some(c) = contact {
-        request
-            .headers
-            .push(rsipstack::sip::typed::Contact::from(c).into());
-    }
-    request.headers.extend(headers(package, expires));
-    request.headers.push(Header::ContentLength(0u32.into()));
-    Ok(request)
+/// What a first SUBSCRIBE says.
+pub struct First {
+    /// The watched resource's URI.
+    pub target: String,
+    pub call_id: String,
+    pub package: Package,
+    pub expires: u32,
+    pub contact: Option<Uri>,
 }
 
-/// Sends a first SUBSCRIBE (to `destination` when there is an outbound proxy) and waits for
-/// its final response, answering one digest challenge.
+/// Sends a first SUBSCRIBE from `account` (to `next_hop`, the outbound proxy, when there is
+/// one) and waits for its final response, answering its digest challenges.
 pub async fn send(
     endpoint: EndpointInnerRef,
-    request: Request,
-    credential: Option<Credential>,
-    destination: Option<SipAddr>,
+    account: &Account,
+    first: First,
+    next_hop: Option<SipAddr>,
 ) -> Outcome {
-    let key = match TransactionKey::from_request(&request, TransactionRole::Client) {
-        Ok(k) => k,
-        Err(e) => return Outcome::Failed(e.to_string()),
+    let request = OutOfDialog {
+        method: Method::Subscribe,
+        target: first.target,
+        headers: headers(first.package, first.expires),
+        body: Vec::new(),
+        call_id: Some(first.call_id),
+        contact: first.contact,
     };
-    let mut tx = Transaction::new_client(key, request, endpoint, None);
-    tx.destination = destination.clone();
-    if let Err(e) = tx.send().await {
-        return Outcome::Failed(e.to_string());
-    }
-    let mut seq = 1;
-    let mut auth = AuthRetry::new();
-    while let Some(msg) = tx.receive().await {
-        let SipMessage::Response(resp) = msg else {
-            continue;
-        };
-        match resp.status_code.kind() {
-            StatusCodeKind::Provisional => continue,
-            StatusCodeKind::Successful => {
-                return Outcome::Accepted(Box::new((tx.original.clone(), resp)));
-            }
-            _ if matches!(
-                resp.status_code,
-                StatusCode::Unauthorized | StatusCode::ProxyAuthenticationRequired
-            ) && auth.should_answer(&resp) =>
-            {
-                let Some(cred) = &credential else {
-                    return Outcome::Refused(Box::new(resp));
-                };
-                seq += 1;
-                tx = match handle_client_authenticate(seq, &tx, resp, cred).await {
-                    Ok(t) => t,
-                    Err(e) => return Outcome::Failed(e.to_string()),
-                };
-                tx.destination = destination.clone();
-                if let Err(e) = tx.send().await {
-                    return Outcome::Failed(e.to_string());
-                }
-            }
-            _ => return Outcome::Refused(Box::new(resp)),
+    let mut digest = DigestSession::new();
+    match out_of_dialog::send(&endpoint, account, next_hop, &mut digest, &request).await {
+        Ok(sent) if sent.response.status_code.kind() == StatusCodeKind::Successful => {
+            Outcome::Accepted(Box::new((sent.request, sent.response)))
         }
+        Ok(sent) => Outcome::Refused(Box::new(sent.response)),
+        Err(e) => Outcome::Failed(e.to_string()),
     }
-    Outcome::Failed("no answer".into())
 }
 
 /// The refusal a final error response says, with its hints for trying again.
@@ -164,6 +103,7 @@ pub fn in_dialog_answer(dialog: DialogId, result: rsipstack::Result<Option<Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rsipstack::sip::SipMessage;
 
     fn response(text: &str) -> Response {
         match SipMessage::try_from(text).unwrap() {

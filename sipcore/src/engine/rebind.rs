@@ -23,10 +23,11 @@ impl Core {
         if every.is_zero() || bound.is_unspecified() {
             return;
         }
-        let first_hop = match self.proxy {
-            Some(p) => p.to_string(),
-            None => with_default_port(&account.server),
+        let server = rsipstack::sip::Uri::try_from(account.server_uri().as_str()).ok();
+        let Some(hop) = server.and_then(|s| self.next_hop.towards(&s)) else {
+            return;
         };
+        let first_hop = with_default_port(&hop.addr.to_string());
         let inbox = self.inbox.clone();
         tokio::spawn(crate::network_watch::watch(
             bound,

@@ -21,6 +21,7 @@ impl Core {
             match action {
                 Action::Emit(event) => self.events.emit(event),
                 Action::Forget(dialog) => {
+                    self.dialog_auth.forget(&dialog.call_id);
                     self.dialogs.remove_dialog(&dialog);
                     self.in_dialog.remove(&dialog);
                 }
@@ -60,37 +61,18 @@ impl Core {
             });
             return;
         };
-        let target = account.target_uri(&key.resource);
-        let request = match subscribe::request(
-            &self.endpoint.inner,
-            &account,
-            &target,
-            &call_id,
-            key.package,
+        let first = subscribe::First {
+            target: account.target_uri(&key.resource),
+            call_id: call_id.clone(),
+            package: key.package,
             expires,
-            self.contact(),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = inbox.send(Msg::Subscribed {
-                    call_id,
-                    outcome: subscribe::Outcome::Failed(e),
-                });
-                return;
-            }
+            contact: self.contact(),
         };
-        let destination = self.proxy.map(|p| {
-            let mut a = rsipstack::transport::SipAddr::from(p);
-            if account.transport == crate::Transport::Tcp {
-                a.r#type = Some(rsipstack::sip::transport::Transport::Tcp);
-            }
-            a
-        });
+        let next_hop = self.next_hop.destination();
         let endpoint = self.endpoint.inner.clone();
-        let credential = self.credential();
         debug!(package = key.package.event(), resource = %key.resource, %call_id, "SUBSCRIBE");
         tokio::spawn(async move {
-            let outcome = subscribe::send(endpoint, request, credential, destination).await;
+            let outcome = subscribe::send(endpoint, &account, first, next_hop).await;
             let _ = inbox.send(Msg::Subscribed { call_id, outcome });
         });
     }
@@ -160,6 +142,8 @@ impl Core {
             rsipstack::transaction::key::TransactionRole::Client,
         ))
         .map_err(|e| e.to_string())?;
+        // Its refreshes are sent by rsipstack: their challenges are answered by us.
+        self.dialog_auth.track(&id.call_id);
         let dialog = self
             .dialogs
             .get_or_create_client_subscription(
@@ -168,7 +152,7 @@ impl Core {
                 id.remote_tag.clone(),
                 request,
                 self.state_tx.clone(),
-                self.credential(),
+                self.stack_credential(),
                 self.contact(),
             )
             .map_err(|e| e.to_string())?;

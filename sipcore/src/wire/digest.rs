@@ -9,6 +9,11 @@
 //! cannot read `qop="auth,auth-int"`; and it starts from scratch with `nc=1` on every request, so
 //! each REGISTER refresh costs an extra 401 round trip. [`DigestSession`] keeps the last
 //! challenge and answers the next request with it at once.
+//!
+//! This is the one place a challenge is answered, for every request: the loops that send
+//! REGISTER and requests outside a dialog call [`DigestSession::retry_after`], and the requests
+//! rsipstack's dialogs send (INVITE, re-INVITE, BYE, in-dialog SUBSCRIBE, …) are answered from
+//! here by [`super::dialog_auth`].
 
 use std::fmt;
 
@@ -383,6 +388,38 @@ impl DigestSession {
 
     pub fn nonce(&self) -> Option<&str> {
         self.challenge.as_ref().map(|c| c.nonce.as_str())
+    }
+
+    /// The credentials to send `method` to `uri` again with, after `response` (a 401 or 407)
+    /// refused it; `None` when the refusal proves the password wrong, and the nonce is then
+    /// forgotten. `sent` and `retries` are as for [`judge`].
+    pub fn retry_after(
+        &mut self,
+        response: &Response,
+        credentials: &Credentials,
+        request: (&str, &str),
+        sent: Option<u32>,
+        retries: u32,
+    ) -> Result<Option<Authorization>, DigestError> {
+        let (method, uri) = request;
+        let challenge = Challenge::from_response(response)?;
+        if judge(&challenge, sent, retries) == Verdict::Rejected {
+            self.reset();
+            return Ok(None);
+        }
+        tracing::debug!(
+            method,
+            stale = challenge.stale,
+            algorithm = challenge.algorithm.name(),
+            sent_nc = sent,
+            "challenged; answering"
+        );
+        Ok(Some(self.answer_challenge(
+            challenge,
+            credentials,
+            method,
+            uri,
+        )))
     }
 }
 

@@ -1,8 +1,9 @@
-//! One request outside any dialog (PUBLISH, MESSAGE), hand-built because the stack has no
-//! helper for them, sent as a client transaction and answered through 401/407 challenges with
-//! our own digest code ([`crate::digest`]).
+//! One request outside any dialog (PUBLISH, MESSAGE, OPTIONS, the first SUBSCRIBE), hand-built
+//! because the stack has no helper for them, sent as a client transaction to the account's
+//! [`super::next_hop`] and answered through 401/407 challenges with our own digest code
+//! ([`super::digest`]).
 
-use rsipstack::sip::{Header, Method, Response, SipMessage, StatusCode, StatusCodeKind};
+use rsipstack::sip::{Header, Method, Request, Response, SipMessage, StatusCode, StatusCodeKind};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::make_tag;
@@ -11,7 +12,7 @@ use rsipstack::transport::SipAddr;
 use tracing::debug;
 
 use crate::account::Account;
-use crate::digest::{self, Challenge, Credentials, DigestSession, Verdict};
+use crate::wire::digest::{self, Credentials, DigestSession};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -33,11 +34,20 @@ pub struct OutOfDialog {
     pub target: String,
     pub headers: Vec<Header>,
     pub body: Vec<u8>,
+    /// The Call-ID to use; a new one when `None`.
+    pub call_id: Option<String>,
+    /// Our Contact, for a request that makes a dialog (SUBSCRIBE).
+    pub contact: Option<rsipstack::sip::Uri>,
 }
 
-/// Sends `request` from `account` (to `next_hop`, the outbound proxy on the account's
-/// transport, when set; else to the Request-URI's host) and
-/// returns the final response. Challenges are answered from `session`, whose nonce a later
+/// A final response, with the request as last sent (its CSeq and tags start a dialog).
+pub struct Sent {
+    pub request: Request,
+    pub response: Response,
+}
+
+/// Sends `request` from `account` (to `next_hop`, [`super::next_hop::NextHop::destination`])
+/// and returns the final response. Challenges are answered from `session`, whose nonce a later
 /// request reuses; a 401/407 that proves the password wrong is returned like any other final
 /// response.
 pub async fn send(
@@ -46,7 +56,7 @@ pub async fn send(
     next_hop: Option<SipAddr>,
     session: &mut DigestSession,
     request: &OutOfDialog,
-) -> Result<Response, RequestError> {
+) -> Result<Sent, RequestError> {
     let uri = rsipstack::sip::Uri::try_from(request.target.as_str())
         .map_err(|_| RequestError::BadUri(request.target.clone()))?;
     let aor = rsipstack::sip::Uri::try_from(account.aor().as_str())
@@ -55,10 +65,13 @@ pub async fn send(
     let method_text = request.method.to_string();
     let uri_text = uri.to_string();
     let from_tag = make_tag();
-    let call_id = rsipstack::transaction::make_call_id(
-        endpoint.option.callid_suffix.as_deref(),
-        endpoint.option.callid_format,
-    );
+    let call_id = match &request.call_id {
+        Some(id) => id.clone().into(),
+        None => rsipstack::transaction::make_call_id(
+            endpoint.option.callid_suffix.as_deref(),
+            endpoint.option.callid_format,
+        ),
+    };
     let mut auth = session.preemptive(&credentials, &method_text, &uri_text);
     let mut retries = 0;
     let mut seq = 1;
@@ -87,6 +100,10 @@ pub async fn send(
             seq,
             Some(call_id.clone()),
         );
+        if let Some(c) = &request.contact {
+            req.headers
+                .push(rsipstack::sip::typed::Contact::from(c.clone()).into());
+        }
         req.headers.extend(request.headers.clone());
         if let Some(a) = &auth {
             req.headers.push(a.header());
@@ -96,33 +113,37 @@ pub async fn send(
         req.body = request.body.clone();
         let key = TransactionKey::from_request(&req, TransactionRole::Client)
             .map_err(|e| RequestError::Send(e.to_string()))?;
-        let mut tx = Transaction::new_client(key, req, endpoint.clone(), None);
+        let mut tx = Transaction::new_client(key, req.clone(), endpoint.clone(), None);
         tx.destination = next_hop.clone();
         tx.send()
             .await
             .map_err(|e| RequestError::Send(e.to_string()))?;
-        let resp = final_response(&mut tx).await?;
+        let response = final_response(&mut tx).await?;
+        let sent = Sent {
+            request: req,
+            response,
+        };
         if !matches!(
-            resp.status_code,
+            sent.response.status_code,
             StatusCode::Unauthorized | StatusCode::ProxyAuthenticationRequired
         ) {
-            return Ok(resp);
+            return Ok(sent);
         }
-        let challenge = Challenge::from_response(&resp)?;
         let sent_nc = auth.as_ref().map(|a| a.nc);
-        if digest::judge(&challenge, sent_nc, retries) == Verdict::Rejected {
-            session.reset();
-            return Ok(resp);
-        }
-        debug!(
-            method = %request.method,
-            stale = challenge.stale,
+        let retry = session.retry_after(
+            &sent.response,
+            &credentials,
+            (&method_text, &uri_text),
             sent_nc,
-            "challenged; answering"
-        );
+            retries,
+        )?;
+        let Some(retry) = retry else {
+            debug!(method = %request.method, "credentials refused");
+            return Ok(sent);
+        };
         retries += 1;
         seq += 1;
-        auth = Some(session.answer_challenge(challenge, &credentials, &method_text, &uri_text));
+        auth = Some(retry);
     }
 }
 
