@@ -289,7 +289,10 @@ mod tests {
             rsipstack::sip::typed::WwwAuthenticate::parse(&shown).is_ok(),
             "{shown}"
         );
-        assert!(!shown.contains("\"real\"") && !shown.contains("stale"), "{shown}");
+        assert!(
+            !shown.contains("\"real\"") && !shown.contains("stale"),
+            "{shown}"
+        );
         let theirs = format!(
             r#"Digest username="2031", realm="switchboard", nonce="{nonce}", uri="sip:2032@127.0.0.1", response="x""#
         );
