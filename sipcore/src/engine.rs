@@ -567,6 +567,16 @@ impl Core {
 
     // ── Registration ────────────────────────────────────────────────────
 
+    /// A sign-in that cannot be tried at all (a bad address, proxy or certificate setting):
+    /// said once, and not retried until the user signs in again.
+    fn sign_in_failed(&self, reason: String) {
+        self.events
+            .emit(Event::Registration(RegistrationState::Failed {
+                reason,
+                retrying: false,
+            }));
+    }
+
     fn register(&mut self, account: Account) {
         if let Some(token) = self.registration.take() {
             token.cancel();
@@ -574,35 +584,23 @@ impl Core {
         let server = match rsipstack::sip::Uri::try_from(account.server_uri().as_str()) {
             Ok(u) => u,
             Err(e) => {
-                self.events
-                    .emit(Event::Registration(RegistrationState::Failed {
-                        reason: format!("“{}” is not a server address ({e}).", account.server),
-                        retrying: false,
-                    }));
-                return;
+                return self.sign_in_failed(format!(
+                    "“{}” is not a server address ({e}).",
+                    account.server
+                ));
             }
         };
         self.next_hop = match NextHop::for_account(&account) {
             Ok(hop) => hop,
             Err(e) => {
                 self.next_hop = NextHop::default();
-                self.events
-                    .emit(Event::Registration(RegistrationState::Failed {
-                        reason: e.to_string(),
-                        retrying: false,
-                    }));
-                return;
+                return self.sign_in_failed(e.to_string());
             }
         };
         let tls = match self.tls_setup(&account) {
             Ok(t) => t,
             Err(e) => {
-                self.events
-                    .emit(Event::Registration(RegistrationState::Failed {
-                        reason: e.to_string(),
-                        retrying: false,
-                    }));
-                return;
+                return self.sign_in_failed(e.to_string());
             }
         };
         let token = CancellationToken::new();
@@ -655,12 +653,7 @@ impl Core {
         ) {
             Ok(r) => r,
             Err(e) => {
-                self.events
-                    .emit(Event::Registration(RegistrationState::Failed {
-                        reason: e.to_string(),
-                        retrying: false,
-                    }));
-                return;
+                return self.sign_in_failed(e.to_string());
             }
         };
         let inbox = self.inbox.clone();

@@ -10,13 +10,6 @@ use std::collections::HashSet;
 use sipcore::{Availability, CallId, CallState, Command, EngineConfig, Event, LineState};
 use support::*;
 
-/// Waits until `ua` hears that `extension`'s phone is `status`.
-fn wait_phone(ua: &mut Ua, extension: &str, status: LineState) {
-    ua.wait(&format!("{extension} to be {status:?}"), |e| {
-        matches!(e, Event::PhoneStatus { extension: x, status: s } if x == extension && *s == status)
-    });
-}
-
 fn peer_answered(peer: &mut Ua, call: CallId) {
     peer.wait("the peer's call to be answered", |e| {
         matches!(e, Event::CallState { call: c, state: CallState::Active { .. } } if *c == call)

@@ -8,13 +8,6 @@ use sipcore::sdp::Direction;
 use sipcore::{CallId, CallState, Command, EndReason, Event, Hold};
 use support::*;
 
-fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
-    match e {
-        Event::CallState { call, state } if *call == id => Some(state),
-        _ => None,
-    }
-}
-
 #[test]
 fn the_echo_test_answers_holds_resumes_and_hangs_up() {
     let pbx = pbx();

@@ -13,13 +13,6 @@ use harness::kamailio::{Algorithm, AuthCheck, Kamailio, Options};
 use sipcore::{Account, CallId, CallState, Command, EndReason, Event, Hold, LineState};
 use support::*;
 
-fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
-    match e {
-        Event::CallState { call, state } if *call == id => Some(state),
-        _ => None,
-    }
-}
-
 /// An engine registered at `k` as `user`.
 fn registered(k: &Kamailio, user: &harness::User) -> Ua {
     let mut ua = Ua::start();
@@ -33,12 +26,6 @@ fn registered(k: &Kamailio, user: &harness::User) -> Ua {
         )
     });
     ua
-}
-
-fn wait_lamp(ua: &mut Ua, extension: &str, status: LineState) {
-    ua.wait(&format!("{extension}'s lamp to be {status:?}"), |e| {
-        matches!(e, Event::PhoneStatus { extension: x, status: s } if x == extension && *s == status)
-    });
 }
 
 /// The checks Kamailio made of `user`'s `method` requests that carried credentials.
@@ -100,7 +87,7 @@ fn a_call_a_hold_and_a_busy_lamp_on_a_sha_256_server() {
     alice.handle.send(Command::Watch {
         extensions: vec![bob_ext.clone()],
     });
-    wait_lamp(&mut alice, &bob_ext, LineState::OnCall);
+    wait_phone(&mut alice, &bob_ext, LineState::OnCall);
     alice.handle.send(Command::HangUp(id));
     bob.wait("bob's end", |e| {
         state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))

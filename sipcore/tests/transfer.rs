@@ -5,13 +5,6 @@ mod support;
 use sipcore::{CallId, CallState, Command, EndReason, Event, Hold, TransferState};
 use support::*;
 
-fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
-    match e {
-        Event::CallState { call, state } if *call == id => Some(state),
-        _ => None,
-    }
-}
-
 /// `caller` dials `target` (callee's extension, or its own address) with call id `id`, and
 /// `callee` answers; returns the callee's id for the call once the caller hears it answered.
 fn answered_call(caller: &mut Ua, callee: &mut Ua, id: CallId, target: String) -> CallId {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use sipcore::{Account, Command, EngineConfig, Event, Handle, RecordingMedia};
+use sipcore::{
+    Account, CallId, CallState, Command, EngineConfig, Event, Handle, LineState, RecordingMedia,
+};
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -148,4 +150,19 @@ pub fn account(user: &harness::User) -> Account {
 
 pub fn pbx() -> harness::Pbx {
     harness::Pbx::ensure_up().expect("harness PBX")
+}
+
+/// The state in `e` when it is a state change of call `id`.
+pub fn state_of(e: &Event, id: CallId) -> Option<&CallState> {
+    match e {
+        Event::CallState { call, state } if *call == id => Some(state),
+        _ => None,
+    }
+}
+
+/// Waits until `ua` hears that `extension`'s phone is `status` (the busy lamp).
+pub fn wait_phone(ua: &mut Ua, extension: &str, status: LineState) {
+    ua.wait(&format!("{extension} to be {status:?}"), |e| {
+        matches!(e, Event::PhoneStatus { extension: x, status: s } if x == extension && *s == status)
+    });
 }
