@@ -14,6 +14,9 @@ pub enum Tone {
     Dtmf(char),
     /// A continuous sine at this frequency.
     Sine(f32),
+    /// The settings page's test tone: 1 kHz for one second, counted in samples, so a device
+    /// that is slow to start still plays all of it.
+    Test,
 }
 
 /// The two DTMF frequencies of a key (ITU-T Q.23), or `None` if it is not a DTMF key.
@@ -68,9 +71,14 @@ impl ToneGenerator {
         self
     }
 
-    /// True once a one-shot tone (DTMF feedback) has played out.
+    /// True once a one-shot tone (DTMF feedback, the test tone) has played out.
     pub fn finished(&self) -> bool {
-        matches!(self.tone, Tone::Dtmf(_)) && self.n as f32 > 0.15 * self.rate
+        let length_s = match self.tone {
+            Tone::Dtmf(_) => 0.15,
+            Tone::Test => 1.0,
+            _ => return false,
+        };
+        self.n as f32 > length_s * self.rate
     }
 
     /// Adds the tone to `out` (mixing, so a tone can play over call audio).
@@ -84,6 +92,7 @@ impl ToneGenerator {
                 (a, b, 0.15, f32::MAX)
             }
             Tone::Sine(f) => (f, 0.0, f32::MAX, f32::MAX),
+            Tone::Test => (1000.0, 0.0, 1.0, f32::MAX),
         };
         let amp = if f2 > 0.0 {
             self.amplitude / 2.0
@@ -149,5 +158,24 @@ mod tests {
         g.add_to(&mut buf);
         assert!(level_dbfs(&buf[..4000]) > -20.0);
         assert!(level_dbfs(&buf[4000..]) < -90.0);
+    }
+
+    #[test]
+    fn the_test_tone_is_one_second_of_1_khz_however_it_is_read() {
+        let mut g = ToneGenerator::new(Tone::Test, 48_000);
+        // Read in device-sized pieces, as a slow-starting speaker would.
+        let mut heard = Vec::new();
+        for _ in 0..25 {
+            let mut piece = vec![0.0; 2400];
+            g.add_to(&mut piece);
+            heard.extend(piece);
+        }
+        assert!(g.finished());
+        assert!(level_dbfs(&heard[..48_000]) > -20.0);
+        assert!(goertzel_power(&heard[..48_000], 48_000, 1000.0) > 0.01);
+        assert!(
+            level_dbfs(&heard[48_000..]) < -90.0,
+            "silent after one second"
+        );
     }
 }

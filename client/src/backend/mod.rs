@@ -752,15 +752,7 @@ impl Backend {
                     self.notice(format!("The ringtone could not be played: {e}"));
                 }
             }
-            Command::PlayTestTone => {
-                // One second of 1 kHz on the speaker, as audio settings pages do.
-                session.media.play_tone(media::Tone::Sine(1000.0));
-                let media = session.media.clone();
-                std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                    media.stop_tone();
-                });
-            }
+            Command::PlayTestTone => session.media.play_tone(media::Tone::Test),
             c @ (Command::PlayVoicemail(_)
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
