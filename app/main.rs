@@ -193,6 +193,7 @@ fn main() -> anyhow::Result<()> {
                 headless_audio: args.headless_audio,
                 directory_url: std::env::var("SWITCHBOARD_DIRECTORY").ok(),
                 directory_refresh: None,
+                data_dir: backend::default_data_dir(),
             };
             let (commands, events) = backend::start(config, waker);
             let mut window = Window::new(commands.clone(), events, args.server.clone());

@@ -30,13 +30,12 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
     let pbx = pbx();
     let me = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
 
     let config = BackendConfig {
         headless_audio: false,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);

@@ -45,8 +45,6 @@ fn directory_from_settings_refreshes_and_local_contacts_are_added_edited_importe
     let pbx = pbx();
     let me = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     let directory = Arc::new(Mutex::new(card("Grace Hopper", "1002")));
     let url = serve_directory(directory.clone());
@@ -55,6 +53,7 @@ fn directory_from_settings_refreshes_and_local_contacts_are_added_edited_importe
         headless_audio: true,
         directory_url: None,
         directory_refresh: Some(Duration::from_secs(1)),
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(
@@ -167,8 +166,12 @@ fn directory_from_settings_refreshes_and_local_contacts_are_added_edited_importe
     });
 
     // All of it is in the profile's store: directory contacts apart from the user's own.
-    let store =
-        storage::Store::open(&storage::paths::profile_dir(&me.user.extension, &server)).unwrap();
+    let store = storage::Store::open(&storage::paths::profile_dir(
+        data.path(),
+        &me.user.extension,
+        &server,
+    ))
+    .unwrap();
     let all = store.contacts().unwrap();
     let local: Vec<&str> = all
         .iter()

@@ -20,8 +20,6 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
     // A demo-office line: those may have two devices.
     let me = pbx.lease("1006").unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
     // The desk phone: another user agent registered on the same extension.
@@ -48,6 +46,7 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(
@@ -64,7 +63,7 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
     });
 
     // The answer is the Call Strategy setting, saved in the profile.
-    let profile = storage::paths::profile_dir(&me.user.extension, &server);
+    let profile = storage::paths::profile_dir(data.path(), &me.user.extension, &server);
     harness::wait_for("the answer to be saved", TIMEOUT, || {
         let store = storage::Store::open(&profile).ok()?;
         let form: SettingsForm = store.setting("settings").ok()??;

@@ -22,12 +22,11 @@ fn colleagues_see_us_online_then_away_when_idle_online_on_input_and_closed_on_qu
     let me = harness::users::get("2021").unwrap();
     let colleague = harness::users::get("2022").unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
 
     let (commands, events) = backend::start(
         BackendConfig {
             headless_audio: true,
+            data_dir: data.path().to_path_buf(),
             ..Default::default()
         },
         Arc::new(|| {}),

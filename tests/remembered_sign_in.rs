@@ -30,11 +30,12 @@ fn contact_listed(pbx: &Pbx, ext: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn start() -> (client::command::Commands, Receiver<Event>) {
+fn start(data_dir: &std::path::Path) -> (client::command::Commands, Receiver<Event>) {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data_dir.to_path_buf(),
     };
     backend::start(config, Arc::new(|| {}))
 }
@@ -45,12 +46,10 @@ fn a_remembered_account_signs_in_at_start_until_the_user_logs_out() {
     let lease = pbx.lease_any().unwrap();
     let ext = lease.user.extension.clone();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is its only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
     // First run: sign in with "Remember me", then quit.
-    let (commands, events) = start();
+    let (commands, events) = start(data.path());
     commands.send(Command::SignIn(SignIn {
         identity: ext.clone(),
         password: lease.user.password.clone(),
@@ -71,7 +70,7 @@ fn a_remembered_account_signs_in_at_start_until_the_user_logs_out() {
     .unwrap();
 
     // Second run: it signs in by itself.
-    let (commands, events) = start();
+    let (commands, events) = start(data.path());
     let first = wait(&events, "the automatic sign-in", |_| true);
     assert_eq!(
         first,
@@ -99,7 +98,7 @@ fn a_remembered_account_signs_in_at_start_until_the_user_logs_out() {
     wait(&events, "stopped", |e| *e == Event::Stopped);
 
     // Third run: nothing to sign in with; the first thing it says is that it stopped.
-    let (commands, events) = start();
+    let (commands, events) = start(data.path());
     commands.send(Command::Quit);
     let first = wait(&events, "the first event", |_| true);
     assert_eq!(

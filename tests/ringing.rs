@@ -30,14 +30,13 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
     let me = pbx.lease_any().unwrap();
     let caller = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
     let config = BackendConfig {
         headless_audio: false,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(
@@ -94,7 +93,7 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
     h.step();
     h.get_by_label("Save").click();
     h.step();
-    let profile = storage::paths::profile_dir(&me.user.extension, &server);
+    let profile = storage::paths::profile_dir(data.path(), &me.user.extension, &server);
     wait_for("the setting to be saved", TIMEOUT, || {
         let store = storage::Store::open(&profile).ok()?;
         let form: client::settings::SettingsForm = store.setting("settings").ok()??;

@@ -14,11 +14,12 @@ use support::window::*;
 use support::*;
 use switchboard::window::Window;
 
-fn start(server: &str) -> Harness<'static, Window> {
+fn start(data_dir: &std::path::Path, server: &str) -> Harness<'static, Window> {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data_dir.to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     // Tall enough that the whole page is on screen, so that every click lands on its control.
@@ -64,11 +65,9 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     let pbx = pbx();
     let lease = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is its only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
-    let mut h = start(&server);
+    let mut h = start(data.path(), &server);
     sign_in(&mut h, &lease.user);
     h.get_by_label("Settings").click();
     h.step();
@@ -131,7 +130,7 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     drop(h);
 
     // The next start signs in by itself and shows the same page.
-    let mut h = start(&server);
+    let mut h = start(data.path(), &server);
     wait_ui(&mut h, "the remembered sign-in", |h| has(h, "Hello, "));
     h.get_by_label("Settings").click();
     h.step();

@@ -22,12 +22,11 @@ fn a_wrong_password_and_a_lost_network_are_said_in_words_and_keep_what_was_typed
     let user = &lease.user;
     let relay = harness::relay::Relay::start(harness::pbx::sip_addr(), true).unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is its only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = relay.addr.to_string();

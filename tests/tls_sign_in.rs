@@ -24,11 +24,12 @@ fn wait(events: &Receiver<Event>, what: &str, pred: impl Fn(&Event) -> bool) -> 
     }
 }
 
-fn start() -> (client::command::Commands, Receiver<Event>) {
+fn start(data_dir: &std::path::Path) -> (client::command::Commands, Receiver<Event>) {
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data_dir.to_path_buf(),
     };
     backend::start(config, Arc::new(|| {}))
 }
@@ -39,8 +40,6 @@ fn a_company_ca_lets_the_app_sign_in_over_tls_and_is_remembered() {
     let lease = pbx.lease_any().unwrap();
     let ext = lease.user.extension.clone();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is its only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let form = |trusted_ca| SignIn {
         identity: ext.clone(),
         password: lease.user.password.clone(),
@@ -50,7 +49,7 @@ fn a_company_ca_lets_the_app_sign_in_over_tls_and_is_remembered() {
         remember: true,
     };
 
-    let (commands, events) = start();
+    let (commands, events) = start(data.path());
     commands.send(Command::SignIn(form(None)));
     let failed = wait(&events, "the sign-in to fail", |e| {
         matches!(e, Event::SignInFailed(_))
@@ -68,7 +67,7 @@ fn a_company_ca_lets_the_app_sign_in_over_tls_and_is_remembered() {
     wait(&events, "stopped", |e| *e == Event::Stopped);
 
     // The next start signs in by itself, over TLS, trusting the CA kept with the account.
-    let (commands, events) = start();
+    let (commands, events) = start(data.path());
     wait(&events, "signed in again over TLS", |e| {
         matches!(e, Event::SignedIn { .. })
     });

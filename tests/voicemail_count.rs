@@ -22,14 +22,13 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
     let caller = pbx.lease_any().unwrap();
     pbx.clear_voicemail(&me.user.extension).unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
     let config = BackendConfig {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(

@@ -39,11 +39,9 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
     let pbx = pbx();
     let me = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
-    let profile = storage::paths::profile_dir(&me.user.extension, &server);
+    let profile = storage::paths::profile_dir(data.path(), &me.user.extension, &server);
     let audio = profile.join("voicemail").join("from-1002.opus");
     let id = {
         let mut store = storage::Store::open(&profile).unwrap();
@@ -65,6 +63,7 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
         headless_audio: true,
         directory_url: None,
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let mut h = window_harness(

@@ -20,13 +20,12 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     let me = pbx.lease("1001").unwrap();
     let peer_lease = pbx.lease("1002").unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any thread of this test binary reads it; this is the binary's only test.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
 
     let config = BackendConfig {
         headless_audio: true,
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(config, Arc::new(|| {}));
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);

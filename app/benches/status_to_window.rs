@@ -67,8 +67,6 @@ fn main() {
     let me = pbx.lease("1001").unwrap();
     let alan = pbx.lease("1003").unwrap();
     let data = tempfile::tempdir().unwrap();
-    // SAFETY: set before any other thread of this process exists.
-    unsafe { std::env::set_var("SWITCHBOARD_DATA_DIR", data.path()) };
     let server = harness::pbx::sip_addr().to_string();
 
     let (wake_tx, wake) = mpsc::sync_channel(64);
@@ -76,6 +74,7 @@ fn main() {
         headless_audio: true,
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
         directory_refresh: None,
+        data_dir: data.path().to_path_buf(),
     };
     let (commands, events) = backend::start(
         config,

@@ -64,7 +64,7 @@ fn directory(count: usize) -> Vec<Contact> {
 
 /// Writes the directory into the profile the app opens for `user@server` under `data_dir`.
 fn seed(data_dir: &Path, user: &str, server: &str, count: usize) -> Result<(), String> {
-    let dir = storage::paths::profile_dir_in(data_dir, user, server);
+    let dir = storage::paths::profile_dir(data_dir, user, server);
     let mut store = Store::open(&dir).map_err(|e| e.to_string())?;
     store
         .replace_contacts(ContactSource::Directory, &directory(count))

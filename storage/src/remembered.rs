@@ -18,24 +18,9 @@ fn file(data_dir: &Path) -> PathBuf {
     data_dir.join("remembered.json")
 }
 
-/// Remembers this account for the next start.
-pub fn remember(r: &Remembered) -> Result<()> {
-    remember_in(&crate::paths::data_dir(), r)
-}
-
-/// The remembered account, if any. A damaged file is treated as none (and left for the next
-/// `remember` to replace): the user then simply signs in again.
-pub fn remembered() -> Option<Remembered> {
-    remembered_in(&crate::paths::data_dir())
-}
-
-/// Forgets it (logging out).
-pub fn forget() -> Result<()> {
-    forget_in(&crate::paths::data_dir())
-}
-
-/// [`remember`] under a given data directory: written whole, then renamed into place.
-pub fn remember_in(data_dir: &Path, r: &Remembered) -> Result<()> {
+/// Remembers this account for the next start, in `data_dir`: written whole, then renamed into
+/// place.
+pub fn remember(data_dir: &Path, r: &Remembered) -> Result<()> {
     let path = file(data_dir);
     let io = |source| StorageError::Io {
         path: path.clone(),
@@ -50,12 +35,15 @@ pub fn remember_in(data_dir: &Path, r: &Remembered) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
-pub fn remembered_in(data_dir: &Path) -> Option<Remembered> {
+/// The remembered account, if any. A damaged file is treated as none (and left for the next
+/// `remember` to replace): the user then simply signs in again.
+pub fn remembered(data_dir: &Path) -> Option<Remembered> {
     let bytes = std::fs::read(file(data_dir)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-pub fn forget_in(data_dir: &Path) -> Result<()> {
+/// Forgets it (logging out).
+pub fn forget(data_dir: &Path) -> Result<()> {
     let path = file(data_dir);
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -73,18 +61,18 @@ mod tests {
     fn remembers_forgets_and_survives_a_damaged_file() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        assert_eq!(remembered_in(d), None);
+        assert_eq!(remembered(d), None);
         let r = Remembered {
             user: "1001".into(),
             server: "127.0.0.1:25060".into(),
             transport: "udp".into(),
         };
-        remember_in(d, &r).unwrap();
-        assert_eq!(remembered_in(d), Some(r));
+        remember(d, &r).unwrap();
+        assert_eq!(remembered(d), Some(r));
         std::fs::write(file(d), b"{ not json").unwrap();
-        assert_eq!(remembered_in(d), None);
-        forget_in(d).unwrap();
-        forget_in(d).unwrap();
-        assert_eq!(remembered_in(d), None);
+        assert_eq!(remembered(d), None);
+        forget(d).unwrap();
+        forget(d).unwrap();
+        assert_eq!(remembered(d), None);
     }
 }

@@ -27,6 +27,9 @@ use directory::{directory_url, fetch_directory};
 /// Wakes the window when events are waiting (egui's `request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// The data directory the app starts with: `SWITCHBOARD_DATA_DIR`, or the XDG data directory.
+pub use storage::paths::default_data_dir;
+
 /// How the backend reaches the outside world; tests point these at temporary folders.
 #[derive(Clone, Debug, Default)]
 pub struct BackendConfig {
@@ -37,6 +40,9 @@ pub struct BackendConfig {
     pub directory_url: Option<String>,
     /// How often the directory is fetched again; `None` for every 15 minutes.
     pub directory_refresh: Option<std::time::Duration>,
+    /// Where profiles and the remembered account live (`storage::paths::default_data_dir()`
+    /// for the app; a temporary folder for a test).
+    pub data_dir: std::path::PathBuf,
 }
 
 enum Input {
@@ -199,10 +205,10 @@ impl Backend {
     /// At start: sign in with the account last signed in with "Remember me", when its password
     /// is still kept. Otherwise the window shows the empty form.
     fn sign_in_remembered(&mut self) {
-        let Some(r) = storage::remembered::remembered() else {
+        let Some(r) = storage::remembered::remembered(&self.config.data_dir) else {
             return;
         };
-        let dir = storage::paths::profile_dir(&r.user, &r.server);
+        let dir = storage::paths::profile_dir(&self.config.data_dir, &r.user, &r.server);
         let password = match storage::secrets::load_password(&dir) {
             Ok(Some((password, _))) => password,
             Ok(None) => return,
@@ -258,7 +264,7 @@ impl Backend {
             .ok_or_else(|| format!("The server address “{server}” could not be found."))?;
         let bind_ip = sipcore::local_ip_towards(server_addr)
             .map_err(|e| format!("No network route to {server}: {e}."))?;
-        let dir = storage::paths::profile_dir(user, server);
+        let dir = storage::paths::profile_dir(&self.config.data_dir, user, server);
         let store = Store::open(&dir).map_err(|e| e.to_string())?;
 
         let (media_tx, media_rx) = channel();
@@ -406,7 +412,7 @@ impl Backend {
                 server: s.account.server.clone(),
                 transport: record.transport.clone(),
             };
-            if let Err(e) = storage::remembered::remember(&remembered) {
+            if let Err(e) = storage::remembered::remember(&self.config.data_dir, &remembered) {
                 keyring_warning = Some(e.to_string());
             }
             if let Err(e) = s.store.save_account(&record) {
@@ -490,7 +496,7 @@ impl Backend {
         if forget {
             // Logging out: the next start shows the sign-in form again.
             let _ = storage::secrets::forget_password(s.store.dir());
-            let _ = storage::remembered::forget();
+            let _ = storage::remembered::forget(&self.config.data_dir);
         }
         self.calls.clear();
         self.player = Player::default();
