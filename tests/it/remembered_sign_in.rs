@@ -2,16 +2,14 @@
 //! it, the next start signs in by itself; quitting unregisters from the PBX; logging out
 //! forgets the account, so the start after that shows the sign-in form.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use client::command::{Command, SignIn, Transport};
 use client::event::Event;
-use support::*;
 
 fn wait(events: &Receiver<Event>, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
     let deadline = Instant::now() + TIMEOUT;

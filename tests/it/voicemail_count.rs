@@ -3,16 +3,14 @@
 //! message on Asterisk's voicemail, and the tab shows one new message, with the new and old
 //! counts inside it. The app subscribes to its own mailbox by itself after signing in.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 #[test]

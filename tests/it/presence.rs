@@ -2,18 +2,16 @@
 //! watcher: online once signed in, away after the idle time without input, online again on the
 //! next input, and closed when the app quits.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::window::*;
 use client::backend::{self, BackendConfig};
 use harness::kamailio::Kamailio;
 use harness::presence_watcher::PresenceWatcher;
 use sipcore::Availability;
 use sipcore::bodies::pidf;
 use sipcore::digest::{self, Challenge, ChallengeKind, Credentials};
-use support::window::*;
 use switchboard::window::Window;
 
 #[test]

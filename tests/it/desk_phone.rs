@@ -2,16 +2,14 @@
 //! on the same extension at the real PBX), the window asks after sign-in where calls should be
 //! handled, and keeps the answer in the settings so it is not asked again.
 
-mod support;
-
 use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use client::settings::SettingsForm;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 #[test]

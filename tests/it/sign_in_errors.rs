@@ -2,15 +2,13 @@
 //! and a lost network (every datagram to the PBX dropped by a relay) are each said in words on
 //! the form, and what the user typed stays there, so that signing in again needs only a click.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 const IDENTITY: &str = "Extension, phone number or email";

@@ -3,17 +3,15 @@
 //! edits and deletes a contact of their own; and imports a vCard file after a preview that counts
 //! what was skipped.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 /// A company directory on a local HTTP server, whose list the test can change.

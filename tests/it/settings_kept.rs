@@ -2,16 +2,14 @@
 //! made with the page's own controls and saved; the app quits, starts again on the same data
 //! (signing in by itself, as "Remember me" asked), and the page shows every choice kept.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use client::settings::{AfterHours, CallStrategyMode, RetentionDays, SettingsForm};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 fn start(data_dir: &std::path::Path, server: &str) -> Harness<'static, Window> {

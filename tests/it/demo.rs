@@ -3,11 +3,9 @@
 //! the demo's command line, signed in as 1001. The app's screenshot tour then calls the echo bot
 //! on 1002 instead of the PBX's echo test; the bot answers, and the call view shows it talking.
 
-mod support;
-
 use std::process::Stdio;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 fn the_demo_signs_in_as_1001_and_calls_the_echo_bot() {

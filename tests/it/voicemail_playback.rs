@@ -3,15 +3,13 @@
 //! transcript, played through the real media engine with a moving position, paused and resumed,
 //! played to its end, marked heard, and deleted with its audio file.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 /// Three seconds of a 500 Hz tone, as a voicemail's audio.

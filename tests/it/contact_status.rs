@@ -4,13 +4,11 @@
 //! talks to the echo test, and available again after it hangs up. The app subscribes to her
 //! hint's dialog state and presence by itself after signing in.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 fn peer_event(

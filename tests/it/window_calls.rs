@@ -3,15 +3,13 @@
 //! hang up, find the call in My Calls, then answer a call from a peer on 1002, and call it back
 //! from My Calls, named after its contact.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::window::*;
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
-use support::window::*;
-use support::*;
 use switchboard::window::Window;
 
 #[test]

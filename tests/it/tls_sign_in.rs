@@ -2,16 +2,14 @@
 //! company CA the sign-in fails with words about the certificate; with it, the app signs in,
 //! keeps the CA with the remembered account, and signs in by itself over TLS at the next start.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
+use crate::support::*;
 use client::backend::{self, BackendConfig};
 use client::command::{Command, SignIn, Transport};
 use client::event::Event;
-use support::*;
 
 fn wait(events: &Receiver<Event>, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
     let deadline = Instant::now() + TIMEOUT;

@@ -4,11 +4,9 @@
 //! Liskov) waits idle, so the contacts picture shows live statuses at the top of the list: Alan
 //! on the phone, Barbara available, the unregistered colleagues offline.
 
-mod support;
-
 use std::process::{Command, Stdio};
 
-use support::*;
+use crate::support::*;
 
 #[test]
 fn the_window_saves_pictures_of_its_main_screens() {

@@ -1,9 +1,7 @@
 //! The foundation's own proof: real user agents register with and call the real Asterisk, and
 //! AMI answers for the queue. If these fail, every other integration test would too.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// A contact line for `ext` in `pjsip show contacts`, once Asterisk has registered it.
 fn contact_of(pbx: &Pbx, ext: &str) -> Option<String> {
