@@ -22,13 +22,15 @@
 //!   RTP sender and RTCP. The [`mixer`] joins streams with the microphone and speaker.
 //! * Device callbacks (cpal) only copy samples between lock-free `rtrb` ring buffers and the
 //!   media thread; see [`devices`].
-//! * Events reach the caller on the `std::sync::mpsc::Sender<MediaEvent>` it passed in.
+//! * Events reach the caller through the [`Events`] it passed in: a `Sender<MediaEvent>`
+//!   (`.into()`), or a conversion into the owner's own inbox ([`Events::to`]), so the owner
+//!   needs no thread that forwards from one channel to another.
 //!
 //! # The API in one screen
 //!
 //! | call | what it does |
 //! |---|---|
-//! | [`Engine::start`]`(EngineConfig, Sender<MediaEvent>)` | starts the media thread; [`EngineConfig::headless`] for no devices |
+//! | [`Engine::start`]`(EngineConfig, impl Into<Events>)` | starts the media thread; [`EngineConfig::headless`] for no devices |
 //! | [`Engine::start_stream`]`(StreamId, StreamConfig)` | one RTP stream on sipcore's bound socket(s) |
 //! | [`Engine::update_stream`]`(StreamId, StreamUpdate)` | re-INVITE: remote address, codec, direction, route |
 //! | [`Engine::stop_stream`] | then [`MediaEvent::StreamStopped`] once its recording is closed |
@@ -211,6 +213,37 @@ pub enum DeviceRole {
     Microphone,
     Speaker,
     Ringer,
+}
+
+/// Where the engine's events go. Sending never blocks; the engine stops sending once the
+/// receiving side is gone.
+#[derive(Clone)]
+pub struct Events(std::sync::Arc<dyn Fn(MediaEvent) -> Result<(), EventsClosed> + Send + Sync>);
+
+/// The side that received [`Events`] has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsClosed;
+
+impl Events {
+    /// Events converted into the owner's own message type and sent to its inbox.
+    pub fn to<T: Send + 'static>(
+        inbox: std::sync::mpsc::Sender<T>,
+        convert: fn(MediaEvent) -> T,
+    ) -> Self {
+        Events(std::sync::Arc::new(move |e| {
+            inbox.send(convert(e)).map_err(|_| EventsClosed)
+        }))
+    }
+
+    pub fn send(&self, event: MediaEvent) -> Result<(), EventsClosed> {
+        (self.0)(event)
+    }
+}
+
+impl From<std::sync::mpsc::Sender<MediaEvent>> for Events {
+    fn from(tx: std::sync::mpsc::Sender<MediaEvent>) -> Self {
+        Events::to(tx, |e| e)
+    }
 }
 
 /// What the engine tells the app and sipcore.

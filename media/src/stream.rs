@@ -257,10 +257,7 @@ impl Stream {
     }
 
     /// Reads every datagram waiting on the sockets.
-    pub fn receive(
-        &mut self,
-        events: &std::sync::mpsc::Sender<MediaEvent>,
-    ) -> Result<(), MediaError> {
+    pub fn receive(&mut self, events: &crate::Events) -> Result<(), MediaError> {
         loop {
             let (n, from) = match self.socket.recv_from(&mut self.net_buf[..]) {
                 Ok(v) => v,
