@@ -8,8 +8,16 @@ use crate::{Result, StorageError, Store};
 impl Store {
     /// The stored value, or `None` when it was never saved.
     pub fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let text: Option<String> = self
-            .conn
+        self.setting_text(key)?
+            .map(|t| {
+                serde_json::from_str(&t).map_err(|e| StorageError::Decode(format!("{key}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The stored JSON text as it is, readable or not.
+    pub fn setting_text(&self, key: &str) -> Result<Option<String>> {
+        self.conn
             .query_row("SELECT value FROM setting WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
@@ -18,13 +26,21 @@ impl Store {
                 if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
                     Ok(None)
                 } else {
-                    Err(e)
+                    Err(e.into())
                 }
-            })?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| StorageError::Decode(format!("{key}: {e}")))
-        })
-        .transpose()
+            })
+    }
+
+    /// Copies a setting's text, as it is, to `<key>.damaged` (replacing an older copy there):
+    /// done before a setting that could not be read is replaced, so that what it held is not
+    /// lost.
+    pub fn set_aside_setting(&mut self, key: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO setting(key, value) SELECT ?2, value FROM setting WHERE key = ?1 \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, format!("{key}.damaged")),
+        )?;
+        Ok(())
     }
 
     pub fn set_setting<T: Serialize>(&mut self, key: &str, value: &T) -> Result<()> {
@@ -86,5 +102,29 @@ mod tests {
         assert!(err.to_string().starts_with("The disk is full"));
         assert_eq!(s.setting::<String>("b").unwrap(), None, "no partial row");
         assert_eq!(s.setting::<String>("a").unwrap().as_deref(), Some("small"));
+    }
+
+    #[test]
+    fn an_unreadable_setting_is_an_error_and_can_be_set_aside_before_it_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.set_setting("n", &serde_json::json!({"ringtone": 3}))
+            .unwrap();
+        let err = s.setting::<Notifications>("n").unwrap_err();
+        assert!(err.to_string().contains("n: "), "{err}");
+        s.set_aside_setting("n").unwrap();
+        let fresh = Notifications {
+            ringtone: "Bell".into(),
+            volume: 0.5,
+        };
+        s.set_setting("n", &fresh).unwrap();
+        assert_eq!(s.setting::<Notifications>("n").unwrap(), Some(fresh));
+        assert_eq!(
+            s.setting_text("n.damaged").unwrap().as_deref(),
+            Some(r#"{"ringtone":3}"#)
+        );
+        // Nothing to set aside: nothing is written.
+        s.set_aside_setting("never").unwrap();
+        assert_eq!(s.setting_text("never.damaged").unwrap(), None);
     }
 }
