@@ -8,10 +8,8 @@
 //! Test processes share one PBX: `up` and `down` take a file lock, and each test leases the
 //! extensions it registers so that two tests never fight over one contact.
 
-use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::file_lock::FileLock;
+use crate::pbx_config::{render_directory, render_user_config};
 use crate::process::{pid_alive, run_with_timeout, terminate_pid};
 use crate::users::{self, User};
 
@@ -656,73 +656,6 @@ fn has_contacts(listing: &str, extension: &str) -> bool {
     listing.lines().any(|l| l.starts_with(&prefix))
 }
 
-/// The generated config files: endpoints, mailboxes and dialplan entries, one per user.
-pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
-    let mut pjsip = String::new();
-    let mut voicemail = String::new();
-    let mut dialplan = String::new();
-    for u in users {
-        let e = &u.extension;
-        let template = if u.requires_session_timers() {
-            "user-endpoint-timers"
-        } else {
-            "user-endpoint"
-        };
-        let _ = write!(
-            pjsip,
-            "[{e}]({template})\nauth = {e}\naors = {e}\ncallerid = \"{name}\" <{e}>\nmailboxes = {e}@default\n\n\
-             [{e}](user-auth)\nusername = {e}\npassword = {pw}\n\n\
-             [{e}](user-aor)\nmailboxes = {e}@default\n{desk}\n",
-            name = u.name,
-            pw = u.password,
-            // The demo office's lines also ring a desk phone; test extensions stay single.
-            desk = if u.is_demo() {
-                "max_contacts = 2\n"
-            } else {
-                ""
-            },
-        );
-        let _ = writeln!(voicemail, "{e} => {e},{},{}", u.name, u.email);
-        let _ = write!(
-            dialplan,
-            "exten => {e},hint,PJSIP/{e}\nexten => {e},1,Gosub(user-call,s,1({e}))\n same => n,Hangup()\n"
-        );
-    }
-    vec![
-        ("pjsip_users.conf", pjsip),
-        ("voicemail_boxes.conf", format!("[default]\n{voicemail}")),
-        ("extensions_users.conf", dialplan),
-    ]
-}
-
-/// The company directory for the demo office, as an IP-phone XML phonebook and as vCards.
-pub fn render_directory(users: &[User]) -> (String, String) {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut xml =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<YealinkIPPhoneDirectory>\n");
-    let mut vcf = String::new();
-    for u in users {
-        let _ = writeln!(
-            xml,
-            "  <DirectoryEntry><Name>{}</Name><Telephone>{}</Telephone><Email>{}</Email></DirectoryEntry>",
-            esc(&u.name),
-            esc(&u.extension),
-            esc(&u.email)
-        );
-        let _ = write!(
-            vcf,
-            "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:{}\r\nTEL;TYPE=work:{}\r\nEMAIL:{}\r\nEND:VCARD\r\n",
-            u.name, u.extension, u.email
-        );
-    }
-    xml.push_str("</YealinkIPPhoneDirectory>\n");
-    (xml, vcf)
-}
-
 /// The directory URLs the demo PBX serves.
 pub fn directory_url(file: &str) -> String {
     format!("http://127.0.0.1:{HTTP_PORT}/static/switchboard/{file}")
@@ -757,42 +690,6 @@ fn chown_root_recursive(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An exclusive `flock` held for the guard's life; the kernel drops it if the process dies.
-pub struct FileLock {
-    _file: File,
-}
-
-impl FileLock {
-    pub fn exclusive(path: &Path) -> anyhow::Result<Self> {
-        let file = open_lock_file(path)?;
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("locking {}", path.display()));
-        }
-        Ok(Self { _file: file })
-    }
-
-    /// `Ok(None)` when someone else holds it.
-    pub fn try_exclusive(path: &Path) -> anyhow::Result<Option<Self>> {
-        let file = open_lock_file(path)?;
-        // SAFETY: as above.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Ok(None);
-        }
-        Ok(Some(Self { _file: file }))
-    }
-}
-
-fn open_lock_file(path: &Path) -> anyhow::Result<File> {
-    fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening lock file {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -807,21 +704,6 @@ mod tests {
         assert!(has_contacts(listing, "10021"));
         assert!(!has_contacts(listing, "1003"));
         assert!(!has_contacts(listing, "100"));
-    }
-
-    #[test]
-    fn renders_an_endpoint_mailbox_and_dialplan_entry_per_user() {
-        let users =
-            users::parse("1001\tAda Lovelace\tpw1\tada@x\n2001\tT\tpw2\tt@x\n3001\tS\tpw3\ts@x\n")
-                .unwrap();
-        let files = render_user_config(&users);
-        let pjsip = &files[0].1;
-        assert!(pjsip.contains("[1001](user-endpoint)"));
-        assert!(pjsip.contains("[3001](user-endpoint-timers)"));
-        assert!(pjsip.contains("password = pw2"));
-        assert!(pjsip.contains("callerid = \"Ada Lovelace\" <1001>"));
-        assert!(files[1].1.contains("1001 => 1001,Ada Lovelace,ada@x"));
-        assert!(files[2].1.contains("exten => 2001,hint,PJSIP/2001"));
     }
 
     #[test]
@@ -844,15 +726,5 @@ mod tests {
                 call_id: "4c9ff6f0574f71cc-1@switchboard".into(),
             }]
         );
-    }
-
-    #[test]
-    fn a_lock_excludes_a_second_holder_until_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.lock");
-        let first = FileLock::exclusive(&path).unwrap();
-        assert!(FileLock::try_exclusive(&path).unwrap().is_none());
-        drop(first);
-        assert!(FileLock::try_exclusive(&path).unwrap().is_some());
     }
 }
