@@ -4,6 +4,7 @@
 
 pub mod frame_log;
 pub mod icons;
+pub mod job;
 pub mod photo;
 pub mod screens;
 pub mod shell;

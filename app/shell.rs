@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use crate::job::Job;
 use crate::photo::{PhotoError, Picked};
 use crate::screens::call_bar::{self, CallBarAction};
 use crate::screens::call_view::{CallView, CallViewAction};
@@ -44,11 +45,11 @@ pub struct Shell {
     pub fullscreen: bool,
     pub photo_crop: Option<PhotoCrop>,
     /// A picked photo being read on a helper thread.
-    photo_job: Option<std::sync::mpsc::Receiver<Result<Picked, PhotoError>>>,
+    photo_job: Option<Job<Result<Picked, PhotoError>>>,
     /// The contact being added or edited.
     pub contact_editor: Option<ContactDraft>,
     /// A picked address book being read, then its preview.
-    import_job: Option<std::sync::mpsc::Receiver<Result<ImportPreview, String>>>,
+    import_job: Option<Job<Result<ImportPreview, String>>>,
     pub import_preview: Option<ImportPreview>,
     ringtones: Vec<String>,
     /// Whether we asked for the microphone meter; it runs only while Settings is shown, so an
@@ -82,56 +83,32 @@ impl Shell {
     /// Reads a picked or dropped photo off the UI thread; the crop dialog opens when it is
     /// decoded, or a notice says why it cannot be used.
     pub fn photo_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(crate::photo::load(&path));
-            ctx.request_repaint();
-        });
-        self.photo_job = Some(rx);
+        self.photo_job = Some(Job::spawn(ctx, move || Some(crate::photo::load(&path))));
     }
 
     /// Reads and parses a picked address book off the UI thread; the preview opens when done.
     pub fn contacts_file_picked(&mut self, ctx: &egui::Context, path: std::path::PathBuf) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(contact_import::read(&path));
-            ctx.request_repaint();
-        });
-        self.import_job = Some(rx);
+        self.import_job = Some(Job::spawn(ctx, move || Some(contact_import::read(&path))));
     }
 
     fn pick_contacts_file(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let picked = rfd::FileDialog::new()
+        self.import_job = Some(Job::spawn(ctx, || {
+            let path = rfd::FileDialog::new()
                 .set_title("Import contacts")
                 .add_filter("vCard or CSV", &contact_import::ACCEPTED_EXTENSIONS)
-                .pick_file();
-            if let Some(path) = picked {
-                let _ = tx.send(contact_import::read(&path));
-            }
-            ctx.request_repaint();
-        });
-        self.import_job = Some(rx);
+                .pick_file()?;
+            Some(contact_import::read(&path))
+        }));
     }
 
     fn pick_photo(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            let picked = rfd::FileDialog::new()
+        self.photo_job = Some(Job::spawn(ctx, || {
+            let path = rfd::FileDialog::new()
                 .set_title("Choose a profile photo")
                 .add_filter("Pictures", &crate::photo::ACCEPTED_EXTENSIONS)
-                .pick_file();
-            if let Some(path) = picked {
-                let _ = tx.send(crate::photo::load(&path));
-            }
-            ctx.request_repaint();
-        });
-        self.photo_job = Some(rx);
+                .pick_file()?;
+            Some(crate::photo::load(&path))
+        }));
     }
 
     /// The screen shown, in a word: `call-view`, `contacts`, `my-calls`, `settings`…
@@ -155,8 +132,7 @@ impl Shell {
         let now = Instant::now();
         let now_ms = chrono::Utc::now().timestamp_millis();
         let tz = time_format::zone(&model.settings.time_zone);
-        if let Some(Ok(result)) = self.photo_job.as_ref().map(|rx| rx.try_recv()) {
-            self.photo_job = None;
+        if let Some(result) = Job::take(&mut self.photo_job) {
             match result {
                 Ok(picked) => self.photo_crop = Some(PhotoCrop::new(picked)),
                 Err(e) => model.notices.push(e.to_string()),
@@ -389,8 +365,7 @@ impl Shell {
     }
 
     fn contact_dialogs(&mut self, ctx: &egui::Context, model: &mut Model) {
-        if let Some(Ok(result)) = self.import_job.as_ref().map(|rx| rx.try_recv()) {
-            self.import_job = None;
+        if let Some(result) = Job::take(&mut self.import_job) {
             match result {
                 Ok(preview) => self.import_preview = Some(preview),
                 Err(why) => model.notices.push(why),

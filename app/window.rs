@@ -89,7 +89,7 @@ impl Window {
 
     fn route(&mut self, event: Event) {
         match (&mut self.screen, &event) {
-            (Screen::SignedOut(login), Event::SignInFailed(why)) => login.failed(why.clone()),
+            (Screen::SignedOut(login), Event::SignInFailed(why)) => login.failed(why.to_string()),
             (Screen::SignedOut(_), Event::SigningIn { identity, server }) => {
                 let (identity, server) = (identity.clone(), server.clone());
                 self.prefill(&identity, &server);
@@ -253,7 +253,7 @@ mod tests {
             answered_at: Some(std::time::Instant::now()),
             muted: false,
             held_by_remote: false,
-            conference: None,
+            merged: false,
             quality: None,
             transfer: None,
             consult_for: None,
@@ -379,9 +379,9 @@ mod tests {
                 .as_deref(),
             Some("1001")
         );
-        tx.send(Event::SignInFailed(
+        tx.send(Event::SignInFailed(client::event::SignInError::Refused(
             "The server rejected the password for 1001.".into(),
-        ))
+        )))
         .unwrap();
         h.run();
         assert!(

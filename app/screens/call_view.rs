@@ -155,7 +155,7 @@ impl CallView {
 
     fn controls(&mut self, ui: &mut egui::Ui, all: &[Call], c: &Call, commands: &Commands) {
         let merge = calls::merge_pair(all);
-        let merged = c.conference.is_some();
+        let merged = c.merged;
         let held = c.state == CallState::Held;
         let size = 48.0;
         let spacing = ui.spacing().item_spacing.x;
@@ -430,7 +430,7 @@ fn participant(
             let text = egui::RichText::new(name);
             ui.label(if is_current { text.strong() } else { text });
             ui.weak(status_text(call, now));
-            if call.conference.is_some() {
+            if call.merged {
                 ui.small("Merged");
             }
         });
@@ -478,7 +478,7 @@ mod tests {
         h.run();
         assert_eq!(drain(&rx), vec![Command::Merge(CallId(2), CallId(1))]);
         for c in &mut h.state_mut().1 {
-            c.conference = Some(1);
+            c.merged = true;
             c.state = CallState::Active;
         }
         h.run();

@@ -34,25 +34,25 @@ pub fn lines(calls: &[Call]) -> Vec<&Call> {
 /// Two lines that can be merged: the current one and another live line, both unmerged.
 pub fn merge_pair(calls: &[Call]) -> Option<(CallId, CallId)> {
     let cur = current(calls)?;
-    if cur.conference.is_some() {
+    if cur.merged {
         return None;
     }
     let other = lines(calls)
         .into_iter()
-        .find(|c| c.id != cur.id && c.conference.is_none())?;
+        .find(|c| c.id != cur.id && !c.merged)?;
     Some((cur.id, other.id))
 }
 
 /// Every call merged with `id` (itself included), or just `id`.
 pub fn merged_with(calls: &[Call], id: CallId) -> Vec<CallId> {
-    let group = calls.iter().find(|c| c.id == id).and_then(|c| c.conference);
-    match group {
-        Some(g) => calls
+    if calls.iter().any(|c| c.id == id && c.merged) {
+        calls
             .iter()
-            .filter(|c| c.conference == Some(g) && c.state.is_live())
+            .filter(|c| c.merged && c.state.is_live())
             .map(|c| c.id)
-            .collect(),
-        None => vec![id],
+            .collect()
+    } else {
+        vec![id]
     }
 }
 
@@ -70,7 +70,7 @@ pub(crate) mod tests {
             answered_at: None,
             muted: false,
             held_by_remote: false,
-            conference: None,
+            merged: false,
             quality: None,
             transfer: None,
             consult_for: None,
@@ -92,8 +92,8 @@ pub(crate) mod tests {
     fn merged_calls_hang_up_together_and_cannot_merge_again() {
         let mut a = call(1, CallState::Active);
         let mut b = call(2, CallState::Active);
-        a.conference = Some(7);
-        b.conference = Some(7);
+        a.merged = true;
+        b.merged = true;
         let calls = vec![
             a,
             b,

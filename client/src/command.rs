@@ -107,25 +107,43 @@ pub enum Command {
     DeleteVoicemail(i64),
 }
 
-/// The sending half the screens hold. Sending never blocks; a closed backend is logged once.
+/// The sending half the screens hold: straight into the backend's one inbox, or into a plain
+/// channel for a screen's test. Sending never blocks; a closed backend is logged.
 #[derive(Clone)]
 pub struct Commands {
-    tx: std::sync::mpsc::Sender<Command>,
+    tx: Inbox,
+}
+
+#[derive(Clone)]
+enum Inbox {
+    Backend(std::sync::mpsc::Sender<crate::backend::Input>),
+    Channel(std::sync::mpsc::Sender<Command>),
 }
 
 impl Commands {
-    pub fn new(tx: std::sync::mpsc::Sender<Command>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: std::sync::mpsc::Sender<crate::backend::Input>) -> Self {
+        Self {
+            tx: Inbox::Backend(tx),
+        }
     }
 
-    /// A channel pair for tests and for the backend to own the receiver.
+    /// A channel pair, for a test to read what a screen sends.
     pub fn channel() -> (Self, std::sync::mpsc::Receiver<Command>) {
         let (tx, rx) = std::sync::mpsc::channel();
-        (Self { tx }, rx)
+        (
+            Self {
+                tx: Inbox::Channel(tx),
+            },
+            rx,
+        )
     }
 
     pub fn send(&self, command: Command) {
-        if self.tx.send(command).is_err() {
+        let sent = match &self.tx {
+            Inbox::Backend(tx) => tx.send(crate::backend::Input::Ui(command)).is_ok(),
+            Inbox::Channel(tx) => tx.send(command).is_ok(),
+        };
+        if !sent {
             tracing::warn!("the backend has stopped; a command was dropped");
         }
     }

@@ -16,7 +16,7 @@ pub enum Event {
         /// Set when the password could not go to the system keyring, in words.
         keyring_warning: Option<String>,
     },
-    SignInFailed(String),
+    SignInFailed(SignInError),
     /// The backend is signing in with the remembered account (at start, without the form).
     SigningIn {
         identity: String,
@@ -26,6 +26,8 @@ pub enum Event {
     /// The backend has finished after `Command::Quit`.
     Stopped,
     Registration(Registration),
+    /// The user's name, email or number changed (their entry in the company directory).
+    Profile(ProfileFacts),
     /// A call appeared or changed; replaces the call with the same id.
     Call(Box<Call>),
     /// A call is gone from the lines (it ended a moment ago).
@@ -57,4 +59,24 @@ pub enum Event {
     MicLevel(f32),
     /// Something the user should read: a device fell back, a save failed, the network dropped.
     Notice(String),
+}
+
+/// Why signing in did not work, in words the sign-in form shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    #[error("Signing in with an email needs your company directory; enter your extension instead.")]
+    EmailNeedsDirectory,
+    #[error("The server address “{0}” could not be found.")]
+    ServerNotFound(String),
+    #[error("No network route to {server}: {reason}.")]
+    NoRoute { server: String, reason: String },
+    /// The profile's store could not be opened (its own sentence).
+    #[error("{0}")]
+    Store(String),
+    /// The SIP or media engine could not start (its own sentence).
+    #[error("{0}")]
+    Engine(String),
+    /// The server refused or never answered the registration (the engine's sentence).
+    #[error("{0}")]
+    Refused(String),
 }

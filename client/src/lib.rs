@@ -8,7 +8,8 @@
 //!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir }
 //!     Commands::send(Command)          never blocks; the backend runs it off the UI thread
 //! Command   SignIn · Dial · Answer · Hold · Transfer · Merge · SaveSettings · PlayVoicemail …
-//! Event     SignedIn · Registration · Call · CallRemoved · Contacts · History · Notice …
+//! Event     SignedIn · Registration · Profile · Call · CallRemoved · Contacts · History · Notice …
+//!           SignInFailed(SignInError) — every failure a type, its Display the sentence shown
 //! Model::apply(Event)                  the window's copy of what the backend reported
 //! settings::SettingsForm               every setting, loaded once per sign-in
 //! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
@@ -21,6 +22,7 @@
 pub mod assets;
 pub mod backend;
 pub mod command;
+mod convert;
 pub mod dial_string;
 pub mod directory;
 pub mod event;

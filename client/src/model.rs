@@ -53,6 +53,7 @@ impl Model {
             | Event::SignedOut
             | Event::Stopped => {}
             Event::Registration(r) => self.registration = r,
+            Event::Profile(facts) => self.facts = facts,
             Event::Call(call) => match self.calls.iter_mut().find(|c| c.id == call.id) {
                 Some(existing) => *existing = *call,
                 None => self.calls.push(*call),
@@ -127,9 +128,9 @@ pub struct ProfileFacts {
     pub email: String,
 }
 
-/// Identifies one call for as long as it exists, across the core and the window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CallId(pub u64);
+/// Identifies one call for as long as it exists, across the SIP engine, the backend and the
+/// window: the engine's own id.
+pub use sipcore::CallId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -213,8 +214,8 @@ pub struct Call {
     pub muted: bool,
     /// The far end put us on hold (its re-INVITE said sendonly or inactive).
     pub held_by_remote: bool,
-    /// Calls sharing a conference number are merged into one 3-way call.
-    pub conference: Option<u32>,
+    /// Merged into the 3-way conference (the SIP engine keeps at most one).
+    pub merged: bool,
     pub quality: Option<Quality>,
     pub transfer: Option<TransferProgress>,
     /// This call consults the target of an attended transfer of that (held) call.
@@ -234,7 +235,7 @@ impl Call {
             answered_at: None,
             muted: false,
             held_by_remote: false,
-            conference: None,
+            merged: false,
             quality: None,
             transfer: None,
             consult_for: None,
@@ -490,7 +491,7 @@ mod tests {
             answered_at: None,
             muted: false,
             held_by_remote: false,
-            conference: None,
+            merged: false,
             quality: None,
             transfer: None,
             consult_for: None,

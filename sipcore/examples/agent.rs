@@ -96,6 +96,9 @@ fn event_json(e: &Event) -> serde_json::Value {
             };
             json!({"event": "call", "call": call.0, "state": name, "detail": detail})
         }
+        Event::Conference { members } => {
+            json!({"event": "conference", "members": members.iter().map(|c| c.0).collect::<Vec<_>>()})
+        }
         Event::SessionRefreshed { call, by_us } => {
             json!({"event": "session_refreshed", "call": call.0, "by_us": by_us})
         }

@@ -21,6 +21,7 @@ pub enum Command {
         call: CallId,
         target: String,
     },
+    /// Answer; every other call we talk on (but those merged with it) goes on hold first.
     Answer(CallId),
     /// 486 Busy Here, or 603 Decline when `decline` is set.
     Reject {
@@ -30,6 +31,7 @@ pub enum Command {
     /// BYE when talking, CANCEL while ringing.
     HangUp(CallId),
     Hold(CallId),
+    /// Take off hold; every other call we talk on (but those merged with it) goes on hold.
     Resume(CallId),
     SetMute {
         call: CallId,
@@ -52,8 +54,11 @@ pub enum Command {
     /// Mix these calls into a 3-way conference in our own media engine (no server conference).
     /// Hanging up any of them then ends them all.
     Merge(Vec<CallId>),
-    /// Unmix the conference; its calls stay up, as separate lines.
-    Split(Vec<CallId>),
+    /// Unmix the conference; its calls stay up, as separate lines, and all but `keep` go on
+    /// hold.
+    Split {
+        keep: CallId,
+    },
     SendMessage {
         id: u64,
         target: String,

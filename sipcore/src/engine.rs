@@ -204,6 +204,17 @@ pub fn start(
     ))
 }
 
+/// Starts the engine with `on_event` called for every event, in order.
+pub fn start_with(
+    config: EngineConfig,
+    media: Arc<dyn MediaControl>,
+    on_event: impl Fn(Event) + Send + Sync + 'static,
+) -> Result<Handle, StartError> {
+    let (handle, events) = start(config, media, None)?;
+    std::thread::spawn(move || events.into_iter().for_each(on_event));
+    Ok(handle)
+}
+
 #[derive(Clone)]
 struct EventSink {
     tx: std_mpsc::Sender<Event>,
@@ -535,17 +546,31 @@ impl Core {
                 }
                 self.dial(call, &target);
             }
-            Command::Answer(call) => self.answer(call),
+            Command::Answer(call) => {
+                self.hold_others(call);
+                self.answer(call)
+            }
             Command::Reject { call, decline } => self.reject(call, decline),
             Command::HangUp(call) => self.hang_up(call),
             Command::Hold(call) => self.set_hold(call, true),
-            Command::Resume(call) => self.set_hold(call, false),
+            Command::Resume(call) => {
+                self.hold_others(call);
+                self.set_hold(call, false)
+            }
             Command::SetMute { call, muted } => self.media.set_mute(call, muted),
             Command::SendDtmf { call, digit } => self.send_dtmf(call, digit),
             Command::Transfer { call, target } => self.transfer(call, &target),
             Command::AttendedTransfer { call, consult } => self.attended_transfer(call, consult),
             Command::Merge(calls) => self.merge(calls),
-            Command::Split(_) => self.split(),
+            Command::Split { keep } => {
+                let members = self.merged.clone();
+                self.split();
+                for m in members {
+                    if m != keep {
+                        self.set_hold(m, true);
+                    }
+                }
+            }
             Command::SendMessage {
                 id,
                 target,
@@ -1238,7 +1263,18 @@ impl Core {
             .collect()
     }
 
-    /// Mixes these calls into one conference, replacing any earlier one.
+    /// Before `call` is answered or resumed: every other call we talk on goes on hold,
+    /// except the ones merged with it.
+    fn hold_others(&mut self, call: CallId) {
+        let with_call = self.merged.contains(&call);
+        for other in self.talking() {
+            if other != call && !(with_call && self.merged.contains(&other)) {
+                self.set_hold(other, true);
+            }
+        }
+    }
+
+    /// Mixes these calls into one conference, replacing any earlier one; held ones are resumed.
     fn merge(&mut self, mut calls: Vec<CallId>) {
         calls.sort();
         calls.dedup();
@@ -1246,14 +1282,23 @@ impl Core {
         if calls.len() < 2 {
             return;
         }
+        for c in &calls {
+            if self.calls.get(c).is_some_and(|c| c.hold().local()) {
+                self.set_hold(*c, false);
+            }
+        }
         self.merged = calls;
         self.media.conference(&self.merged);
+        self.events.emit(Event::Conference {
+            members: self.merged.clone(),
+        });
     }
 
     fn split(&mut self) {
         let members = std::mem::take(&mut self.merged);
         if !members.is_empty() {
             self.media.split(&members);
+            self.events.emit(Event::Conference { members: vec![] });
         }
     }
 

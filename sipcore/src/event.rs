@@ -198,6 +198,10 @@ pub enum Event {
         call: CallId,
         by_us: bool,
     },
+    /// The calls mixed in our 3-way conference changed (empty: none).
+    Conference {
+        members: Vec<CallId>,
+    },
     /// How publishing our own presence went.
     OwnPresence(crate::publish::PublishState),
     /// Something went wrong that belongs to no call, in words.

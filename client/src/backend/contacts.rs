@@ -2,7 +2,9 @@
 //! sending the list again. Directory contacts are the directory's; only local ones change here.
 
 use super::Backend;
+use crate::convert;
 use crate::directory::Entry;
+use crate::event::Event;
 use crate::model::ContactDraft;
 
 fn optional(s: &str) -> Option<String> {
@@ -12,7 +14,7 @@ fn optional(s: &str) -> Option<String> {
 
 impl Backend {
     pub(super) fn save_contact(&mut self, draft: ContactDraft) {
-        let Some(s) = self.session.as_mut() else {
+        let Some(s) = self.session.engines_mut() else {
             return;
         };
         if let Some(problem) = draft.problem() {
@@ -54,7 +56,7 @@ impl Backend {
     }
 
     pub(super) fn delete_contact(&mut self, id: i64) {
-        let Some(s) = self.session.as_mut() else {
+        let Some(s) = self.session.engines_mut() else {
             return;
         };
         let local = s
@@ -75,23 +77,14 @@ impl Backend {
     /// Adds the people of an imported file, skipping anyone already a local contact with the
     /// same name and number, so that importing the same file twice adds nobody twice.
     pub(super) fn import_contacts(&mut self, entries: Vec<Entry>) {
-        let Some(s) = self.session.as_mut() else {
+        let Some(s) = self.session.engines_mut() else {
             return;
         };
         let existing = s.store.contacts().unwrap_or_default();
         let (mut added, mut already) = (0, 0);
         let mut failed = None;
         for e in entries {
-            let contact = storage::Contact {
-                id: 0,
-                name: e.name,
-                extension: e.extension,
-                numbers: e.numbers,
-                email: e.email,
-                avatar: None,
-                source: storage::ContactSource::Local,
-                favourite: false,
-            };
+            let contact = convert::stored_contact(e, storage::ContactSource::Local);
             let same = |c: &storage::Contact| {
                 c.source == storage::ContactSource::Local
                     && c.name == contact.name
@@ -120,5 +113,26 @@ impl Backend {
         }
         self.notice(text);
         self.send_contacts();
+    }
+
+    /// Sends the stored contacts (directory and local) to the window, and watches every one
+    /// with an extension: sipcore subscribes to their phone status and presence (paced), and
+    /// drops the ones no longer listed.
+    pub(super) fn send_contacts(&mut self) {
+        let Some(s) = self.session.engines() else {
+            return;
+        };
+        match s.store.contacts() {
+            Ok(list) => {
+                let contacts: Vec<_> = list.into_iter().map(convert::contact).collect();
+                let extensions = contacts
+                    .iter()
+                    .filter_map(|c| c.extension.clone())
+                    .collect();
+                self.emit(Event::Contacts(contacts));
+                self.sip(sipcore::Command::Watch { extensions });
+            }
+            Err(e) => self.notice(e.to_string()),
+        }
     }
 }

@@ -4,29 +4,17 @@
 use super::Backend;
 use crate::command::Command;
 use crate::event::Event;
-use crate::model;
 use crate::voicemail_player::Action;
 
 impl Backend {
     /// Sends the stored voicemails to the window, newest first.
     pub(super) fn send_voicemails(&self) {
-        let Some(s) = self.session.as_ref() else {
+        let Some(s) = self.session.engines() else {
             return;
         };
         match s.store.voicemails() {
             Ok(list) => {
-                let list = list
-                    .into_iter()
-                    .map(|v| model::Voicemail {
-                        id: v.id,
-                        caller_name: v.voicemail.caller_name,
-                        caller_number: v.voicemail.caller_number,
-                        received_at_ms: v.voicemail.received_at,
-                        duration_secs: v.voicemail.duration_ms.div_ceil(1000),
-                        transcript: v.voicemail.transcript,
-                        heard: v.heard,
-                    })
-                    .collect();
+                let list = list.into_iter().map(crate::convert::voicemail).collect();
                 self.emit(Event::Voicemails(list));
             }
             Err(e) => self.notice(format!("Voicemails could not be read: {e}")),
@@ -34,7 +22,7 @@ impl Backend {
     }
 
     pub(super) fn voicemail_command(&mut self, c: Command) {
-        let Some(s) = self.session.as_mut() else {
+        let Some(s) = self.session.engines_mut() else {
             return;
         };
         let (id, action) = match c {
@@ -86,7 +74,7 @@ impl Backend {
     }
 
     fn apply_playback(&mut self, id: Option<i64>, action: Action) {
-        let Some(s) = self.session.as_ref() else {
+        let Some(s) = self.session.engines() else {
             return;
         };
         match action {
