@@ -5,9 +5,7 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use client::backend::{self, BackendConfig};
+use client::backend::BackendConfig;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use harness::audio::VirtualSoundCard;
@@ -31,13 +29,10 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
     let me = pbx.lease_any().unwrap();
     let data = tempfile::tempdir().unwrap();
 
-    let config = BackendConfig {
+    let (commands, events) = start_backend(BackendConfig {
         headless_audio: false,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+        ..test_config(data.path())
+    });
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     let mut h = window_harness(
         Window::new(commands, events, Some(server)),

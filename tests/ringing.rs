@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use client::backend::{self, BackendConfig};
+use client::backend::BackendConfig;
 use egui_kittest::kittest::Queryable;
 use harness::audio::VirtualSoundCard;
 use support::window::*;
@@ -32,13 +32,10 @@ fn a_call_rings_on_the_sound_card_until_notifications_are_muted() {
     let data = tempfile::tempdir().unwrap();
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
-    let config = BackendConfig {
+    let (commands, events) = start_backend(BackendConfig {
         headless_audio: false,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+        ..test_config(data.path())
+    });
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 2400.0),

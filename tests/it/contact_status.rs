@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
+use client::backend::BackendConfig;
 use switchboard::window::Window;
 
 fn peer_event(
@@ -26,13 +26,10 @@ fn the_contact_list_shows_a_colleague_offline_available_on_the_phone_and_availab
     let grace = pbx.lease("1002").unwrap();
     let data = tempfile::tempdir().unwrap();
 
-    let config = BackendConfig {
-        headless_audio: true,
+    let (commands, events) = start_backend(BackendConfig {
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+        ..test_config(data.path())
+    });
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
+use client::backend::BackendConfig;
 use egui_kittest::kittest::Queryable;
 use switchboard::window::Window;
 
@@ -47,13 +47,10 @@ fn directory_from_settings_refreshes_and_local_contacts_are_added_edited_importe
     let directory = Arc::new(Mutex::new(card("Grace Hopper", "1002")));
     let url = serve_directory(directory.clone());
 
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
+    let (commands, events) = start_backend(BackendConfig {
         directory_refresh: Some(Duration::from_secs(1)),
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+        ..test_config(data.path())
+    });
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),

@@ -8,7 +8,6 @@ use egui_kittest::kittest::Queryable;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use client::settings::SettingsForm;
 use switchboard::window::Window;
 
@@ -40,13 +39,7 @@ fn a_desk_phone_on_the_line_is_noticed_and_the_answer_is_kept() {
         .then_some(())
     });
 
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let (commands, events) = start_backend(test_config(data.path()));
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),

@@ -2,11 +2,10 @@
 //! watcher: online once signed in, away after the idle time without input, online again on the
 //! next input, and closed when the app quits.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::window::*;
-use client::backend::{self, BackendConfig};
+use crate::support::*;
 use harness::kamailio::Kamailio;
 use harness::presence_watcher::PresenceWatcher;
 use sipcore::Availability;
@@ -21,14 +20,7 @@ fn colleagues_see_us_online_then_away_when_idle_online_on_input_and_closed_on_qu
     let colleague = harness::users::get("2022").unwrap();
     let data = tempfile::tempdir().unwrap();
 
-    let (commands, events) = backend::start(
-        BackendConfig {
-            headless_audio: true,
-            data_dir: data.path().to_path_buf(),
-            ..Default::default()
-        },
-        Arc::new(|| {}),
-    );
+    let (commands, events) = start_backend(test_config(data.path()));
     let window = Window::new(commands, events, Some(k.domain()));
     let mut h = window_harness(window, egui::vec2(1100.0, 720.0));
     sign_in(&mut h, &me);

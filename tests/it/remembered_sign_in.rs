@@ -2,12 +2,10 @@
 //! it, the next start signs in by itself; quitting unregisters from the PBX; logging out
 //! forgets the account, so the start after that shows the sign-in form.
 
-use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use client::command::{Command, SignIn, Transport};
 use client::event::Event;
 
@@ -29,13 +27,7 @@ fn contact_listed(pbx: &Pbx, ext: &str) -> bool {
 }
 
 fn start(data_dir: &std::path::Path) -> (client::command::Commands, Receiver<Event>) {
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data_dir.to_path_buf(),
-    };
-    backend::start(config, Arc::new(|| {}))
+    start_backend(test_config(data_dir))
 }
 
 #[test]

@@ -2,24 +2,15 @@
 //! made with the page's own controls and saved; the app quits, starts again on the same data
 //! (signing in by itself, as "Remember me" asked), and the page shows every choice kept.
 
-use std::sync::Arc;
-
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use client::settings::{AfterHours, CallStrategyMode, RetentionDays, SettingsForm};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use switchboard::window::Window;
 
 fn start(data_dir: &std::path::Path, server: &str) -> Harness<'static, Window> {
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data_dir.to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let (commands, events) = start_backend(test_config(data_dir));
     // Tall enough that the whole page is on screen, so that every click lands on its control.
     window_harness(
         Window::new(commands, events, Some(server.to_string())),
@@ -150,4 +141,58 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     assert!(has(&h, "Saturday: open"));
     assert!(!has(&h, "Unsaved changes"));
     h.state_mut().quit();
+}
+
+#[test]
+fn unreadable_saved_settings_are_said_in_words_and_kept_until_the_user_saves() {
+    let pbx = pbx();
+    let lease = pbx.lease_any().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    // A settings row this version cannot read: damaged on disk, or written by a newer app.
+    let damaged = serde_json::json!({"time_zone": 42, "appearance": "Sepia"});
+    let profile = storage::paths::profile_dir(data.path(), &lease.user.extension, &server);
+    storage::Store::open(&profile)
+        .unwrap()
+        .set_setting("settings", &damaged)
+        .unwrap();
+    let stored = || {
+        let store = storage::Store::open(&profile).unwrap();
+        (
+            store.setting_text("settings").unwrap(),
+            store.setting_text("settings.damaged").unwrap(),
+        )
+    };
+    let (before, _) = stored();
+
+    let mut h = start(data.path(), &server);
+    sign_in(&mut h, &lease.user);
+    wait_ui(&mut h, "the notice about the settings", |h| {
+        has(
+            h,
+            "Your saved settings could not be read, so the defaults are in use",
+        )
+    });
+    assert!(has(
+        &h,
+        "(A stored value could not be read: settings: unknown variant `Sepia`"
+    ));
+    h.get_by_label("Settings").click();
+    h.step();
+    assert_eq!(draft(&mut h), SettingsForm::default());
+    // Signing in and opening the page wrote nothing over the row.
+    assert_eq!(stored(), (before.clone(), None));
+
+    // Saving keeps the unreadable row aside, then stores the user's choice.
+    pick(&mut h, "Ringtone", "Chime");
+    h.get_by_label("Save").click();
+    wait_ui(&mut h, "the save to be stored", |h| {
+        !has(h, "Unsaved changes")
+    });
+    h.state_mut().quit();
+    drop(h);
+    let (now, aside) = stored();
+    assert_eq!(aside, before, "the unreadable row is kept aside");
+    let saved: SettingsForm = serde_json::from_str(&now.unwrap()).unwrap();
+    assert_eq!(saved.notifications.ringtone, "chime");
 }

@@ -2,12 +2,10 @@
 //! and a lost network (every datagram to the PBX dropped by a relay) are each said in words on
 //! the form, and what the user typed stays there, so that signing in again needs only a click.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use switchboard::window::Window;
 
@@ -20,13 +18,7 @@ fn a_wrong_password_and_a_lost_network_are_said_in_words_and_keep_what_was_typed
     let user = &lease.user;
     let relay = harness::relay::Relay::start(harness::pbx::sip_addr(), true).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let (commands, events) = start_backend(test_config(data.path()));
     let server = relay.addr.to_string();
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use switchboard::window::Window;
@@ -22,13 +21,7 @@ fn a_message_left_after_declining_a_call_counts_on_the_voicemails_tab() {
     let data = tempfile::tempdir().unwrap();
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
 
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let (commands, events) = start_backend(test_config(data.path()));
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),

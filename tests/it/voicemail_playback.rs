@@ -4,11 +4,9 @@
 //! played to its end, marked heard, and deleted with its audio file.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
 use egui_kittest::kittest::Queryable;
 use switchboard::window::Window;
 
@@ -57,13 +55,7 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
             .unwrap()
     };
 
-    let config = BackendConfig {
-        headless_audio: true,
-        directory_url: None,
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+    let (commands, events) = start_backend(test_config(data.path()));
     let mut h = window_harness(
         Window::new(commands, events, Some(server.clone())),
         egui::vec2(1100.0, 720.0),

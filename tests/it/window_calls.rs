@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::window::*;
 use crate::support::*;
-use client::backend::{self, BackendConfig};
+use client::backend::BackendConfig;
 use egui_kittest::kittest::Queryable;
 use switchboard::window::Window;
 
@@ -19,13 +19,10 @@ fn sign_in_dial_the_echo_test_hold_resume_hang_up_and_answer_a_call() {
     let peer_lease = pbx.lease("1002").unwrap();
     let data = tempfile::tempdir().unwrap();
 
-    let config = BackendConfig {
-        headless_audio: true,
+    let (commands, events) = start_backend(BackendConfig {
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
-        directory_refresh: None,
-        data_dir: data.path().to_path_buf(),
-    };
-    let (commands, events) = backend::start(config, Arc::new(|| {}));
+        ..test_config(data.path())
+    });
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     let mut h = window_harness(
         Window::new(commands, events, Some(server)),

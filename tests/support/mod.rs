@@ -9,7 +9,13 @@ pub use harness::{Lease, Pbx, User, wait_for};
 
 pub mod window;
 
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
+
+use client::backend::{self, BackendConfig};
+use client::{Commands, Event};
 
 /// The PBX, brought up if no test has done so yet.
 pub fn pbx() -> Pbx {
@@ -18,3 +24,17 @@ pub fn pbx() -> Pbx {
 
 /// Long enough for a loaded 2-core CI machine; conditions normally hold within milliseconds.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The backend as the tests run it: no sound devices, no directory, `data_dir` its own.
+pub fn test_config(data_dir: &Path) -> BackendConfig {
+    BackendConfig {
+        headless_audio: true,
+        data_dir: data_dir.to_path_buf(),
+        ..Default::default()
+    }
+}
+
+/// Starts the real backend (SIP, media and store) as the window would.
+pub fn start_backend(config: BackendConfig) -> (Commands, Receiver<Event>) {
+    backend::start(config, Arc::new(|| {}))
+}
