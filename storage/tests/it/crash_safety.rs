@@ -71,7 +71,12 @@ struct Committed {
 
 fn spawn_writer(dir: &Path) -> (std::process::Child, mpsc::Receiver<String>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "writer", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_safety::writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DIR, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -96,7 +96,12 @@ impl Session {
         let mut c = Command::new(program);
         c.args(args)
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "keyring::child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
