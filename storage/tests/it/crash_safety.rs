@@ -3,7 +3,6 @@
 //! batches of messages (and edits some) as fast as it can, printing each id only after its
 //! commit returned; the parent kills it with SIGKILL at a random moment, reopens the database,
 //! and finds every printed id and a clean integrity check. Twenty rounds on the same file.
-//! Its own test binary, because it runs itself.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

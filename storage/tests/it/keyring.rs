@@ -1,8 +1,7 @@
 //! Where the password goes, in real sessions: this test binary runs its own `child` test again
 //! with no D-Bus session at all, with a D-Bus session that offers no Secret Service, and with a
 //! private D-Bus session where GNOME Keyring answers, each in throwaway home and runtime
-//! folders, so the user's own keyring is never touched. Its own test binary, because it runs
-//! itself.
+//! folders, so the user's own keyring is never touched.
 //!
 //! Needs `dbus-run-session` and `gnome-keyring-daemon` (`cargo xtask test` installs them).
 
