@@ -2,17 +2,15 @@
 //! certificate from the harness's own test CA): sign-in, calls and audio when that CA is
 //! trusted; refusals in words, with nothing sent in clear, when it is not or the name is wrong.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event, RegistrationState, Transport};
-use support::*;
 
 fn tls_account(pbx: &harness::Pbx, user: &harness::User) -> sipcore::Account {
     let mut a = account(user);

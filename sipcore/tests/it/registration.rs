@@ -1,10 +1,8 @@
 //! Registration against the real Asterisk: digest auth, words for failures, unregister, and
 //! recovering after Asterisk stops and starts.
 
-mod support;
-
+use crate::support::*;
 use sipcore::{Command, Event, RegistrationState};
-use support::*;
 
 #[test]
 fn registers_with_digest_auth_and_asterisk_lists_the_contact_then_unregisters() {

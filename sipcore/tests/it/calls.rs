@@ -1,12 +1,10 @@
 //! Calls through the real Asterisk: answered, busy, cancelled while ringing, hold and resume,
 //! hang-up from either side, incoming calls between two engines, and MESSAGE.
 
-mod support;
-
+use crate::support::*;
 use sipcore::media_control::MediaRequest;
 use sipcore::sdp::Direction;
 use sipcore::{CallId, CallState, Command, EndReason, Event, Hold};
-use support::*;
 
 #[test]
 fn the_echo_test_answers_holds_resumes_and_hangs_up() {
