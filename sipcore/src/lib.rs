@@ -7,6 +7,7 @@ pub mod bodies;
 pub mod call;
 pub mod command;
 pub mod engine;
+pub mod error;
 pub mod event;
 pub mod media_adapter;
 pub mod media_control;
@@ -30,9 +31,11 @@ pub use account::{Account, Transport};
 pub use bodies::pidf::Availability;
 pub use command::Command;
 pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
+pub use error::{EngineError, RegistrationError};
 pub use event::{
     CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState, TransferState,
 };
 pub use media_control::{MediaControl, RecordingMedia, StreamParams, StreamUpdate};
+pub use message::MessageError;
 pub use publish::PublishState;
 pub use session_timer::SessionTimerConfig;

@@ -795,11 +795,11 @@ impl Backend {
                     }
                     R::Failed { reason, .. } if first => {
                         self.sign_out(false);
-                        self.emit(Event::SignInFailed(reason));
+                        self.emit(Event::SignInFailed(reason.to_string()));
                     }
-                    R::Failed { reason, .. } => {
-                        self.emit(Event::Registration(Registration::Failed(reason)))
-                    }
+                    R::Failed { reason, .. } => self.emit(Event::Registration(
+                        Registration::Failed(reason.to_string()),
+                    )),
                     R::Registering => self.emit(Event::Registration(Registration::Connecting)),
                     R::Unregistered => self.emit(Event::Registration(Registration::Offline)),
                 }
@@ -878,7 +878,7 @@ impl Backend {
                 }),
                 phone: None,
             }),
-            sipcore::Event::Error(e) => self.notice(e),
+            sipcore::Event::Error(e) => self.notice(e.to_string()),
             // Our presence is a courtesy to colleagues: a server without it is logged by the
             // engine, not put in front of the user.
             sipcore::Event::OwnPresence(state) => tracing::debug!(?state, "own presence"),

@@ -54,7 +54,7 @@ impl Core {
 
     fn send_subscribe(&mut self, key: &subscription::Key, call_id: String, expires: u32) {
         let inbox = self.inbox.clone();
-        let Some(account) = self.account.clone() else {
+        let Some(account) = self.sign_in.account().cloned() else {
             let _ = inbox.send(Msg::Subscribed {
                 call_id,
                 outcome: subscribe::Outcome::Failed("not signed in".into()),
@@ -68,7 +68,7 @@ impl Core {
             expires,
             contact: self.contact(),
         };
-        let next_hop = self.next_hop.destination();
+        let next_hop = self.sign_in.destination();
         let endpoint = self.endpoint.inner.clone();
         debug!(package = key.package.event(), resource = %key.resource, %call_id, "SUBSCRIBE");
         tokio::spawn(async move {

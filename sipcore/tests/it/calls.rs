@@ -637,7 +637,7 @@ fn a_refused_text_reports_the_failure() {
         panic!("a refused text was reported delivered: {result:?}")
     };
     // The 404 in words.
-    assert_eq!(reason, "That address does not exist.");
+    assert_eq!(reason.to_string(), "That address does not exist.");
     server.finish(TIMEOUT).unwrap();
 }
 

@@ -129,10 +129,17 @@ fn a_wrong_password_is_still_reported_as_rejected() {
     let e = ua.wait("a failure", |e| {
         matches!(e, Event::Registration(RegistrationState::Failed { .. }))
     });
+    let wrong = sipcore::RegistrationError::WrongPassword {
+        user: user.extension.clone(),
+    };
+    assert_eq!(
+        wrong.to_string(),
+        format!("The server rejected the password for {}.", user.extension)
+    );
     assert_eq!(
         e,
         Event::Registration(RegistrationState::Failed {
-            reason: format!("The server rejected the password for {}.", user.extension),
+            reason: wrong,
             retrying: true,
         })
     );

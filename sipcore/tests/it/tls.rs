@@ -22,7 +22,9 @@ fn tls_account(pbx: &harness::Pbx, user: &harness::User) -> sipcore::Account {
 
 fn failure(e: Event) -> (String, bool) {
     match e {
-        Event::Registration(RegistrationState::Failed { reason, retrying }) => (reason, retrying),
+        Event::Registration(RegistrationState::Failed { reason, retrying }) => {
+            (reason.to_string(), retrying)
+        }
         other => panic!("expected a failure, got {other:?}"),
     }
 }
