@@ -143,6 +143,9 @@ fn event_json(e: &Event) -> serde_json::Value {
         Event::OwnPresence(state) => {
             json!({"event": "own_presence", "state": format!("{state:?}")})
         }
+        Event::Conference { members } => {
+            json!({"event": "conference", "members": members.iter().map(|c| c.0).collect::<Vec<_>>()})
+        }
         Event::Error(e) => json!({"event": "error", "message": e.to_string()}),
     }
 }

@@ -201,6 +201,10 @@ pub enum Event {
     },
     /// How publishing our own presence went.
     OwnPresence(crate::publish::PublishState),
+    /// Our 3-way conference's members, each time they change; empty when there is none.
+    Conference {
+        members: Vec<CallId>,
+    },
     /// Something went wrong that belongs to no call's end; its `Display` is the words.
     Error(crate::error::EngineError),
 }

@@ -703,9 +703,9 @@ impl Backend {
                     .filter(|r| group.is_some() && r.call.conference == group)
                     .map(|r| r.call.id)
                     .collect();
-                self.sip(sipcore::Command::Split(
-                    members.iter().map(|c| sipcore::CallId(c.0)).collect(),
-                ));
+                self.sip(sipcore::Command::Split {
+                    keep: sipcore::CallId(id.0),
+                });
                 for m in &members {
                     if *m != id {
                         self.sip(sipcore::Command::Hold(sipcore::CallId(m.0)));
@@ -885,7 +885,8 @@ impl Backend {
             sipcore::Event::Dtmf { .. }
             | sipcore::Event::SessionRefreshed { .. }
             | sipcore::Event::MessageReceived { .. }
-            | sipcore::Event::MessageResult { .. } => {}
+            | sipcore::Event::MessageResult { .. }
+            | sipcore::Event::Conference { .. } => {}
         }
     }
 

@@ -341,14 +341,13 @@ impl Core {
     /// Hanging up a merged call ends the whole conference, as on a desk phone; otherwise the
     /// one call.
     pub(super) fn hang_up(&mut self, call: CallId) {
-        if self.merged.contains(&call) {
-            let members = std::mem::take(&mut self.merged);
-            self.media.split(&members);
-            for member in members {
-                self.hang_up_one(member);
+        match self.end_conference_of(call) {
+            Some(members) => {
+                for member in members {
+                    self.hang_up_one(member);
+                }
             }
-        } else {
-            self.hang_up_one(call);
+            None => self.hang_up_one(call),
         }
     }
 
@@ -395,16 +394,10 @@ impl Core {
         }
         info!(%call, %reason, "call ended");
         entry.phase = Phase::Ended(reason);
-        // A conference of one is no conference: the other party stays, unmixed.
-        if self.merged.contains(&call) {
-            self.merged.retain(|c| *c != call);
-            if self.merged.len() < 2 {
-                let rest = std::mem::take(&mut self.merged);
-                self.media.split(&rest);
-            }
-        }
+        let streaming = entry.audio.streaming();
+        self.leave_conference(call);
         self.session_timers.stop(call);
-        if entry.audio.streaming() {
+        if streaming {
             self.media.stop(call);
         }
         self.emit_state(call);

@@ -406,22 +406,34 @@ impl Core {
             Command::Unregister => self.unregister(),
             Command::Dial { call, target } => self.dial(call, &target),
             Command::AddCall { call, target } => {
-                for other in self.talking() {
-                    self.set_hold(other, true);
-                }
+                self.hold_others(None);
                 self.dial(call, &target);
             }
-            Command::Answer(call) => self.answer(call),
+            Command::Answer(call) => {
+                if self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.phase == Phase::Incoming)
+                {
+                    self.hold_others(Some(call));
+                }
+                self.answer(call);
+            }
             Command::Reject { call, decline } => self.reject(call, decline),
             Command::HangUp(call) => self.hang_up(call),
             Command::Hold(call) => self.set_hold(call, true),
-            Command::Resume(call) => self.set_hold(call, false),
+            Command::Resume(call) => {
+                if self.calls.get(&call).is_some_and(|c| c.phase.is_active()) {
+                    self.hold_others(Some(call));
+                }
+                self.set_hold(call, false);
+            }
             Command::SetMute { call, muted } => self.media.set_mute(call, muted),
             Command::SendDtmf { call, digit } => self.send_dtmf(call, digit),
             Command::Transfer { call, target } => self.transfer(call, &target),
             Command::AttendedTransfer { call, consult } => self.attended_transfer(call, consult),
             Command::Merge(calls) => self.merge(calls),
-            Command::Split(_) => self.split(),
+            Command::Split { keep } => self.split(keep),
             Command::SendMessage {
                 id,
                 target,

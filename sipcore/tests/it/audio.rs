@@ -261,7 +261,7 @@ fn add_call_merge_and_split_mix_the_two_other_parties_in_our_engine() {
     let bob_merged_at = bob_answered.elapsed();
     std::thread::sleep(Duration::from_secs(3));
     // Split: back to two lines, Bob on hold again.
-    alice.handle.send(Command::Split(vec![to_bob, to_carol]));
+    alice.handle.send(Command::Split { keep: to_carol });
     alice.handle.send(Command::Hold(to_bob));
     let split_at = carol_answered.elapsed();
     let bob_split_at = bob_answered.elapsed();
