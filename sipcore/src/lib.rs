@@ -30,7 +30,7 @@ pub use wire::{digest, out_of_dialog};
 pub use account::{Account, Transport};
 pub use bodies::pidf::Availability;
 pub use command::Command;
-pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start};
+pub use engine::{EngineConfig, Handle, StartError, Waker, local_ip_towards, start, start_with};
 pub use error::{EngineError, RegistrationError};
 pub use event::{
     CallId, CallState, EndReason, Event, Hold, LineState, Party, RegistrationState, TransferState,

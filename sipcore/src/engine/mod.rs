@@ -92,22 +92,37 @@ impl Handle {
 }
 
 /// Starts the engine. Events arrive on the returned receiver; `waker` runs after each one.
+/// A thin wrapper over [`start_with`], for tests and bots that read events in a loop.
 pub fn start(
     config: EngineConfig,
     media: Arc<dyn MediaControl>,
     waker: Option<Waker>,
 ) -> Result<(Handle, std_mpsc::Receiver<Event>), StartError> {
+    let (events_tx, events_rx) = std_mpsc::channel();
+    let handle = start_with(config, media, move |event| {
+        if events_tx.send(event).is_ok()
+            && let Some(w) = &waker
+        {
+            w();
+        }
+    })?;
+    Ok((handle, events_rx))
+}
+
+/// Starts the engine and calls `on_event` for every event, in order, on the engine's own
+/// threads: it should only hand the event on (to the app's one inbox) and return.
+pub fn start_with(
+    config: EngineConfig,
+    media: Arc<dyn MediaControl>,
+    on_event: impl Fn(Event) + Send + Sync + 'static,
+) -> Result<Handle, StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("sipcore")
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    let (events_tx, events_rx) = std_mpsc::channel();
-    let sink = EventSink {
-        tx: events_tx,
-        waker,
-    };
+    let sink = EventSink(Arc::new(on_event));
     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
     let bind = SocketAddr::new(config.bind_ip, config.sip_port);
     let (ready_tx, ready_rx) = std_mpsc::channel();
@@ -136,30 +151,21 @@ pub fn start(
     let local_addr = ready_rx
         .recv()
         .map_err(|_| StartError::Stopped { addr: bind })??;
-    Ok((
-        Handle {
-            inbox: inbox_tx,
-            local_addr,
-            done: Arc::new(std::sync::Mutex::new(done_rx)),
-        },
-        events_rx,
-    ))
+    Ok(Handle {
+        inbox: inbox_tx,
+        local_addr,
+        done: Arc::new(std::sync::Mutex::new(done_rx)),
+    })
 }
 
+/// Where every event goes: the app's `on_event`.
 #[derive(Clone)]
-struct EventSink {
-    tx: std_mpsc::Sender<Event>,
-    waker: Option<Waker>,
-}
+struct EventSink(Arc<dyn Fn(Event) + Send + Sync>);
 
 impl EventSink {
     fn emit(&self, event: Event) {
         debug!(?event, "event");
-        if self.tx.send(event).is_ok()
-            && let Some(w) = &self.waker
-        {
-            w();
-        }
+        (self.0)(event);
     }
 }
 

@@ -4,7 +4,9 @@
 use crate::support::*;
 use sipcore::media_control::MediaRequest;
 use sipcore::sdp::Direction;
-use sipcore::{CallId, CallState, Command, EndReason, Event, Hold};
+use std::sync::Arc;
+
+use sipcore::{CallId, CallState, Command, EndReason, EngineConfig, Event, Hold, RecordingMedia};
 
 #[test]
 fn the_echo_test_answers_holds_resumes_and_hangs_up() {
@@ -675,10 +677,26 @@ fn a_reinvite_from_the_other_side_holds_and_resumes_us() {
 /// The engine owns the lines: answering a second call holds the first, resuming the first holds
 /// the second, merging resumes a held member, splitting holds all but the call kept, and the
 /// conference is reported each time it changes. A Hold for a call already held does nothing.
+/// Alice's events come through `start_with`'s callback rather than a channel of the engine's.
 #[test]
 fn the_engine_holds_the_other_lines_and_reports_its_conference() {
     let pbx = pbx();
-    let mut alice = Ua::registered(&pbx);
+    let mut alice = {
+        let media = Arc::new(RecordingMedia::default());
+        let (tx, events) = std::sync::mpsc::channel();
+        let handle = sipcore::start_with(EngineConfig::default(), media.clone(), move |e| {
+            let _ = tx.send(e);
+        })
+        .expect("engine starts");
+        Ua {
+            handle,
+            events,
+            media,
+            seen: Vec::new(),
+            lease: None,
+        }
+    };
+    alice.register(&pbx);
     let mut bob = Ua::registered(&pbx);
     let mut carol = Ua::registered(&pbx);
     let to_bob = CallId(31);
