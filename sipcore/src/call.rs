@@ -173,6 +173,7 @@ impl Phase {
     }
 
     /// The agreed hold (none until active).
+    #[cfg(test)]
     pub fn hold(&self) -> Hold {
         match self {
             Phase::Active { hold, .. } => *hold,
@@ -355,7 +356,6 @@ impl SdpOrigin {
 }
 
 pub struct Call {
-    pub id: CallId,
     pub role: Role,
     pub remote: Party,
     pub phase: Phase,
@@ -373,14 +373,12 @@ pub struct Call {
 
 impl Call {
     pub fn outgoing(
-        id: CallId,
         remote: Party,
         dialog: InviteDialog,
         (sockets, local): (RtpSockets, SocketAddr),
         sdp: SdpOrigin,
     ) -> Self {
         Self {
-            id,
             role: Role::Outgoing,
             remote,
             phase: Phase::Dialing { cancelled: false },
@@ -393,14 +391,8 @@ impl Call {
         }
     }
 
-    pub fn incoming(
-        id: CallId,
-        remote: Party,
-        dialog: InviteDialog,
-        offer: MediaDescription,
-    ) -> Self {
+    pub fn incoming(remote: Party, dialog: InviteDialog, offer: MediaDescription) -> Self {
         Self {
-            id,
             role: Role::Incoming,
             remote,
             phase: Phase::Incoming,
@@ -416,10 +408,6 @@ impl Call {
     /// What the app sees.
     pub fn state(&self) -> CallState {
         self.phase.public()
-    }
-
-    pub fn hold(&self) -> Hold {
-        self.phase.hold()
     }
 }
 

@@ -87,13 +87,7 @@ impl Core {
             }
         };
         info!(%call, %call_id, target, "dialing");
-        let entry = Call::outgoing(
-            call,
-            party::from_uri(&uri),
-            dialog,
-            (socket, local_rtp),
-            origin,
-        );
+        let entry = Call::outgoing(party::from_uri(&uri), dialog, (socket, local_rtp), origin);
         self.by_call_id.insert(call_id, call);
         self.calls.insert(call, entry);
         self.emit_state(call);
@@ -246,7 +240,7 @@ impl Core {
         self.dialog_auth.track(&call_id);
         info!(%call, %call_id, from = %from.number, "incoming call");
         let d = dialog.clone();
-        let entry = Call::incoming(call, from.clone(), dialog, offer);
+        let entry = Call::incoming(from.clone(), dialog, offer);
         if let Some(s) = session {
             self.session_timers.negotiated(call, s);
         }

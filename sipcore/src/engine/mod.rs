@@ -51,9 +51,7 @@ mod transfer;
 
 use sign_in::SignIn;
 
-pub use calls::end_reason_for;
 pub use config::{EngineConfig, StartError, local_ip_towards};
-pub use transfer::{refer_target, uri_header_escape};
 
 /// Called after every event is queued, so a window can wake up and repaint.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;

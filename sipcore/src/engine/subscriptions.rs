@@ -83,7 +83,7 @@ impl Core {
         let Some(Dialog::ClientSubscription(d)) = self.dialogs.get_dialog(&dialog) else {
             let _ = inbox.send(Msg::Resubscribed {
                 dialog,
-                answer: Answer::NoAnswer("the dialog is gone".into()),
+                answer: Answer::Unanswered("the dialog is gone".into()),
             });
             return;
         };
@@ -112,11 +112,11 @@ impl Core {
                         dialog,
                         expires: subscribe::granted(&response),
                     },
-                    Err(e) => Answer::NoAnswer(format!("the 2xx made no dialog: {e}")),
+                    Err(e) => Answer::Unanswered(format!("the 2xx made no dialog: {e}")),
                 }
             }
             subscribe::Outcome::Refused(resp) => subscribe::refusal(&resp),
-            subscribe::Outcome::Failed(why) => Answer::NoAnswer(why),
+            subscribe::Outcome::Failed(why) => Answer::Unanswered(why),
         };
         let accepted = matches!(answer, Answer::Accepted { .. });
         let actions = self.subs.answered(&call_id, answer, Instant::now());
