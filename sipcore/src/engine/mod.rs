@@ -256,6 +256,9 @@ struct Core {
 }
 
 impl Core {
+    /// Opens the SIP socket, builds the endpoint and dialog layer on it, and starts the tasks
+    /// that feed the inbox. It runs past 80 lines because these steps share the socket, token
+    /// and endpoint in the order rsipstack needs; split, they would only be passed around.
     async fn new(
         config: EngineConfig,
         media: Arc<dyn MediaControl>,
