@@ -72,7 +72,7 @@ fn event_json(e: &Event) -> serde_json::Value {
                 json!({"event": "registration", "state": "registered", "expires": expires_secs, "other_devices": other_devices})
             }
             RegistrationState::Failed { reason, retrying } => {
-                json!({"event": "registration", "state": "failed", "reason": reason, "retrying": retrying})
+                json!({"event": "registration", "state": "failed", "reason": reason.to_string(), "retrying": retrying})
             }
             RegistrationState::Unregistered => {
                 json!({"event": "registration", "state": "unregistered"})
@@ -95,9 +95,6 @@ fn event_json(e: &Event) -> serde_json::Value {
                 CallState::Ended(r) => ("ended", Some(json!({"reason": r.to_string()}))),
             };
             json!({"event": "call", "call": call.0, "state": name, "detail": detail})
-        }
-        Event::Conference { members } => {
-            json!({"event": "conference", "members": members.iter().map(|c| c.0).collect::<Vec<_>>()})
         }
         Event::SessionRefreshed { call, by_us } => {
             json!({"event": "session_refreshed", "call": call.0, "by_us": by_us})
@@ -141,12 +138,15 @@ fn event_json(e: &Event) -> serde_json::Value {
         }
         Event::MessageResult { id, result } => {
             json!({"event": "message_result", "id": id, "ok": result.is_ok(),
-            "error": result.as_ref().err()})
+            "error": result.as_ref().err().map(ToString::to_string)})
         }
         Event::OwnPresence(state) => {
             json!({"event": "own_presence", "state": format!("{state:?}")})
         }
-        Event::Error(e) => json!({"event": "error", "message": e}),
+        Event::Conference { members } => {
+            json!({"event": "conference", "members": members.iter().map(|c| c.0).collect::<Vec<_>>()})
+        }
+        Event::Error(e) => json!({"event": "error", "message": e.to_string()}),
     }
 }
 

@@ -21,7 +21,8 @@ pub enum Command {
         call: CallId,
         target: String,
     },
-    /// Answer; every other call we talk on (but those merged with it) goes on hold first.
+    /// Answer a ringing call; every other call we are talking on goes on hold first (merged
+    /// ones too).
     Answer(CallId),
     /// 486 Busy Here, or 603 Decline when `decline` is set.
     Reject {
@@ -30,8 +31,11 @@ pub enum Command {
     },
     /// BYE when talking, CANCEL while ringing.
     HangUp(CallId),
+    /// Hold and resume are idempotent: asking for what is already so, or on its way, does
+    /// nothing.
     Hold(CallId),
-    /// Take off hold; every other call we talk on (but those merged with it) goes on hold.
+    /// Take a call off hold; every other call we are talking on (not in its conference) goes on
+    /// hold first.
     Resume(CallId),
     SetMute {
         call: CallId,
@@ -51,8 +55,9 @@ pub enum Command {
         call: CallId,
         consult: CallId,
     },
-    /// Mix these calls into a 3-way conference in our own media engine (no server conference).
-    /// Hanging up any of them then ends them all.
+    /// Mix these calls into a 3-way conference in our own media engine (no server conference),
+    /// resuming any of them we hold. Hanging up any of them then ends them all.
+    /// [`crate::Event::Conference`] tells its members.
     Merge(Vec<CallId>),
     /// Unmix the conference; its calls stay up, as separate lines, and all but `keep` go on
     /// hold.

@@ -33,9 +33,10 @@ pub enum RegistrationState {
         /// them in its answer.
         other_devices: usize,
     },
-    /// Retrying after a failure, in words ("The server rejected the password for 1001").
+    /// Retrying after a failure; its `Display` is the words ("The server rejected the password
+    /// for 1001").
     Failed {
-        reason: String,
+        reason: crate::error::RegistrationError,
         retrying: bool,
     },
     Unregistered,
@@ -191,19 +192,19 @@ pub enum Event {
     },
     MessageResult {
         id: u64,
-        result: Result<(), String>,
+        result: Result<(), crate::message::MessageError>,
     },
     /// A session refresh (RFC 4028) went through: ours was answered, or theirs arrived.
     SessionRefreshed {
         call: CallId,
         by_us: bool,
     },
-    /// The calls mixed in our 3-way conference changed (empty: none).
+    /// How publishing our own presence went.
+    OwnPresence(crate::publish::PublishState),
+    /// Our 3-way conference's members, each time they change; empty when there is none.
     Conference {
         members: Vec<CallId>,
     },
-    /// How publishing our own presence went.
-    OwnPresence(crate::publish::PublishState),
-    /// Something went wrong that belongs to no call, in words.
-    Error(String),
+    /// Something went wrong that belongs to no call's end; its `Display` is the words.
+    Error(crate::error::EngineError),
 }

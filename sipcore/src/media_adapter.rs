@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::event::CallId;
-use crate::media_control::{MediaControl, StreamParams, StreamUpdate};
+use crate::media_control::{MediaControl, StreamError, StreamParams, StreamUpdate};
 use crate::sdp::{self, CodecName};
 
 /// What a call's audio is connected to.
@@ -112,7 +112,7 @@ impl MediaEngine {
 }
 
 impl MediaControl for MediaEngine {
-    fn start(&self, call: CallId, p: StreamParams) -> Result<(), String> {
+    fn start(&self, call: CallId, p: StreamParams) -> Result<(), StreamError> {
         let route = match &self.source {
             AudioSource::Devices => media::Route::Local,
             AudioSource::Echo => media::Route::Echo,
@@ -144,10 +144,10 @@ impl MediaControl for MediaEngine {
                     symmetric: true,
                 },
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| StreamError::Refused(e.to_string()))
     }
 
-    fn update(&self, call: CallId, u: StreamUpdate) -> Result<(), String> {
+    fn update(&self, call: CallId, u: StreamUpdate) -> Result<(), StreamError> {
         self.engine.update_stream(
             stream(call),
             media::StreamUpdate {

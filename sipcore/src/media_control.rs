@@ -66,9 +66,20 @@ pub struct StreamUpdate {
     pub direction: Direction,
 }
 
+/// Why the media engine could not start or change a call's audio, in its words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// Our RTP socket could not be used (its address could not be read).
+    #[error("{0}")]
+    Socket(String),
+    /// The media engine refused the stream.
+    #[error("{0}")]
+    Refused(String),
+}
+
 pub trait MediaControl: Send + Sync + 'static {
-    fn start(&self, call: CallId, params: StreamParams) -> Result<(), String>;
-    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), String>;
+    fn start(&self, call: CallId, params: StreamParams) -> Result<(), StreamError>;
+    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), StreamError>;
     fn stop(&self, call: CallId);
     /// Sends an RFC 4733 event; false when the stream has no telephone-event.
     fn send_dtmf(&self, call: CallId, digit: char) -> bool;
@@ -120,8 +131,12 @@ impl RecordingMedia {
 }
 
 impl MediaControl for RecordingMedia {
-    fn start(&self, call: CallId, p: StreamParams) -> Result<(), String> {
-        let local = p.sockets.rtp.local_addr().map_err(|e| e.to_string())?;
+    fn start(&self, call: CallId, p: StreamParams) -> Result<(), StreamError> {
+        let local = p
+            .sockets
+            .rtp
+            .local_addr()
+            .map_err(|e| StreamError::Socket(e.to_string()))?;
         self.push(MediaRequest::Start {
             call,
             local,
@@ -131,7 +146,7 @@ impl MediaControl for RecordingMedia {
         });
         Ok(())
     }
-    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), String> {
+    fn update(&self, call: CallId, update: StreamUpdate) -> Result<(), StreamError> {
         self.push(MediaRequest::Update { call, update });
         Ok(())
     }

@@ -9,8 +9,10 @@ use crate::wire::digest::DigestSession;
 use crate::wire::out_of_dialog::{self, OutOfDialog, RequestError};
 
 /// Why a MESSAGE was not delivered, in the words the user reads.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
+    #[error("Sign in before sending messages.")]
+    NotSignedIn,
     #[error("“{0}” is not an address.")]
     BadAddress(String),
     #[error("The server did not answer.")]

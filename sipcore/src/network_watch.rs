@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-/// Whether `ip` is still configured on some interface of this machine.
+/// Whether `ip` is still configured on some interface of this machine (the watch itself asks
+/// whether the route still leaves from it; this is the check the tests make of the machine).
+#[cfg(test)]
 pub fn address_present(ip: IpAddr) -> bool {
     match if_addrs::get_if_addrs() {
         Ok(list) => list.iter().any(|i| i.ip() == ip),

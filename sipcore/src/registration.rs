@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::account::Account;
+use crate::error::RegistrationError;
 use crate::event::RegistrationState;
 use crate::wire::digest::{self, Credentials, DigestSession};
 use crate::wire::next_hop::NextHop;
@@ -238,24 +239,30 @@ impl Registrar {
 
     fn failed(&self, failure: Failure) -> RegistrationState {
         let (user, server) = (&self.user, &self.host);
+        let (user, server) = (user.clone(), server.clone());
         let reason = match failure {
             Failure::Refused(resp) => match resp.status_code.code() {
-                401 | 403 | 407 => format!("The server rejected the password for {user}."),
-                404 => format!("The server does not know the user {user}."),
-                // rsipstack reports its own transaction timeout (64*T1, no answer at all) as a
-                // 408, as RFC 3261 §8.1.3.1 says a UA should; to the user that is one thing.
-                408 => format!("The server {server} is not reachable (no answer)."),
-                503 => format!("The server {server} is unavailable right now."),
-                _ => format!(
-                    "The server refused to sign in {user} ({}).",
-                    resp.status_code
-                ),
+                401 | 403 | 407 => RegistrationError::WrongPassword { user },
+                404 => RegistrationError::UnknownUser { user },
+                // rsipstack reports its own transaction timeout as a 408 (see NoAnswer).
+                408 => RegistrationError::NoAnswer { server },
+                503 => RegistrationError::Unavailable { server },
+                _ => RegistrationError::Refused {
+                    user,
+                    status: resp.status_code.to_string(),
+                },
             },
             Failure::Digest(e) => {
                 warn!("cannot answer the registrar's challenge: {e}");
-                format!("Cannot sign in to {server}: {e}.")
+                RegistrationError::Challenge {
+                    server,
+                    reason: e.to_string(),
+                }
             }
-            Failure::Stack(e) => format!("The server {server} is not reachable ({e})."),
+            Failure::Stack(e) => RegistrationError::Unreachable {
+                server,
+                reason: e.to_string(),
+            },
         };
         RegistrationState::Failed {
             reason,

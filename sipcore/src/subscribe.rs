@@ -95,8 +95,8 @@ pub fn in_dialog_answer(dialog: DialogId, result: rsipstack::Result<Option<Respo
             }
         }
         Ok(Some(resp)) => refusal(&resp),
-        Ok(None) => Answer::NoAnswer("no final response".into()),
-        Err(e) => Answer::NoAnswer(e.to_string()),
+        Ok(None) => Answer::Unanswered("no final response".into()),
+        Err(e) => Answer::Unanswered(e.to_string()),
     }
 }
 

@@ -137,7 +137,7 @@ pub enum Answer {
         retry_after: Option<u32>,
     },
     /// No answer at all (timeout, transport error), in words for the log.
-    NoAnswer(String),
+    Unanswered(String),
 }
 
 /// The `Subscription-State` header (RFC 6665 §8.2.3).
@@ -408,7 +408,7 @@ impl Subscriptions {
                 min_expires,
                 retry_after,
             } => self.refused(&key, code, min_expires, retry_after, now),
-            Answer::NoAnswer(why) => {
+            Answer::Unanswered(why) => {
                 warn!(package = key.package.event(), resource = %key.resource, "SUBSCRIBE not answered: {why}");
                 self.back_off(&key, None, now);
             }
@@ -470,7 +470,7 @@ impl Subscriptions {
                         warn!(package = key.package.event(), resource = %key.resource, code, "refresh refused");
                         self.back_off(&key, retry_after, now);
                     }
-                    Answer::NoAnswer(why) => {
+                    Answer::Unanswered(why) => {
                         warn!(package = key.package.event(), resource = %key.resource, "refresh not answered: {why}");
                         self.back_off(&key, None, now);
                     }
@@ -1370,7 +1370,7 @@ mod tests {
         assert_eq!(key, Key::new(Package::Dialog, "2002"));
         assert!(!s.owns(&d));
         // It times out: wait 1.6–2.4 s, then 3.2–4.8 s after the next one.
-        let out = s.answered(&call_id, Answer::NoAnswer("timeout".into()), t0);
+        let out = s.answered(&call_id, Answer::Unanswered("timeout".into()), t0);
         assert!(subscribes(&out).is_empty());
         let wait = s.next_deadline().unwrap() - t0;
         assert!(

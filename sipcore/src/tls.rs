@@ -123,12 +123,9 @@ impl TrustAnchors {
         })
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.roots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.roots.is_empty()
     }
 }
 

@@ -4,7 +4,6 @@
 //! address.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
 
 use rsipstack::transport::udp::UdpConnection;
 use tokio_util::sync::CancellationToken;
@@ -12,19 +11,26 @@ use tracing::{info, warn};
 
 use super::{Core, Msg, with_default_port};
 use crate::account::Account;
+use crate::error::EngineError;
 use crate::event::Event;
+use crate::wire::next_hop::NextHop;
 
 impl Core {
     /// Starts watching, for the registration `account` is starting, whether our address still
     /// reaches its first hop; ends with `cancel` (that registration's end).
-    pub(super) fn watch_address(&self, account: &Account, cancel: CancellationToken) {
+    pub(super) fn watch_address(
+        &self,
+        account: &Account,
+        hop: &NextHop,
+        cancel: CancellationToken,
+    ) {
         let every = self.config.address_check;
         let bound = self.config.bind_ip;
         if every.is_zero() || bound.is_unspecified() {
             return;
         }
         let server = rsipstack::sip::Uri::try_from(account.server_uri().as_str()).ok();
-        let Some(hop) = server.and_then(|s| self.next_hop.towards(&s)) else {
+        let Some(hop) = server.and_then(|s| hop.towards(&s)) else {
             return;
         };
         let first_hop = with_default_port(&hop.addr.to_string());
@@ -41,7 +47,7 @@ impl Core {
     }
 
     pub(super) fn address_changed(&mut self, ip: IpAddr) {
-        if self.account.is_none() || ip == self.config.bind_ip {
+        if self.sign_in.account().is_none() || ip == self.config.bind_ip {
             return;
         }
         let bind = SocketAddr::new(ip, self.config.sip_port);
@@ -52,19 +58,24 @@ impl Core {
             let opened = UdpConnection::create_connection(bind, None, Some(token.clone()))
                 .await
                 .map(|udp| (udp, token))
-                .map_err(|e| format!("no SIP port could be opened on {bind}: {e}"));
+                .map_err(|e| {
+                    EngineError::NetworkChange(format!(
+                        "no SIP port could be opened on {bind}: {e}"
+                    ))
+                });
             let _ = inbox.send(Msg::Rebound(opened));
         });
     }
 
-    pub(super) fn rebound(&mut self, opened: Result<(UdpConnection, CancellationToken), String>) {
+    pub(super) fn rebound(
+        &mut self,
+        opened: Result<(UdpConnection, CancellationToken), EngineError>,
+    ) {
         let (udp, token) = match opened {
             Ok(x) => x,
             Err(e) => {
                 warn!("{e}");
-                self.events.emit(Event::Error(format!(
-                    "The network changed and Switchboard could not follow it: {e}."
-                )));
+                self.events.emit(Event::Error(e));
                 return;
             }
         };
@@ -81,11 +92,7 @@ impl Core {
             self.config.bind_ip = addr.ip();
         }
         info!(%old, %new, "moved to a new local address; registering again");
-        let Some(account) = self.account.clone() else {
-            return;
-        };
         // The old registration ends without an un-REGISTER: its address is gone.
-        self.registration_quiet.store(true, Ordering::SeqCst);
-        self.register(account);
+        self.register_again_quietly();
     }
 }

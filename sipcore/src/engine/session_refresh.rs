@@ -6,9 +6,9 @@ use rsipstack::dialog::dialog::TransactionHandle;
 use rsipstack::sip::{Header, Request, Response, StatusCode, StatusCodeKind};
 use tracing::{debug, info, warn};
 
-use super::{Core, Msg};
-use crate::event::{CallId, CallState, EndReason, Event};
-use crate::sdp::{self, Direction};
+use super::{Core, DialogFailure, Msg};
+use crate::event::{CallId, EndReason, Event};
+use crate::sdp;
 use crate::session_timer::{self, Due, Fired, Refresher, Session, Verdict};
 
 impl Core {
@@ -45,16 +45,14 @@ impl Core {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
-        let Some(dialog) = entry.dialog.clone() else {
-            return;
-        };
+        let dialog = entry.dialog.clone();
         let inbox = self.inbox.clone();
         if by_update {
             tokio::spawn(async move {
                 let result = dialog
                     .update(Some(headers), None)
                     .await
-                    .map_err(|e| e.to_string());
+                    .map_err(DialogFailure::from);
                 let _ = inbox.send(Msg::RefreshDone {
                     call,
                     by_update,
@@ -63,18 +61,13 @@ impl Core {
             });
             return;
         }
-        let Some(local_rtp) = entry.local_rtp else {
+        let Some(local_rtp) = entry.audio.local_rtp() else {
             return;
         };
-        let direction = if entry.hold().local() {
-            Direction::SendOnly
-        } else {
-            Direction::SendRecv
-        };
         let body = sdp::render(
-            entry.sdp_session,
-            entry.next_sdp_version(),
-            &sdp::offer(local_rtp, direction),
+            entry.sdp.session,
+            entry.sdp.next_version(),
+            &sdp::offer(local_rtp, entry.phase.our_direction()),
         );
         let mut all = vec![Header::ContentType("application/sdp".into())];
         all.extend(headers);
@@ -82,7 +75,7 @@ impl Core {
             let result = dialog
                 .reinvite(Some(all), Some(body.into_bytes()))
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(DialogFailure::from);
             let _ = inbox.send(Msg::RefreshDone {
                 call,
                 by_update,
@@ -95,12 +88,9 @@ impl Core {
         &mut self,
         call: CallId,
         by_update: bool,
-        result: Result<Option<Response>, String>,
+        result: Result<Option<Response>, DialogFailure>,
     ) {
-        if !matches!(
-            self.calls.get(&call).map(|c| &c.state),
-            Some(CallState::Active { .. })
-        ) {
+        if !self.calls.get(&call).is_some_and(|c| c.phase.is_active()) {
             return;
         }
         let resp = match result {

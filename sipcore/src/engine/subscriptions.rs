@@ -54,7 +54,7 @@ impl Core {
 
     fn send_subscribe(&mut self, key: &subscription::Key, call_id: String, expires: u32) {
         let inbox = self.inbox.clone();
-        let Some(account) = self.account.clone() else {
+        let Some(account) = self.sign_in.account().cloned() else {
             let _ = inbox.send(Msg::Subscribed {
                 call_id,
                 outcome: subscribe::Outcome::Failed("not signed in".into()),
@@ -68,7 +68,7 @@ impl Core {
             expires,
             contact: self.contact(),
         };
-        let next_hop = self.next_hop.destination();
+        let next_hop = self.sign_in.destination();
         let endpoint = self.endpoint.inner.clone();
         debug!(package = key.package.event(), resource = %key.resource, %call_id, "SUBSCRIBE");
         tokio::spawn(async move {
@@ -83,7 +83,7 @@ impl Core {
         let Some(Dialog::ClientSubscription(d)) = self.dialogs.get_dialog(&dialog) else {
             let _ = inbox.send(Msg::Resubscribed {
                 dialog,
-                answer: Answer::NoAnswer("the dialog is gone".into()),
+                answer: Answer::Unanswered("the dialog is gone".into()),
             });
             return;
         };
@@ -112,11 +112,11 @@ impl Core {
                         dialog,
                         expires: subscribe::granted(&response),
                     },
-                    Err(e) => Answer::NoAnswer(format!("the 2xx made no dialog: {e}")),
+                    Err(e) => Answer::Unanswered(format!("the 2xx made no dialog: {e}")),
                 }
             }
             subscribe::Outcome::Refused(resp) => subscribe::refusal(&resp),
-            subscribe::Outcome::Failed(why) => Answer::NoAnswer(why),
+            subscribe::Outcome::Failed(why) => Answer::Unanswered(why),
         };
         let accepted = matches!(answer, Answer::Accepted { .. });
         let actions = self.subs.answered(&call_id, answer, Instant::now());

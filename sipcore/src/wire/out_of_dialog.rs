@@ -14,7 +14,7 @@ use tracing::debug;
 use crate::account::Account;
 use crate::wire::digest::{self, Credentials, DigestSession};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
     #[error("“{0}” is not an address")]
     BadUri(String),

@@ -1,10 +1,8 @@
 //! Registration against the real Asterisk: digest auth, words for failures, unregister, and
 //! recovering after Asterisk stops and starts.
 
-mod support;
-
+use crate::support::*;
 use sipcore::{Command, Event, RegistrationState};
-use support::*;
 
 #[test]
 fn registers_with_digest_auth_and_asterisk_lists_the_contact_then_unregisters() {
@@ -42,7 +40,7 @@ fn a_wrong_password_is_reported_in_words() {
         unreachable!()
     };
     assert_eq!(
-        reason,
+        reason.to_string(),
         format!("The server rejected the password for {}.", user.extension)
     );
     assert!(retrying);
@@ -66,7 +64,9 @@ fn an_unreachable_server_is_reported_in_words() {
         unreachable!()
     };
     assert!(
-        reason.starts_with(&format!("The server 127.0.0.1:{port} is not reachable")),
+        reason
+            .to_string()
+            .starts_with(&format!("The server 127.0.0.1:{port} is not reachable")),
         "{reason}"
     );
 }
@@ -90,7 +90,7 @@ fn registration_retries_until_the_server_comes_back() {
     let Event::Registration(RegistrationState::Failed { reason, retrying }) = failed else {
         unreachable!()
     };
-    assert!(reason.contains("not reachable"), "{reason}");
+    assert!(reason.to_string().contains("not reachable"), "{reason}");
     assert!(retrying);
     assert!(relay.dropped() > 0);
     relay.set_up(true);
@@ -336,7 +336,7 @@ fn registration_recovers_when_asterisk_is_stopped_and_started() {
         let Event::Registration(RegistrationState::Failed { reason, retrying }) = failed else {
             unreachable!()
         };
-        assert!(reason.contains("not reachable"), "{reason}");
+        assert!(reason.to_string().contains("not reachable"), "{reason}");
         assert!(retrying, "the engine gave up");
 
         asterisk.boot().unwrap();

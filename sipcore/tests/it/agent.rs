@@ -1,17 +1,15 @@
 //! The command-line agent (the demo bots) as a real process: it echoes a caller's audio and
 //! answers texts, printing its events as JSON lines.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{TIMEOUT, account, pbx};
 use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event};
-use support::{TIMEOUT, account, pbx};
 
 /// Starts the agent for `user` and waits for its "registered" line.
 fn start_agent(

@@ -7,11 +7,9 @@
 //! requests inside a dialog, so the hold's re-INVITE is relayed unchallenged here; answering a
 //! challenged one is covered by `wire::dialog_auth`'s unit tests.
 
-mod support;
-
+use crate::support::*;
 use harness::kamailio::{Algorithm, AuthCheck, Kamailio, Options};
 use sipcore::{Account, CallId, CallState, Command, EndReason, Event, Hold, LineState};
-use support::*;
 
 /// An engine registered at `k` as `user`.
 fn registered(k: &Kamailio, user: &harness::User) -> Ua {

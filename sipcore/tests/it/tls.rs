@@ -2,17 +2,15 @@
 //! certificate from the harness's own test CA): sign-in, calls and audio when that CA is
 //! trusted; refusals in words, with nothing sent in clear, when it is not or the name is wrong.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event, RegistrationState, Transport};
-use support::*;
 
 fn tls_account(pbx: &harness::Pbx, user: &harness::User) -> sipcore::Account {
     let mut a = account(user);
@@ -24,7 +22,9 @@ fn tls_account(pbx: &harness::Pbx, user: &harness::User) -> sipcore::Account {
 
 fn failure(e: Event) -> (String, bool) {
     match e {
-        Event::Registration(RegistrationState::Failed { reason, retrying }) => (reason, retrying),
+        Event::Registration(RegistrationState::Failed { reason, retrying }) => {
+            (reason.to_string(), retrying)
+        }
         other => panic!("expected a failure, got {other:?}"),
     }
 }

@@ -3,12 +3,10 @@
 //! be made to play. The long tests wait out real intervals: about a minute or a minute and a
 //! half each.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use sipcore::{CallId, CallState, Command, EndReason, EngineConfig, Event, SessionTimerConfig};
-use support::*;
 
 /// Past one 90 s interval, with time for Asterisk to act on a missing refresh.
 const PAST_THE_INTERVAL: Duration = Duration::from_secs(120);

@@ -4,15 +4,13 @@
 //! would; sipp's trace of what the registrar received shows where each REGISTER came from. Needs root (CI runs as
 //! root), `ip`, `unshare` and `nsenter`; the namespaces vanish with the test.
 
-mod support;
-
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::*;
 use harness::process::ChildGuard;
 use sipcore::{EngineConfig, Event, RegistrationState};
-use support::*;
 
 #[test]
 fn a_new_local_address_is_noticed_and_registered_from() {

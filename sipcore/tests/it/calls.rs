@@ -1,12 +1,12 @@
 //! Calls through the real Asterisk: answered, busy, cancelled while ringing, hold and resume,
 //! hang-up from either side, incoming calls between two engines, and MESSAGE.
 
-mod support;
-
+use crate::support::*;
 use sipcore::media_control::MediaRequest;
 use sipcore::sdp::Direction;
-use sipcore::{CallId, CallState, Command, EndReason, Event, Hold};
-use support::*;
+use std::sync::Arc;
+
+use sipcore::{CallId, CallState, Command, EndReason, EngineConfig, Event, Hold, RecordingMedia};
 
 #[test]
 fn the_echo_test_answers_holds_resumes_and_hangs_up() {
@@ -639,7 +639,7 @@ fn a_refused_text_reports_the_failure() {
         panic!("a refused text was reported delivered: {result:?}")
     };
     // The 404 in words.
-    assert_eq!(reason, "That address does not exist.");
+    assert_eq!(reason.to_string(), "That address does not exist.");
     server.finish(TIMEOUT).unwrap();
 }
 
@@ -672,4 +672,125 @@ fn a_reinvite_from_the_other_side_holds_and_resumes_us() {
         matches!(state_of(e, id), Some(CallState::Ended(_)))
     });
     phone.finish(TIMEOUT).unwrap();
+}
+
+/// The engine owns the lines: answering a second call holds the first, resuming the first holds
+/// the second, merging resumes a held member, splitting holds all but the call kept, and the
+/// conference is reported each time it changes. A Hold for a call already held does nothing.
+/// Alice's events come through `start_with`'s callback rather than a channel of the engine's.
+#[test]
+fn the_engine_holds_the_other_lines_and_reports_its_conference() {
+    let pbx = pbx();
+    let mut alice = {
+        let media = Arc::new(RecordingMedia::default());
+        let (tx, events) = std::sync::mpsc::channel();
+        let handle = sipcore::start_with(EngineConfig::default(), media.clone(), move |e| {
+            let _ = tx.send(e);
+        })
+        .expect("engine starts");
+        Ua {
+            handle,
+            events,
+            media,
+            seen: Vec::new(),
+            lease: None,
+        }
+    };
+    alice.register(&pbx);
+    let mut bob = Ua::registered(&pbx);
+    let mut carol = Ua::registered(&pbx);
+    let to_bob = CallId(31);
+    alice.handle.send(Command::Dial {
+        call: to_bob,
+        target: bob.extension(),
+    });
+    let bob_id = answer_next(&mut bob);
+    alice.wait("talking to Bob", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    // Carol calls; answering her puts Bob on hold without a Hold from us.
+    carol.handle.send(Command::Dial {
+        call: CallId(1),
+        target: alice.extension(),
+    });
+    let Event::IncomingCall {
+        call: from_carol, ..
+    } = alice.wait("Carol's call", |e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        unreachable!()
+    };
+    alice.handle.send(Command::Answer(from_carol));
+    alice.wait("talking to Carol", |e| {
+        state_of(e, from_carol) == Some(&CallState::Active { hold: Hold::None })
+    });
+    alice.wait("Bob held for Carol", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::Local })
+    });
+
+    // Back to Bob: Carol goes on hold.
+    alice.handle.send(Command::Resume(to_bob));
+    let (mut bob_back, mut carol_held) = (false, false);
+    alice.wait("Bob back and Carol held", |e| {
+        bob_back |= state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::None });
+        carol_held |= state_of(e, from_carol) == Some(&CallState::Active { hold: Hold::Local });
+        bob_back && carol_held
+    });
+
+    // Merge with Carol on hold: the engine resumes her itself.
+    alice.handle.send(Command::Merge(vec![to_bob, from_carol]));
+    alice.wait("the conference", |e| {
+        *e == Event::Conference {
+            members: vec![to_bob, from_carol],
+        }
+    });
+    alice.wait("Carol resumed for the conference", |e| {
+        state_of(e, from_carol) == Some(&CallState::Active { hold: Hold::None })
+    });
+
+    // Split keeping Carol: the conference is over and Bob goes on hold.
+    alice.handle.send(Command::Split { keep: from_carol });
+    alice.wait("no conference", |e| {
+        *e == Event::Conference {
+            members: Vec::new(),
+        }
+    });
+    // A caller that still holds the other line itself does no harm.
+    alice.handle.send(Command::Hold(to_bob));
+    alice.wait("Bob held after the split", |e| {
+        state_of(e, to_bob) == Some(&CallState::Active { hold: Hold::Local })
+    });
+    alice.handle.send(Command::Hold(to_bob));
+
+    for id in [to_bob, from_carol] {
+        alice.handle.send(Command::HangUp(id));
+        alice.wait("hung up", |e| {
+            state_of(e, id) == Some(&CallState::Ended(EndReason::HungUp { by_us: true }))
+        });
+    }
+    bob.wait("Bob hung up on", |e| {
+        state_of(e, bob_id) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+    carol.wait("Carol hung up on", |e| {
+        state_of(e, CallId(1)) == Some(&CallState::Ended(EndReason::HungUp { by_us: false }))
+    });
+    let requests = alice.media.requests();
+    let holds_of_bob = requests
+        .iter()
+        .filter(|r| **r == MediaRequest::HoldMusic(to_bob, true))
+        .count();
+    assert_eq!(
+        holds_of_bob, 2,
+        "Bob held once per line change: {requests:#?}"
+    );
+    let mixed = requests
+        .iter()
+        .position(|r| *r == MediaRequest::Conference(vec![to_bob, from_carol]));
+    let unmixed = requests
+        .iter()
+        .position(|r| *r == MediaRequest::Split(vec![to_bob, from_carol]));
+    assert!(
+        matches!((mixed, unmixed), (Some(m), Some(u)) if m < u),
+        "mixed, then unmixed at the split: {requests:#?}"
+    );
 }

@@ -4,13 +4,11 @@
 //! `mwi_subscribe_replaces_unsolicited`, so with the subscription there are no unsolicited ones.)
 //! Unsolicited NOTIFYs, as other mailbox servers send them, come from a sipp scenario.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event};
-use support::*;
 
 #[test]
 fn a_voicemail_left_for_us_updates_the_waiting_count() {

@@ -3,14 +3,12 @@
 //! watcher as an `Event::Presence`. Kamailio serves presence but not the dialog package, so the
 //! busy lamp is refused there while the presence subscription carries on.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
+use crate::support::*;
 use harness::kamailio::Kamailio;
 use sipcore::{Account, Availability, Command, EngineConfig, Event, Handle, RegistrationState};
-use support::*;
 
 fn engine(k: &Kamailio, user: &harness::User) -> (Handle, Receiver<Event>) {
     let (handle, events) = sipcore::start(
@@ -54,7 +52,7 @@ fn told(events: &Receiver<Event>, extension: &str, expected: Availability) {
 
 #[test]
 fn a_colleague_going_online_away_and_offline_reaches_the_watcher() {
-    support::init_logging();
+    crate::support::init_logging();
     let k = Kamailio::start().unwrap();
     let me = harness::users::get("2015").unwrap();
     let colleague = harness::users::get("2016").unwrap();

@@ -1,15 +1,13 @@
 //! Real audio through the real PBX: a call to the echo test carries our tone there and back,
 //! and a call between two engines carries each side's tone to the other.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{TIMEOUT, account, pbx};
 use harness::audio::has_tone;
 use sipcore::media_adapter::{AudioSource, MediaEngine};
 use sipcore::{CallId, CallState, Command, EngineConfig, Event, Hold};
-use support::{TIMEOUT, account, pbx};
 
 struct Phone {
     handle: sipcore::Handle,

@@ -3,12 +3,10 @@
 //! Asterisk's hints, and sees a watched phone go on a call, ring, and go idle again; presence
 //! open and closed; refreshes; and the subscriptions ended when unwatched or shut down.
 
-mod support;
-
 use std::collections::HashSet;
 
+use crate::support::*;
 use sipcore::{Availability, CallId, CallState, Command, EngineConfig, Event, LineState};
-use support::*;
 
 fn peer_answered(peer: &mut Ua, call: CallId) {
     peer.wait("the peer's call to be answered", |e| {

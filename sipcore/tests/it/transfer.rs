@@ -1,9 +1,7 @@
 //! Transfers through the real Asterisk.
 
-mod support;
-
+use crate::support::*;
 use sipcore::{CallId, CallState, Command, EndReason, Event, Hold, TransferState};
-use support::*;
 
 /// `caller` dials `target` (callee's extension, or its own address) with call id `id`, and
 /// `callee` answers; returns the callee's id for the call once the caller hears it answered.

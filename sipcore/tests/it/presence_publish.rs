@@ -3,12 +3,11 @@
 //! a watcher subscribed with a raw SUBSCRIBE sees open, away and closed in its NOTIFYs. Against
 //! Asterisk, which refuses PUBLISH: the engine says so once and calls still work.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use crate::support::*;
 use harness::kamailio::{Algorithm, Kamailio, Options};
 use harness::presence_watcher::PresenceWatcher;
 use sipcore::bodies::pidf;
@@ -16,7 +15,6 @@ use sipcore::digest::{self, Challenge, ChallengeKind, Credentials};
 use sipcore::{
     Account, Availability, Command, EngineConfig, Event, PublishState, RegistrationState,
 };
-use support::*;
 
 fn next<T>(rx: &Receiver<Event>, what: &str, pick: impl FnMut(&Event) -> Option<T>) -> T {
     harness::wait::next_matching(rx, TIMEOUT, what, pick)

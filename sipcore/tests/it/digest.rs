@@ -2,13 +2,11 @@
 //! and MD5 with qop=auth, refreshes that reuse the nonce with a rising nc, a stale nonce answered
 //! again without the user hearing of it, and a wrong password still reported as one.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use harness::kamailio::{Algorithm, AuthCheck, Kamailio, Options};
 use sipcore::{Account, Command, Event, RegistrationState};
-use support::*;
 
 fn account_on(k: &Kamailio, user: &harness::User, expires: u32) -> Account {
     let mut a = Account::new(&user.extension, &user.password, &k.domain());
@@ -131,10 +129,17 @@ fn a_wrong_password_is_still_reported_as_rejected() {
     let e = ua.wait("a failure", |e| {
         matches!(e, Event::Registration(RegistrationState::Failed { .. }))
     });
+    let wrong = sipcore::RegistrationError::WrongPassword {
+        user: user.extension.clone(),
+    };
+    assert_eq!(
+        wrong.to_string(),
+        format!("The server rejected the password for {}.", user.extension)
+    );
     assert_eq!(
         e,
         Event::Registration(RegistrationState::Failed {
-            reason: format!("The server rejected the password for {}.", user.extension),
+            reason: wrong,
             retrying: true,
         })
     );

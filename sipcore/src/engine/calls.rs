@@ -1,0 +1,525 @@
+//! A call's life from the first INVITE to its end: dialling and the INVITE's outcome, an
+//! incoming INVITE, answering, rejecting, hanging up, and the one place a call ends
+//! ([`Core::end_call`]). What a call may do in each phase is decided in [`crate::call`].
+
+use rsipstack::dialog::DialogId;
+use rsipstack::dialog::dialog::TerminatedReason;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
+use rsipstack::transaction::transaction::Transaction;
+use std::net::SocketAddr;
+use tracing::{debug, info, warn};
+
+use super::{Core, DialogFailure, Msg, reply, reply_with};
+use crate::call::{Audio, Call, Phase, Role, SdpOrigin};
+use crate::error::EngineError;
+use crate::event::{CallId, CallState, EndReason, Event};
+
+use crate::media_control::RtpSockets;
+use crate::sdp::{self, Direction};
+use crate::{party, session_timer};
+
+impl Core {
+    pub(super) fn emit_state(&mut self, call: CallId) {
+        if let Some(c) = self.calls.get(&call) {
+            self.events.emit(Event::CallState {
+                call,
+                state: c.state(),
+            });
+            self.report_to_transferor(call);
+        }
+    }
+
+    pub(super) fn dial(&mut self, call: CallId, target: &str) {
+        let Some(account) = self.sign_in.account().cloned() else {
+            self.fail_new_call(call, target, "Sign in before placing a call.");
+            return;
+        };
+        let socket = match RtpSockets::bind(self.config.bind_ip) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_new_call(call, target, &format!("No audio port is free ({e})."));
+                return;
+            }
+        };
+        let local_rtp = match socket.local_rtp() {
+            Ok(a) => a,
+            Err(e) => return self.fail_new_call(call, target, &e.to_string()),
+        };
+        let uri = account.target_uri(target);
+        let (callee, caller) = match (
+            rsipstack::sip::Uri::try_from(uri.as_str()),
+            rsipstack::sip::Uri::try_from(account.aor().as_str()),
+        ) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => return self.fail_new_call(call, target, &format!("“{target}” cannot be called.")),
+        };
+        let mut origin = SdpOrigin::fresh();
+        let offer = sdp::render(
+            origin.session,
+            origin.next_version(),
+            &sdp::offer(local_rtp, Direction::SendRecv),
+        );
+        // Tracked before the INVITE leaves, so that its challenge is answered by us.
+        let call_id = self.new_call_id();
+        self.dialog_auth.track(&call_id);
+        let option = InviteOption {
+            call_id: Some(call_id.clone()),
+            caller_display_name: account.display_name.clone(),
+            caller,
+            callee,
+            content_type: Some("application/sdp".into()),
+            offer: Some(offer.into_bytes()),
+            contact: self.contact().unwrap_or_default(),
+            credential: self.stack_credential(),
+            headers: Some(session_timer::request_headers(
+                &self.config.session_timers,
+                None,
+            )),
+            destination: self.sign_in.destination(),
+            ..Default::default()
+        };
+        let (dialog, handle) = match self.dialogs.do_invite_async(option, self.state_tx.clone()) {
+            Ok(x) => x,
+            Err(e) => {
+                self.dialog_auth.forget(&call_id);
+                return self.fail_new_call(call, target, &format!("The call could not start: {e}"));
+            }
+        };
+        info!(%call, %call_id, target, "dialing");
+        let entry = Call::outgoing(party::from_uri(&uri), dialog, (socket, local_rtp), origin);
+        self.by_call_id.insert(call_id, call);
+        self.calls.insert(call, entry);
+        self.emit_state(call);
+        let inbox = self.inbox.clone();
+        tokio::spawn(async move {
+            let result = match handle.await {
+                Ok(Ok((_, resp))) => Ok(resp),
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
+            };
+            let _ = inbox.send(Msg::InviteDone { call, result });
+        });
+    }
+
+    /// A Call-ID in the endpoint's format, with our suffix.
+    fn new_call_id(&self) -> String {
+        let option = &self.endpoint.inner.option;
+        rsipstack::transaction::make_call_id(option.callid_suffix.as_deref(), option.callid_format)
+            .value()
+            .to_string()
+    }
+
+    pub(super) fn fail_new_call(&mut self, call: CallId, target: &str, why: &str) {
+        warn!(%call, target, why, "call not placed");
+        self.events.emit(Event::CallState {
+            call,
+            state: CallState::Ended(EndReason::Failed(why.to_string())),
+        });
+    }
+
+    pub(super) fn invite_done(
+        &mut self,
+        call: CallId,
+        result: Result<Option<rsipstack::sip::Response>, DialogFailure>,
+    ) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.phase.is_ended() {
+            return;
+        }
+        match result {
+            Ok(Some(resp))
+                if entry.phase.cancelled()
+                    && resp.status_code.kind() == StatusCodeKind::Successful =>
+            {
+                // The answer crossed our CANCEL (RFC 3261 §9.1): the call is up, so it ends
+                // with a BYE, as the user asked.
+                debug!(%call, "answered after we cancelled; hanging up");
+                self.hang_up_dialog(call);
+                self.end_call(call, EndReason::Cancelled);
+            }
+            Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
+                match sdp::parse(&resp.body).and_then(|a| Ok((sdp::chosen_from_answer(&a)?, a))) {
+                    Ok((codec, answer)) => {
+                        entry.remote_sdp = Some(answer.clone());
+                        entry.phase = Phase::active();
+                        self.session_timers
+                            .restart(call, session_timer::from_response(&resp));
+                        let direction = Direction::answer_to(answer.direction, Direction::SendRecv);
+                        self.start_or_update_media(
+                            call,
+                            &answer,
+                            codec,
+                            answer.telephone_event,
+                            direction,
+                        );
+                        self.emit_state(call);
+                    }
+                    Err(e) => {
+                        warn!(%call, "unusable answer: {e}");
+                        self.end_call(
+                            call,
+                            EndReason::Failed(format!(
+                                "The other side's audio could not be used ({e})."
+                            )),
+                        );
+                        self.hang_up_dialog(call);
+                    }
+                }
+            }
+            Ok(Some(resp)) => {
+                let reason = end_reason_for(resp.status_code.code(), &resp.status_code.to_string());
+                self.end_call(call, reason);
+            }
+            Ok(None) => self.end_call(call, EndReason::Failed("No answer from the server.".into())),
+            Err(e) if entry.phase.cancelled() => {
+                debug!(%call, "invite ended after cancel: {e}");
+                self.end_call(call, EndReason::Cancelled);
+            }
+            Err(e) => {
+                let reason = if e.is_timeout() {
+                    EndReason::Failed("The phone system did not answer.".into())
+                } else {
+                    EndReason::Failed(format!("The call failed: {e}"))
+                };
+                self.end_call(call, reason);
+            }
+        }
+    }
+
+    pub(super) fn incoming_invite(&mut self, mut tx: Transaction) {
+        let session = match session_timer::for_request(&tx.original, &self.config.session_timers) {
+            session_timer::Verdict::TooSmall { min_se } => {
+                let headers = session_timer::too_small_headers(min_se);
+                reply_with(tx, StatusCode::SessionIntervalTooSmall, headers);
+                return;
+            }
+            session_timer::Verdict::Accept(s) => s,
+        };
+        let offer = match sdp::parse(&tx.original.body) {
+            Ok(o) if !o.codecs.is_empty() => o,
+            Ok(_) | Err(_) if tx.original.body.is_empty() => {
+                // Offerless INVITE: not supported yet; refuse cleanly.
+                reply(tx, StatusCode::NotAcceptableHere);
+                return;
+            }
+            _ => {
+                reply(tx, StatusCode::NotAcceptableHere);
+                return;
+            }
+        };
+        if sdp::answer(
+            &offer,
+            SocketAddr::from(([127, 0, 0, 1], 9)),
+            Direction::SendRecv,
+        )
+        .is_err()
+        {
+            reply(tx, StatusCode::NotAcceptableHere);
+            return;
+        }
+        let dialog = match self.dialogs.get_or_create_server_invite(
+            &tx,
+            self.state_tx.clone(),
+            self.stack_credential(),
+            self.contact(),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!("could not create a dialog for an incoming call: {e}");
+                reply(tx, StatusCode::ServerInternalError);
+                return;
+            }
+        };
+        let call = CallId(self.next_incoming);
+        self.next_incoming += 1;
+        let from = party::from_request(&tx.original);
+        let call_id = dialog.id().call_id.clone();
+        self.dialog_auth.track(&call_id);
+        info!(%call, %call_id, from = %from.number, "incoming call");
+        let d = dialog.clone();
+        let entry = Call::incoming(from.clone(), dialog, offer);
+        if let Some(s) = session {
+            self.session_timers.negotiated(call, s);
+        }
+        self.by_call_id.insert(call_id, call);
+        self.calls.insert(call, entry);
+        let mut server = d.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server.handle(&mut tx).await {
+                debug!("incoming INVITE transaction ended: {e}");
+            }
+        });
+        if let Err(e) = d.ringing(None, None) {
+            warn!(%call, "could not send 180 Ringing: {e}");
+        }
+        self.events.emit(Event::IncomingCall { call, from });
+        self.emit_state(call);
+    }
+
+    pub(super) fn answer(&mut self, call: CallId) {
+        let bind_ip = self.config.bind_ip;
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.phase != Phase::Incoming {
+            return;
+        }
+        let Some(offer) = entry.remote_sdp.clone() else {
+            return;
+        };
+        let socket = match RtpSockets::bind(bind_ip) {
+            Ok(s) => s,
+            Err(e) => {
+                self.events
+                    .emit(Event::Error(EngineError::NoAudioPort(e.to_string())));
+                return;
+            }
+        };
+        let Ok(local_rtp) = socket.local_rtp() else {
+            return;
+        };
+        let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv) {
+            Ok(a) => a,
+            Err(e) => {
+                self.events
+                    .emit(Event::Error(EngineError::UnusableOffer(e.to_string())));
+                return;
+            }
+        };
+        let body = sdp::render(entry.sdp.session, entry.sdp.next_version(), &answer);
+        let dialog = entry.dialog.clone();
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(self.session_timers.answering(call));
+        if let Err(e) = dialog.accept(Some(headers), Some(body.into_bytes())) {
+            self.events
+                .emit(Event::Error(EngineError::AnswerFailed(e.to_string())));
+            return;
+        }
+        entry.audio = Audio::Bound {
+            sockets: socket,
+            local: local_rtp,
+        };
+        entry.phase = Phase::active();
+        let codec = answer.codecs[0].clone();
+        self.start_or_update_media(
+            call,
+            &offer,
+            codec,
+            answer.telephone_event,
+            answer.direction,
+        );
+        self.emit_state(call);
+    }
+
+    pub(super) fn reject(&mut self, call: CallId, decline: bool) {
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        if entry.phase != Phase::Incoming {
+            return;
+        }
+        let code = if decline {
+            StatusCode::Decline
+        } else {
+            StatusCode::BusyHere
+        };
+        if let Err(e) = entry.dialog.reject(Some(code), None) {
+            warn!(%call, "reject failed: {e}");
+        }
+        self.end_call(call, EndReason::Declined);
+    }
+
+    /// Hanging up a merged call ends the whole conference, as on a desk phone; otherwise the
+    /// one call.
+    pub(super) fn hang_up(&mut self, call: CallId) {
+        match self.end_conference_of(call) {
+            Some(members) => {
+                for member in members {
+                    self.hang_up_one(member);
+                }
+            }
+            None => self.hang_up_one(call),
+        }
+    }
+
+    pub(super) fn hang_up_one(&mut self, call: CallId) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.phase.cancel() {
+            let d = entry.dialog.clone();
+            tokio::spawn(async move {
+                if let Err(e) = d.cancel().await {
+                    warn!("CANCEL failed: {e}");
+                }
+            });
+            return;
+        }
+        match entry.phase {
+            Phase::Incoming => self.reject(call, true),
+            Phase::Active { .. } => {
+                self.hang_up_dialog(call);
+                self.end_call(call, EndReason::HungUp { by_us: true });
+            }
+            Phase::Dialing { .. } | Phase::Ringing { .. } | Phase::Ended(_) => {}
+        }
+    }
+
+    pub(super) fn hang_up_dialog(&mut self, call: CallId) {
+        if let Some(d) = self.calls.get(&call).map(|c| c.dialog.clone()) {
+            tokio::spawn(async move {
+                if let Err(e) = d.bye().await {
+                    warn!("BYE failed: {e}");
+                }
+            });
+        }
+    }
+
+    /// Moves a call to Ended once, stops its audio and forgets it.
+    pub(super) fn end_call(&mut self, call: CallId, reason: EndReason) {
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.phase.is_ended() {
+            return;
+        }
+        info!(%call, %reason, "call ended");
+        entry.phase = Phase::Ended(reason);
+        let streaming = entry.audio.streaming();
+        self.leave_conference(call);
+        self.session_timers.stop(call);
+        if streaming {
+            self.media.stop(call);
+        }
+        self.emit_state(call);
+        if let Some(entry) = self.calls.remove(&call) {
+            let d = &entry.dialog;
+            self.by_call_id.remove(&d.id().call_id);
+            self.dialog_auth.forget(&d.id().call_id);
+            // Dropping the sender ends the dialog's request task once its queue is empty.
+            self.in_dialog.remove(&d.id());
+        }
+    }
+
+    /// A provisional answer to our INVITE: ringing, with early media when it carries SDP.
+    pub(super) fn early(&mut self, id: &DialogId, resp: &Response) {
+        let Some(call) = self.call_for(id) else {
+            return;
+        };
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.role != Role::Outgoing || !entry.phase.is_outgoing_setup() {
+            return;
+        }
+        let early = if resp.body.is_empty() {
+            None
+        } else {
+            sdp::parse(&resp.body).ok()
+        };
+        entry.phase.ringing(early.is_some());
+        if let Some(desc) = early
+            && let Ok(codec) = sdp::chosen_from_answer(&desc)
+        {
+            entry.remote_sdp = Some(desc.clone());
+            let direction = Direction::answer_to(desc.direction, Direction::SendRecv);
+            self.start_or_update_media(call, &desc, codec, desc.telephone_event, direction);
+        }
+        self.emit_state(call);
+    }
+
+    /// The stack ended a call's dialog: the end, in the words for the phase it was in.
+    pub(super) fn terminated(&mut self, id: &DialogId, reason: TerminatedReason) {
+        self.dialogs.remove_dialog(id);
+        let Some(call) = self.call_for(id) else {
+            return;
+        };
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        let end = match (&entry.phase, reason) {
+            (Phase::Incoming, _) => EndReason::Missed,
+            (Phase::Dialing { .. } | Phase::Ringing { .. }, TerminatedReason::UacCancel) => {
+                EndReason::Cancelled
+            }
+            (Phase::Dialing { .. } | Phase::Ringing { .. }, r) => terminated_reason(r),
+            (Phase::Active { .. }, TerminatedReason::Timeout) => {
+                EndReason::Failed("The call dropped: the other side stopped answering.".into())
+            }
+            (Phase::Active { .. }, _) => EndReason::HungUp { by_us: false },
+            (Phase::Ended(_), _) => return,
+        };
+        self.end_call(call, end);
+    }
+}
+
+/// Final response codes in the words the call screen shows.
+pub fn end_reason_for(code: u16, text: &str) -> EndReason {
+    match code {
+        486 | 600 => EndReason::Busy,
+        603 => EndReason::Declined,
+        404 | 604 | 484 => EndReason::NotFound,
+        408 | 480 => EndReason::NoAnswer,
+        487 => EndReason::Cancelled,
+        // Still challenged after our answer to the challenge.
+        401 | 407 => {
+            EndReason::Failed("The call was refused: the password was not accepted.".into())
+        }
+        _ => {
+            // rsipstack's status text may already start with the code.
+            let text = text
+                .strip_prefix(code.to_string().as_str())
+                .map(str::trim_start)
+                .unwrap_or(text);
+            EndReason::Failed(format!("The call failed ({code} {text})."))
+        }
+    }
+}
+
+pub(super) fn terminated_reason(r: TerminatedReason) -> EndReason {
+    match r {
+        TerminatedReason::UasBusy | TerminatedReason::UacBusy => EndReason::Busy,
+        TerminatedReason::UasDecline => EndReason::Declined,
+        TerminatedReason::Timeout => EndReason::NoAnswer,
+        TerminatedReason::UacCancel => EndReason::Cancelled,
+        TerminatedReason::UasOther(s)
+        | TerminatedReason::UacOther(s)
+        | TerminatedReason::ProxyError(s) => end_reason_for(s.code(), &s.to_string()),
+        TerminatedReason::ProxyAuthRequired => {
+            EndReason::Failed("The server asked for a password it did not accept.".into())
+        }
+        TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::HungUp { by_us: false },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_codes_become_words() {
+        assert_eq!(end_reason_for(486, "Busy Here"), EndReason::Busy);
+        assert_eq!(end_reason_for(603, "Decline"), EndReason::Declined);
+        assert_eq!(
+            end_reason_for(500, "500 Server Internal Error").to_string(),
+            "The call failed (500 Server Internal Error)."
+        );
+        assert!(
+            end_reason_for(401, "Unauthorized")
+                .to_string()
+                .contains("password")
+        );
+        assert_eq!(end_reason_for(404, "Not Found"), EndReason::NotFound);
+        assert_eq!(
+            end_reason_for(480, "Temporarily Unavailable"),
+            EndReason::NoAnswer
+        );
+        assert_eq!(
+            end_reason_for(503, "Service Unavailable").to_string(),
+            "The call failed (503 Service Unavailable)."
+        );
+    }
+}
