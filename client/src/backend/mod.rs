@@ -230,7 +230,7 @@ impl Backend {
                 presence: Some(convert::presence(availability)),
                 phone: None,
             }),
-            sipcore::Event::Error(e) => self.notice(e),
+            sipcore::Event::Error(e) => self.notice(e.to_string()),
             // Our presence is a courtesy to colleagues: a server without it is logged by the
             // engine, not put in front of the user.
             sipcore::Event::OwnPresence(state) => tracing::debug!(?state, "own presence"),
