@@ -22,10 +22,11 @@ use crate::event::{CallId, CallState, EndReason, Hold, Party};
 use crate::media_control::RtpSockets;
 use crate::sdp::{Direction, MediaDescription};
 
-/// Re-INVITEs the stack refused to send because the dialog was not confirmed yet (its ACK not
-/// processed): retried every [`HOLD_RETRY_EVERY`] up to this many times, one second in all.
-pub const HOLD_RETRIES: u32 = 40;
-pub const HOLD_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+/// Requests in a call (a hold's re-INVITE, a transfer's REFER) that the stack refused to send
+/// because the dialog was not confirmed yet (the answer's ACK not processed): retried every
+/// [`UNCONFIRMED_RETRY_EVERY`] up to this many times, one second in all.
+pub const UNCONFIRMED_RETRIES: u32 = 40;
+pub const UNCONFIRMED_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -75,7 +76,7 @@ pub enum HoldStep {
     Send {
         hold: bool,
     },
-    /// The stack was not ready: send the same re-INVITE again after [`HOLD_RETRY_EVERY`].
+    /// The stack was not ready: send the same re-INVITE again after [`UNCONFIRMED_RETRY_EVERY`].
     Retry {
         hold: bool,
     },
@@ -257,7 +258,7 @@ impl Phase {
         let Some(f) = hold_in_flight.as_mut() else {
             return nothing;
         };
-        if answer == HoldAnswer::NotSent && f.retries < HOLD_RETRIES {
+        if answer == HoldAnswer::NotSent && f.retries < UNCONFIRMED_RETRIES {
             f.retries += 1;
             return HoldOutcome {
                 next: HoldStep::Retry { hold: f.hold },
@@ -577,7 +578,7 @@ mod tests {
     fn a_hold_the_stack_was_not_ready_for_is_retried_then_given_up() {
         let mut p = Phase::active();
         p.ask_hold(true);
-        for _ in 0..HOLD_RETRIES {
+        for _ in 0..UNCONFIRMED_RETRIES {
             let out = p.hold_answered(HoldAnswer::NotSent);
             assert_eq!(out.next, HoldStep::Retry { hold: true });
             assert!(!out.failed && !out.changed);

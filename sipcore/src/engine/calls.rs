@@ -370,6 +370,14 @@ impl Core {
 
     pub(super) fn hang_up_dialog(&mut self, call: CallId) {
         if let Some(d) = self.calls.get(&call).map(|c| c.dialog.clone()) {
+            // Behind the requests of theirs still being answered, if any.
+            if let Some(queue) = self.in_dialog.get(&d.id())
+                && queue
+                    .send(super::requests::InDialog::Bye(d.clone()))
+                    .is_ok()
+            {
+                return;
+            }
             tokio::spawn(async move {
                 if let Err(e) = d.bye().await {
                     warn!("BYE failed: {e}");

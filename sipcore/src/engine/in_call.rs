@@ -7,7 +7,7 @@ use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind};
 use tracing::warn;
 
 use super::{Core, DialogFailure, Msg, respond};
-use crate::call::{HOLD_RETRY_EVERY, HoldAnswer, HoldStep, Phase};
+use crate::call::{HoldAnswer, HoldStep, Phase, UNCONFIRMED_RETRY_EVERY};
 use crate::error::EngineError;
 use crate::event::{CallId, Event};
 
@@ -111,7 +111,7 @@ impl Core {
             HoldStep::Retry { hold } => {
                 let inbox = self.inbox.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(HOLD_RETRY_EVERY).await;
+                    tokio::time::sleep(UNCONFIRMED_RETRY_EVERY).await;
                     let _ = inbox.send(Msg::HoldRetry { call, hold });
                 });
             }

@@ -234,10 +234,10 @@ struct Core {
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
     next_incoming: u64,
-    /// One queue per dialog for the requests the far end sends in it. rsipstack answers 500 to
-    /// a request whose CSeq is below the last one it saw, so two NOTIFYs sent back to back must
-    /// reach it in order, not raced on separate tasks.
-    in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<Transaction>>,
+    /// One queue per dialog for the requests the far end sends in it, and our BYE after them.
+    /// rsipstack answers 500 to a request whose CSeq is below the last one it saw, so two
+    /// NOTIFYs sent back to back must reach it in order, not raced on separate tasks.
+    in_dialog: HashMap<rsipstack::dialog::DialogId, mpsc::UnboundedSender<requests::InDialog>>,
     /// Our UDP socket, for keepalives outside any transaction.
     udp: UdpConnection,
     /// Closes `udp` when the engine moves to another address.

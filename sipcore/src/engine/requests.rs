@@ -14,6 +14,16 @@ use crate::message::MessageError;
 
 use crate::{message, party};
 
+/// What a dialog's queue carries, done one after another.
+pub(super) enum InDialog {
+    /// A request the other side sent in the dialog.
+    Request(Box<Transaction>),
+    /// Our BYE, sent only once every request of theirs before it has its answer: a hang-up
+    /// right after they put us on hold must not overtake our 200 to their re-INVITE or UPDATE
+    /// (strict peers, sipp among them, abort the call on that).
+    Bye(rsipstack::dialog::invite_dialog::InviteDialog),
+}
+
 impl Core {
     /// A request the stack did not match to a transaction of ours: in one of our dialogs it
     /// goes to that dialog's queue, otherwise it is routed here by method.
@@ -97,20 +107,32 @@ impl Core {
         self.in_dialog
             .retain(|id, q| !q.is_closed() && dialogs.get_dialog(id).is_some());
         let queue = self.in_dialog.entry(dialog.id()).or_insert_with(|| {
-            let (q, mut requests) = mpsc::unbounded_channel::<Transaction>();
+            let (q, mut jobs) = mpsc::unbounded_channel::<InDialog>();
             let mut dialog = dialog.clone();
             tokio::spawn(async move {
-                while let Some(mut tx) = requests.recv().await {
-                    if let Err(e) = dialog.handle(&mut tx).await {
-                        debug!("in-dialog request failed: {e}");
+                while let Some(job) = jobs.recv().await {
+                    match job {
+                        // Returns once our final answer to it has been sent.
+                        InDialog::Request(mut tx) => {
+                            if let Err(e) = dialog.handle(&mut tx).await {
+                                debug!("in-dialog request failed: {e}");
+                            }
+                        }
+                        InDialog::Bye(call) => {
+                            if let Err(e) = call.bye().await {
+                                warn!("BYE failed: {e}");
+                            }
+                        }
                     }
                 }
             });
             q
         });
-        if let Err(mpsc::error::SendError(tx)) = queue.send(tx) {
+        if let Err(mpsc::error::SendError(InDialog::Request(tx))) =
+            queue.send(InDialog::Request(Box::new(tx)))
+        {
             // The queue's task is gone; answer on our own rather than drop the request.
-            reply(tx, StatusCode::CallTransactionDoesNotExist);
+            reply(*tx, StatusCode::CallTransactionDoesNotExist);
         }
     }
 

@@ -8,7 +8,7 @@ use rsipstack::sip::{Header, HeadersExt, Request, StatusCode, StatusCodeKind};
 use tracing::{debug, info};
 
 use super::{Core, respond};
-use crate::call::sipfrag_for;
+use crate::call::{UNCONFIRMED_RETRIES, UNCONFIRMED_RETRY_EVERY, sipfrag_for};
 use crate::error::EngineError;
 use crate::event::{CallId, EndReason, Event};
 
@@ -90,8 +90,21 @@ impl Core {
             state: crate::event::TransferState::Trying,
         });
         tokio::spawn(async move {
-            let refer_to = rsipstack::sip::ReferTo::new(refer_to);
-            match dialog.refer(refer_to, None, None).await {
+            let mut sent = dialog
+                .refer(rsipstack::sip::ReferTo::new(refer_to.clone()), None, None)
+                .await;
+            // A transfer asked for just after we answered can come before the caller's ACK:
+            // the stack sends nothing until the dialog is confirmed.
+            for _ in 0..UNCONFIRMED_RETRIES {
+                if !matches!(sent, Ok(None)) {
+                    break;
+                }
+                tokio::time::sleep(UNCONFIRMED_RETRY_EVERY).await;
+                sent = dialog
+                    .refer(rsipstack::sip::ReferTo::new(refer_to.clone()), None, None)
+                    .await;
+            }
+            match sent {
                 Ok(Some(r)) if r.status_code.kind() == StatusCodeKind::Successful => {}
                 Ok(r) => events.emit(Event::Transfer {
                     call,
