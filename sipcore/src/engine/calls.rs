@@ -303,15 +303,7 @@ impl Core {
             local: local_rtp,
         };
         entry.phase = Phase::active();
-        let codec = answer.codecs[0].clone();
-        self.start_or_update_media(
-            call,
-            &offer,
-            codec,
-            answer.telephone_event,
-            answer.direction,
-        );
-        self.emit_state(call);
+        self.follow_our_answer(call, &offer, &answer);
     }
 
     pub(super) fn reject(&mut self, call: CallId, decline: bool) {

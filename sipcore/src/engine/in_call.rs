@@ -82,15 +82,7 @@ impl Core {
             let held_by_them = matches!(offer.direction, Direction::SendOnly | Direction::Inactive);
             entry.phase.held_by_them(held_by_them);
             entry.remote_sdp = Some(offer.clone());
-            let codec = answer.codecs[0].clone();
-            self.start_or_update_media(
-                call,
-                &offer,
-                codec,
-                answer.telephone_event,
-                answer.direction,
-            );
-            self.emit_state(call);
+            self.follow_our_answer(call, &offer, &answer);
         }
         self.refreshed_by_them(call, session);
     }
@@ -235,6 +227,18 @@ impl Core {
                 }
             });
         }
+    }
+
+    /// We answered their offer: the audio follows our answer, and the app hears of it.
+    pub(super) fn follow_our_answer(
+        &mut self,
+        call: CallId,
+        offer: &sdp::MediaDescription,
+        answer: &sdp::MediaDescription,
+    ) {
+        let codec = answer.codecs[0].clone();
+        self.start_or_update_media(call, offer, codec, answer.telephone_event, answer.direction);
+        self.emit_state(call);
     }
 
     pub(super) fn start_or_update_media(

@@ -49,6 +49,17 @@ fn phone(pbx: &harness::Pbx, source: AudioSource, dir: &std::path::Path) -> Phon
 }
 
 impl Phone {
+    /// Waits for the next call to ring here and answers it.
+    fn answer_next(&self) -> CallId {
+        match self.wait(|e| matches!(e, Event::IncomingCall { .. })) {
+            Event::IncomingCall { call, .. } => {
+                self.handle.send(Command::Answer(call));
+                call
+            }
+            _ => unreachable!("the wait matched an incoming call"),
+        }
+    }
+
     fn wait(&self, mut pred: impl FnMut(&Event) -> bool) -> Event {
         let deadline = std::time::Instant::now() + TIMEOUT;
         loop {
@@ -132,12 +143,7 @@ fn two_engines_hear_each_others_tone_through_the_pbx() {
         call: id,
         target: bob._lease.user.extension.clone(),
     });
-    let Event::IncomingCall { call: bob_id, .. } =
-        bob.wait(|e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
+    let bob_id = bob.answer_next();
     alice.wait(
         |e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
     );
@@ -170,12 +176,7 @@ fn dtmf_keys_reach_the_other_engine_as_rfc4733_through_the_pbx() {
         call: id,
         target: bob._lease.user.extension.clone(),
     });
-    let Event::IncomingCall { call: bob_id, .. } =
-        bob.wait(|e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
+    let bob_id = bob.answer_next();
     alice.wait(
         |e| matches!(e, Event::CallState { call, state: CallState::Active { .. } } if *call == id),
     );
@@ -221,15 +222,6 @@ fn add_call_merge_and_split_mix_the_two_other_parties_in_our_engine() {
     let carol_dir = tempfile::tempdir().unwrap();
     let carol = phone(&pbx, AudioSource::Tone(1500.0), carol_dir.path());
 
-    let answer = |callee: &Phone| -> CallId {
-        let Event::IncomingCall { call, .. } =
-            callee.wait(|e| matches!(e, Event::IncomingCall { .. }))
-        else {
-            unreachable!()
-        };
-        callee.handle.send(Command::Answer(call));
-        call
-    };
     let active = |id: CallId| move |e: &Event| matches!(e, Event::CallState { call, state: CallState::Active { hold: Hold::None } } if *call == id);
 
     let (to_bob, to_carol) = (CallId(1), CallId(2));
@@ -237,7 +229,7 @@ fn add_call_merge_and_split_mix_the_two_other_parties_in_our_engine() {
         call: to_bob,
         target: bob._lease.user.extension.clone(),
     });
-    let bob_id = answer(&bob);
+    let bob_id = bob.answer_next();
     alice.wait(active(to_bob));
     let bob_answered = std::time::Instant::now();
     // Add call: the first goes on hold.
@@ -248,7 +240,7 @@ fn add_call_merge_and_split_mix_the_two_other_parties_in_our_engine() {
         call: to_carol,
         target: carol._lease.user.extension.clone(),
     });
-    let carol_id = answer(&carol);
+    let carol_id = carol.answer_next();
     alice.wait(active(to_carol));
     let carol_answered = std::time::Instant::now();
 
@@ -327,12 +319,7 @@ fn the_far_end_hears_us_again_after_hold_and_resume() {
         call: id,
         target: bob._lease.user.extension.clone(),
     });
-    let Event::IncomingCall { call: bob_id, .. } =
-        bob.wait(|e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
-    bob.handle.send(Command::Answer(bob_id));
+    let bob_id = bob.answer_next();
     let held = |h: Hold| move |e: &Event| matches!(e, Event::CallState { call, state: CallState::Active { hold } } if *call == id && *hold == h);
     alice.wait(held(Hold::None));
     // Twice: the first switch back from the PBX's music is not the only one that must work.

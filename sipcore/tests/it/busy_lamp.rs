@@ -86,9 +86,7 @@ fn the_lamp_follows_a_watched_phone_on_a_call_ringing_and_idle() {
         call: CallId(2),
         target: ext.clone(),
     });
-    peer.wait("the call to ring at the peer", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    });
+    peer.wait_incoming("the call to ring at the peer");
     wait_phone(&mut watcher, &ext, LineState::Ringing);
     caller.handle.send(Command::HangUp(CallId(2)));
     caller.wait("the caller's call to end", |e| {

@@ -150,12 +150,7 @@ fn one_engine_calls_another_which_answers_and_the_caller_hangs_up() {
         call: id,
         target: bob.extension(),
     });
-    let incoming = bob.wait("an incoming call", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    });
-    let Event::IncomingCall { call: bob_id, from } = incoming else {
-        unreachable!()
-    };
+    let (bob_id, from) = bob.wait_incoming("an incoming call");
     assert_eq!(from.number, alice.extension(), "caller number from the PBX");
     assert_eq!(
         from.name.as_deref(),
@@ -199,11 +194,7 @@ fn declining_an_incoming_call_tells_the_caller() {
         call: id,
         target: bob.extension(),
     });
-    let Event::IncomingCall { call: bob_id, .. } =
-        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
+    let (bob_id, _) = bob.wait_incoming("incoming");
     bob.handle.send(Command::Reject {
         call: bob_id,
         decline: false,
@@ -229,11 +220,7 @@ fn the_caller_giving_up_is_a_missed_call() {
         call: id,
         target: bob.extension(),
     });
-    let Event::IncomingCall { call: bob_id, .. } =
-        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
+    let (bob_id, _) = bob.wait_incoming("incoming");
     alice.wait("ringback", |e| {
         matches!(state_of(e, id), Some(CallState::Ringing { .. }))
     });
@@ -279,11 +266,7 @@ fn calling_an_engine_directly_shows_when_the_other_side_holds() {
     let id = CallId(4);
     let target = format!("sip:bob@{}", bob.handle.local_addr);
     alice.handle.send(Command::Dial { call: id, target });
-    let Event::IncomingCall { call: bob_id, from } =
-        bob.wait("incoming", |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
+    let (bob_id, from) = bob.wait_incoming("incoming");
     assert_eq!(from.number, alice.extension());
     bob.handle.send(Command::Answer(bob_id));
     alice.wait("talking", |e| {
@@ -350,15 +333,7 @@ fn a_second_call_rings_while_on_one_and_is_answered_after_holding_the_first() {
         call: CallId(7),
         target: alice.extension(),
     });
-    let Event::IncomingCall {
-        call: waiting,
-        from,
-    } = alice.wait("the waiting call", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    })
-    else {
-        unreachable!()
-    };
+    let (waiting, from) = alice.wait_incoming("the waiting call");
     assert_eq!(from.number, bob.extension());
     // Answering it holds the first call (as the window does), and both lines stay up.
     alice.handle.send(Command::Hold(echo));
@@ -485,11 +460,7 @@ fn an_update_from_the_other_side_holds_us() {
 
 /// Answers the next incoming call on `ua` and waits until both sides talk.
 fn answer_next(ua: &mut Ua) -> CallId {
-    let Event::IncomingCall { call, .. } = ua.wait("an incoming call", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
+    let (call, _) = ua.wait_incoming("an incoming call");
     ua.handle.send(Command::Answer(call));
     ua.wait("talking", |e| {
         state_of(e, call) == Some(&CallState::Active { hold: Hold::None })
@@ -595,11 +566,7 @@ fn the_asserted_caller_is_shown_and_declining_answers_603() {
         "desk",
     )
     .unwrap();
-    let Event::IncomingCall { call, from } =
-        ua.wait("the call", |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
+    let (call, from) = ua.wait_incoming("the call");
     // The asserted identity, not the From.
     assert_eq!(from.name.as_deref(), Some("Grace Hopper"));
     assert_eq!(from.number, "1002");
@@ -714,12 +681,7 @@ fn the_engine_holds_the_other_lines_and_reports_its_conference() {
         call: CallId(1),
         target: alice.extension(),
     });
-    let Event::IncomingCall {
-        call: from_carol, ..
-    } = alice.wait("Carol's call", |e| matches!(e, Event::IncomingCall { .. }))
-    else {
-        unreachable!()
-    };
+    let (from_carol, _) = alice.wait_incoming("Carol's call");
     alice.handle.send(Command::Answer(from_carol));
     alice.wait("talking to Carol", |e| {
         state_of(e, from_carol) == Some(&CallState::Active { hold: Hold::None })

@@ -152,11 +152,7 @@ fn an_incoming_call_negotiates_its_session_timer() {
         "2001",
     )
     .unwrap();
-    let Event::IncomingCall { call, .. } = ua.wait("the second INVITE", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
+    let (call, _) = ua.wait_incoming("the second INVITE");
     ua.handle.send(Command::Answer(call));
     ua.wait(
         "their refresh",

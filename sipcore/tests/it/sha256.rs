@@ -57,11 +57,7 @@ fn a_call_a_hold_and_a_busy_lamp_on_a_sha_256_server() {
     alice.wait("ringback", |e| {
         matches!(state_of(e, id), Some(CallState::Ringing { .. }))
     });
-    let Event::IncomingCall { call: bob_id, from } = bob.wait("an incoming call", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
+    let (bob_id, from) = bob.wait_incoming("an incoming call");
     assert_eq!(from.number, alice_user.extension);
     bob.handle.send(Command::Answer(bob_id));
     alice.wait("alice talking", |e| {

@@ -108,11 +108,7 @@ fn an_incoming_call_arrives_over_tls() {
         call: id,
         target: lease.user.extension.clone(),
     });
-    let Event::IncomingCall { call: theirs, .. } = callee.wait("the call over TLS", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    }) else {
-        unreachable!()
-    };
+    let (theirs, _) = callee.wait_incoming("the call over TLS");
     callee.handle.send(Command::Answer(theirs));
     caller.wait(
         "answered",

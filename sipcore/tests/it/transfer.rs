@@ -7,14 +7,7 @@ use sipcore::{CallId, CallState, Command, EndReason, Event, Hold, TransferState}
 /// `callee` answers; returns the callee's id for the call once the caller hears it answered.
 fn answered_call(caller: &mut Ua, callee: &mut Ua, id: CallId, target: String) -> CallId {
     caller.handle.send(Command::Dial { call: id, target });
-    let Event::IncomingCall {
-        call: callee_id, ..
-    } = callee.wait("the call to ring", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    })
-    else {
-        unreachable!()
-    };
+    let (callee_id, _) = callee.wait_incoming("the call to ring");
     callee.handle.send(Command::Answer(callee_id));
     caller.wait("the call to be answered", |e| {
         state_of(e, id) == Some(&CallState::Active { hold: Hold::None })
@@ -74,15 +67,7 @@ fn a_blind_transfer_hands_the_caller_to_a_third_extension() {
             }
         )
     });
-    let Event::IncomingCall {
-        call: carol_id,
-        from,
-    } = carol.wait("Carol's phone to ring", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    })
-    else {
-        unreachable!()
-    };
+    let (carol_id, from) = carol.wait_incoming("Carol's phone to ring");
     assert_eq!(from.number, bob.extension(), "Carol sees Bob calling");
     carol.handle.send(Command::Answer(carol_id));
     carol.wait("Carol talking", |e| {
@@ -156,15 +141,7 @@ fn being_transferred_places_the_new_call_and_reports_back() {
     };
     assert_eq!(call, id);
     assert_eq!(target.number, carol.extension());
-    let Event::IncomingCall {
-        call: carol_id,
-        from,
-    } = carol.wait("Carol's phone to ring", |e| {
-        matches!(e, Event::IncomingCall { .. })
-    })
-    else {
-        unreachable!()
-    };
+    let (carol_id, from) = carol.wait_incoming("Carol's phone to ring");
     assert_eq!(from.number, alice.extension(), "Carol sees Alice calling");
     bob.wait("Bob hears it rings", |e| {
         matches!(

@@ -8,7 +8,8 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use sipcore::{
-    Account, CallId, CallState, Command, EngineConfig, Event, Handle, LineState, RecordingMedia,
+    Account, CallId, CallState, Command, EngineConfig, Event, Handle, LineState, Party,
+    RecordingMedia,
 };
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
@@ -82,6 +83,14 @@ impl Ua {
     /// Waits for the first event (from now on) that matches, and returns it.
     pub fn wait(&mut self, what: &str, pred: impl FnMut(&Event) -> bool) -> Event {
         self.wait_up_to(TIMEOUT, what, pred)
+    }
+
+    /// Waits for the next call to ring here: its id, and who calls.
+    pub fn wait_incoming(&mut self, what: &str) -> (CallId, Party) {
+        match self.wait(what, |e| matches!(e, Event::IncomingCall { .. })) {
+            Event::IncomingCall { call, from } => (call, from),
+            _ => unreachable!("the wait matched an incoming call"),
+        }
     }
 
     pub fn wait_up_to(
