@@ -339,13 +339,10 @@ impl Backend {
             let media = s.media.clone();
             media.set_devices(self.engine_config(&form.audio));
         }
+        let directory_changed = super::directory::directory_url(&self.config, &old)
+            != super::directory::directory_url(&self.config, &form);
         self.emit(Event::SettingsSaved(form));
-        if super::directory::directory_url(&self.config, &old)
-            != self
-                .session
-                .engines()
-                .and_then(|s| super::directory::directory_url(&self.config, &s.settings))
-        {
+        if directory_changed {
             self.load_contacts();
         }
     }

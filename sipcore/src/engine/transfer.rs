@@ -90,20 +90,19 @@ impl Core {
             state: crate::event::TransferState::Trying,
         });
         tokio::spawn(async move {
-            let mut sent = dialog
-                .refer(rsipstack::sip::ReferTo::new(refer_to.clone()), None, None)
-                .await;
             // A transfer asked for just after we answered can come before the caller's ACK:
-            // the stack sends nothing until the dialog is confirmed.
-            for _ in 0..UNCONFIRMED_RETRIES {
-                if !matches!(sent, Ok(None)) {
-                    break;
+            // the stack sends nothing (`Ok(None)`) until the dialog is confirmed.
+            let mut retries = 0;
+            let sent = loop {
+                let to = rsipstack::sip::ReferTo::new(refer_to.clone());
+                match dialog.refer(to, None, None).await {
+                    Ok(None) if retries < UNCONFIRMED_RETRIES => {
+                        retries += 1;
+                        tokio::time::sleep(UNCONFIRMED_RETRY_EVERY).await;
+                    }
+                    sent => break sent,
                 }
-                tokio::time::sleep(UNCONFIRMED_RETRY_EVERY).await;
-                sent = dialog
-                    .refer(rsipstack::sip::ReferTo::new(refer_to.clone()), None, None)
-                    .await;
-            }
+            };
             match sent {
                 Ok(Some(r)) if r.status_code.kind() == StatusCodeKind::Successful => {}
                 Ok(r) => events.emit(Event::Transfer {
