@@ -12,6 +12,8 @@ use client::model::{Contact, PhoneStatus, Presence};
 #[derive(Default)]
 pub struct Contacts {
     pub search: String,
+    /// The extensions of the rows drawn last, as last told to the backend.
+    on_screen: Vec<String>,
 }
 
 /// What the list asks of the window.
@@ -80,14 +82,29 @@ impl Contacts {
             row_height,
             shown.len(),
             |ui, range| {
-                for c in &shown[range] {
+                let rows = &shown[range];
+                for c in rows {
                     if row(ui, c, commands) {
                         action = Some(ContactsAction::Edit(c.id));
                     }
                 }
+                self.tell_on_screen(rows, commands);
             },
         );
         action
+    }
+
+    /// Tells the backend whose rows are on screen when that changes: a large directory is
+    /// watched only there (`client::watching`).
+    fn tell_on_screen(&mut self, rows: &[&Contact], commands: &Commands) {
+        let same = rows
+            .iter()
+            .filter_map(|c| c.extension.as_ref())
+            .eq(self.on_screen.iter());
+        if !same {
+            self.on_screen = rows.iter().filter_map(|c| c.extension.clone()).collect();
+            commands.send(Command::ContactsOnScreen(self.on_screen.clone()));
+        }
     }
 }
 
@@ -214,7 +231,6 @@ mod tests {
 
     #[test]
     fn rows_say_the_phone_status_and_hovering_offers_a_call() {
-        let (commands, rx) = Commands::channel();
         let mut list = vec![
             contact(1, "Grace Hopper", "1002", PhoneStatus::Idle),
             contact(2, "Alan Turing", "1003", PhoneStatus::OnCall),
@@ -223,15 +239,7 @@ mod tests {
         ];
         list[2].presence = Presence::Offline;
         list[3].presence = Presence::Unknown;
-        let mut h = egui_kittest::Harness::builder()
-            .with_context_setup(crate::theme::install)
-            .with_size(egui::vec2(300.0, 400.0))
-            .build_ui_state(
-                move |ui, state: &mut (Contacts, Vec<Contact>)| {
-                    state.0.ui(ui, &state.1, &commands);
-                },
-                (Contacts::default(), list),
-            );
+        let (mut h, rx) = list_harness(list);
         h.run();
         assert!(h.query_by_label("Grace Hopper, available").is_some());
         assert!(h.query_by_label("Alan Turing, on the phone").is_some());
@@ -246,6 +254,69 @@ mod tests {
         h.run();
         h.get_by_label("Call Alan Turing").click();
         h.run();
-        assert_eq!(rx.try_recv(), Ok(Command::Dial("1003".into())));
+        let sent: Vec<Command> = rx.try_iter().collect();
+        assert_eq!(
+            sent.last(),
+            Some(&Command::Dial("1003".into())),
+            "sent: {sent:?}"
+        );
+    }
+
+    type ListHarness = egui_kittest::Harness<'static, (Contacts, Vec<Contact>)>;
+
+    /// The list in a 300×400 window, and what it sends.
+    fn list_harness(list: Vec<Contact>) -> (ListHarness, std::sync::mpsc::Receiver<Command>) {
+        let (commands, rx) = Commands::channel();
+        let h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(300.0, 400.0))
+            .build_ui_state(
+                move |ui, state: &mut (Contacts, Vec<Contact>)| {
+                    state.0.ui(ui, &state.1, &commands);
+                },
+                (Contacts::default(), list),
+            );
+        (h, rx)
+    }
+
+    /// The extensions of the last `ContactsOnScreen` sent, if any was.
+    fn last_on_screen(rx: &std::sync::mpsc::Receiver<Command>) -> Option<Vec<String>> {
+        rx.try_iter()
+            .filter_map(|c| match c {
+                Command::ContactsOnScreen(list) => Some(list),
+                _ => None,
+            })
+            .last()
+    }
+
+    #[test]
+    fn the_rows_on_screen_are_told_once_and_again_after_scrolling() {
+        let list: Vec<Contact> = (0..1000)
+            .map(|n| {
+                let ext = format!("{}", 20_000 + n);
+                contact(n, &format!("Person {n:04}"), &ext, PhoneStatus::Idle)
+            })
+            .collect();
+        let (mut h, rx) = list_harness(list);
+        h.run();
+        let first = last_on_screen(&rx).expect("the first rows are told");
+        assert_eq!(first.first().map(String::as_str), Some("20000"));
+        assert!(first.len() < 20, "only the rows on screen: {first:?}");
+        h.run();
+        assert_eq!(last_on_screen(&rx), None, "nothing new while nothing moved");
+
+        // Scroll by the top row each time (rows off screen are not drawn, so not there).
+        let mut shown = first.clone();
+        for _ in 0..5 {
+            let top: i64 = shown[0].parse::<i64>().unwrap() - 20_000;
+            h.get_by_label(&format!("Person {top:04}, available"))
+                .scroll_down();
+            h.run();
+            if let Some(list) = last_on_screen(&rx) {
+                shown = list;
+            }
+        }
+        assert_ne!(shown.first(), first.first(), "scrolling tells the new rows");
+        assert!(shown.len() < 20);
     }
 }

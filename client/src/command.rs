@@ -59,6 +59,9 @@ pub enum Command {
     DeleteContact(i64),
     /// Add these people from an imported vCard or CSV file as local contacts.
     ImportContacts(Vec<crate::directory::Entry>),
+    /// The contact list shows the people with these extensions now (their status is watched
+    /// when the directory is too large to watch whole).
+    ContactsOnScreen(Vec<String>),
     Answer(CallId),
     /// Decline an incoming call (486 Busy Here).
     Decline(CallId),

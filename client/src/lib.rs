@@ -13,6 +13,8 @@
 //! Model::apply(Event)                  the window's copy of what the backend reported
 //! settings::SettingsForm               every setting, loaded once per sign-in
 //! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
+//! watching::Watching                  whose status is subscribed to: all of a small company, else
+//!                                      what is on screen and the people the user keeps
 //! ```
 //!
 //! The backend is one thread with one inbox: the window's commands, the SIP engine's events,
@@ -30,6 +32,7 @@ pub mod idle;
 pub mod model;
 pub mod settings;
 pub mod voicemail_player;
+pub mod watching;
 
 pub use backend::{BackendConfig, Waker, start};
 pub use command::{Command, Commands};

@@ -62,14 +62,17 @@ impl Model {
             Event::Contacts(mut list) => {
                 // A reloaded directory keeps the live status it already had: the core reports
                 // changes, not the same state again for every reload.
+                let known: std::collections::HashMap<&str, (Presence, PhoneStatus)> = self
+                    .contacts
+                    .iter()
+                    .filter_map(|o| Some((o.extension.as_deref()?, (o.presence, o.phone))))
+                    .collect();
                 for c in &mut list {
-                    if let Some(old) = self
-                        .contacts
-                        .iter()
-                        .find(|o| o.extension.is_some() && o.extension == c.extension)
+                    if let Some(&(presence, phone)) =
+                        c.extension.as_deref().and_then(|e| known.get(e))
                     {
-                        c.presence = old.presence;
-                        c.phone = old.phone;
+                        c.presence = presence;
+                        c.phone = phone;
                     }
                 }
                 self.contacts = list;

@@ -213,6 +213,7 @@ fn main() {
         ("G.711 µ-law", Codec::pcmu()),
     ];
     let mut latencies = Vec::new();
+    let mut clean = Vec::new();
     for (name, codec) in codecs {
         let mut row = format!("| {name:<14} |");
         // The first column has neither loss nor jitter: the codec alone.
@@ -239,6 +240,11 @@ fn main() {
                 }
             }
             scores.sort_by(|a, b| a.total_cmp(b));
+            if jitter == 0.0
+                && let Some(s) = scores.get(scores.len() / 2)
+            {
+                clean.push((name, *s));
+            }
             let cell = scores
                 .get(scores.len() / 2)
                 .map_or("-".to_string(), |s| format!("{s:.2}"));
@@ -267,5 +273,54 @@ fn main() {
             .collect();
         l.sort_by(|a, b| a.total_cmp(b));
         println!("| {name:<14} | {:>11.0} ms |", l[l.len() / 2]);
+    }
+    reference_rows(dir.path(), &ref48, &ref16, &script, &clean);
+}
+
+/// The codec's own limit: the same speech through Debian's `opusenc`/`opusdec` (libopus with
+/// its defaults) at the same bitrate, beside the pipeline on a clean network, so that what
+/// the pipeline loses is a ratio rather than a guess.
+fn reference_rows(dir: &Path, ref48: &Path, ref16: &Path, script: &Path, clean: &[(&str, f32)]) {
+    println!("\nOpus alone, PESQ wideband: our pipeline on a clean network beside `opusenc` and");
+    println!("`opusdec` from opus-tools on the same speech at the same bitrate\n");
+    println!("| codec          | pipeline | opusenc/opusdec | pipeline / reference |");
+    println!("|----------------|----------|-----------------|----------------------|");
+    for (name, kbits) in [("Opus 24 kbit/s", 24), ("Opus 32 kbit/s", 32)] {
+        let Some((_, ours)) = clean.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let encoded = dir.join("reference.opus");
+        let decoded48 = dir.join("reference48.wav");
+        let decoded16 = dir.join("reference16.wav");
+        let score = run(Command::new("opusenc")
+            .args(["--quiet", "--bitrate", &kbits.to_string()])
+            .arg(ref48)
+            .arg(&encoded))
+        .and_then(|_| {
+            run(Command::new("opusdec")
+                .args(["--quiet", "--rate", "48000"])
+                .arg(&encoded)
+                .arg(&decoded48))
+        })
+        .and_then(|_| {
+            run(Command::new("sox")
+                .arg(&decoded48)
+                .args(["-b", "16", "-r", "16000"])
+                .arg(&decoded16))
+        })
+        .and_then(|_| {
+            run(Command::new("python3")
+                .arg(script)
+                .arg(ref16)
+                .arg(&decoded16))
+        })
+        .and_then(|s| s.parse::<f32>().map_err(|e| format!("{s:?}: {e}")));
+        match score {
+            Ok(reference) => println!(
+                "| {name:<14} | {ours:>8.2} | {reference:>15.2} | {:>20.2} |",
+                ours / reference
+            ),
+            Err(e) => println!("| {name:<14} | {ours:>8.2} | failed: {e} | - |"),
+        }
     }
 }

@@ -29,11 +29,11 @@
 //! |---|---|
 //! | [`start_with`]`(EngineConfig, Arc<dyn MediaControl>, on_event)` | starts the engine; every [`Event`] goes to `on_event` |
 //! | [`start`]`(EngineConfig, media, Option<Waker>)` | the same with a channel: `(Handle, Receiver<Event>)`, for tests and bots |
-//! | [`Handle`] | `send(Command)`, `shutdown_and_wait(timeout)`, `local_addr` |
+//! | [`Handle`] | `send(Command)`, `shutdown_and_wait(timeout)`, `local_addr`, `wakes()` (idle costs, counted) |
 //! | [`Command`] | `Register(Account)`, `Unregister`, `Dial`, `AddCall`, `Answer`, `Reject`, `HangUp`, `Hold`, `Resume`, `SetMute`, `SendDtmf`, `Transfer`, `AttendedTransfer`, `Merge`, `Split { keep }`, `SendMessage`, `SetPresence`, `Watch`, `Unwatch`, `Shutdown` |
 //! | [`Event`] | `Registration`, `IncomingCall`, `CallState`, `Dtmf`, `Transfer`, `TransferredBy`, `PhoneStatus`, `Presence`, `MessageWaiting`, `MessageReceived`, `MessageResult`, `SessionRefreshed`, `OwnPresence`, `Conference`, `Error` |
 //! | [`Account`], [`Transport`] | who signs in where, over UDP, TCP or TLS |
-//! | [`EngineConfig`], [`SessionTimerConfig`], [`Pacing`] | bind address, keepalive, session timers, subscription pacing |
+//! | [`EngineConfig`], [`SessionTimerConfig`], [`Pacing`] | bind address, keepalive, session timers, subscription pacing and the most watched |
 //! | [`local_ip_towards`] | the local address that reaches a server, for `EngineConfig::bind_ip` |
 //! | [`MediaControl`], [`StreamParams`], [`StreamUpdate`], [`RecordingMedia`] | the seam to the audio engine |
 //!

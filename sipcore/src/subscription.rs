@@ -15,7 +15,7 @@
 //! logged and the last state stays); every dialog a subscription used is handed back with
 //! [`Action::Forget`] once it is over.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use rsipstack::dialog::DialogId;
@@ -82,6 +82,11 @@ pub struct Pacing {
     pub burst: f64,
     /// Requests waiting for their answer at most at once.
     pub in_flight: usize,
+    /// Extensions watched at most; the rest of a longer list is left out, so the list's order
+    /// says who comes first. Every one costs two subscriptions refreshed for ever: 10,000
+    /// would need 33 refreshes a second at 600 s, more than `per_second`, and the engine
+    /// would never rest.
+    pub most_watched: usize,
 }
 
 impl Default for Pacing {
@@ -91,6 +96,7 @@ impl Default for Pacing {
             per_second: 8.0,
             burst: 4.0,
             in_flight: 4,
+            most_watched: 200,
         }
     }
 }
@@ -296,17 +302,27 @@ impl Subscriptions {
     /// listed are unsubscribed.
     pub fn watch(&mut self, extensions: Vec<String>, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
-        let mut list: Vec<String> = Vec::with_capacity(extensions.len());
+        let mut seen = HashSet::new();
+        let mut list: Vec<String> = Vec::new();
         for e in extensions {
-            let e = e.trim().to_string();
-            if !e.is_empty() && !list.contains(&e) {
-                list.push(e);
+            let e = e.trim();
+            if !e.is_empty() && seen.insert(e.to_string()) {
+                list.push(e.to_string());
             }
+        }
+        if list.len() > self.pacing.most_watched {
+            info!(
+                asked = list.len(),
+                watched = self.pacing.most_watched,
+                "watching only the first extensions of a long list"
+            );
+            list.truncate(self.pacing.most_watched);
+            seen = list.iter().cloned().collect();
         }
         let gone: Vec<Key> = self
             .entries
             .keys()
-            .filter(|k| k.package != Package::MessageSummary && !list.contains(&k.resource))
+            .filter(|k| k.package != Package::MessageSummary && !seen.contains(&k.resource))
             .cloned()
             .collect();
         for key in gone {
@@ -1015,6 +1031,7 @@ mod tests {
             per_second: 1000.0,
             burst: 1000.0,
             in_flight: 1000,
+            most_watched: 10_000,
         }
     }
 
@@ -1096,6 +1113,34 @@ mod tests {
     }
 
     #[test]
+    fn a_list_longer_than_the_most_watched_keeps_its_first_extensions() {
+        let t0 = Instant::now();
+        let mut s = Subscriptions::new(
+            Pacing {
+                most_watched: 3,
+                ..quick()
+            },
+            t0,
+        );
+        s.registered(t0);
+        let list = ["2001", "2002", "2001", "2003", "2004", "2005"];
+        let sent = subscribes(&s.watch(list.map(String::from).to_vec(), t0));
+        let mut resources: Vec<&str> = sent.iter().map(|(k, _)| k.resource.as_str()).collect();
+        resources.sort();
+        resources.dedup();
+        assert_eq!(resources, ["2001", "2002", "2003"], "duplicates count once");
+        // A new first extension takes a place: the last one goes.
+        let again = s.watch(
+            ["2009", "2001", "2002", "2003"].map(String::from).to_vec(),
+            t0,
+        );
+        let new = subscribes(&again);
+        assert_eq!(new.len(), 2, "its phone status and presence");
+        assert!(new.iter().all(|(k, _)| k.resource == "2009"));
+        assert!(!s.entries.keys().any(|k| k.resource == "2003"));
+    }
+
+    #[test]
     fn five_hundred_contacts_go_out_paced_and_never_more_than_the_limit_at_once() {
         let t0 = Instant::now();
         let pacing = Pacing {
@@ -1103,6 +1148,7 @@ mod tests {
             per_second: 8.0,
             burst: 4.0,
             in_flight: 4,
+            most_watched: 500,
         };
         let mut s = Subscriptions::new(pacing, t0);
         s.registered(t0);

@@ -4,6 +4,7 @@
 //! talks to the echo test, and available again after it hangs up. The app subscribes to her
 //! hint's dialog state and presence by itself after signing in.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::support::window::*;
@@ -80,5 +81,93 @@ fn the_contact_list_shows_a_colleague_offline_available_on_the_phone_and_availab
         has(h, "Grace Hopper, available")
     });
     assert!(peer.shutdown_and_wait(TIMEOUT));
+    h.state_mut().quit();
+}
+
+/// What Asterisk serves to `me` for `resource` now, leaving out subscriptions that were there
+/// `before` (an earlier test's engine on the same extension).
+fn served_to(
+    pbx: &harness::Pbx,
+    me: &str,
+    resource: &str,
+    before: &HashSet<String>,
+) -> Vec<String> {
+    let mut events: Vec<String> = pbx
+        .inbound_subscriptions()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.endpoint == me && s.resource == resource && !before.contains(&s.call_id))
+        .map(|s| s.event)
+        .collect();
+    events.sort();
+    events
+}
+
+/// A directory too large to watch whole (a thousand people): the app watches the rows on
+/// screen, so Asterisk serves subscriptions for the first row and none for the last; a search
+/// brings the last one on screen, its status shows, and the first row is unsubscribed.
+#[test]
+fn a_large_directory_is_watched_where_it_is_on_screen() {
+    let pbx = pbx();
+    let me = pbx.lease_any().unwrap();
+    let first = pbx.lease_any().unwrap();
+    let last = pbx.lease_any().unwrap();
+    let (near, far) = (&first.user.extension, &last.user.extension);
+    let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
+    let data = tempfile::tempdir().unwrap();
+    let person = |name: String, extension: String| storage::Contact {
+        id: 0,
+        name,
+        extension: Some(extension),
+        numbers: Vec::new(),
+        email: None,
+        avatar: None,
+        source: storage::ContactSource::Directory,
+        favourite: false,
+    };
+    let mut people: Vec<storage::Contact> = (0..1000)
+        .map(|n| person(format!("Person {n:04}"), format!("{}", 40_000 + n)))
+        .collect();
+    people.push(person("Aaron First".into(), near.clone()));
+    people.push(person("Zoe Last".into(), far.clone()));
+    let profile = storage::paths::profile_dir(data.path(), &me.user.extension, &server);
+    storage::Store::open(&profile)
+        .unwrap()
+        .replace_contacts(storage::ContactSource::Directory, &people)
+        .unwrap();
+    let before: HashSet<String> = pbx
+        .inbound_subscriptions()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.call_id)
+        .collect();
+
+    let (commands, events) = start_backend(test_config(data.path()));
+    let mut h = window_harness(
+        Window::new(commands, events, Some(server.clone())),
+        egui::vec2(1100.0, 720.0),
+    );
+    sign_in(&mut h, &me.user);
+    // Nobody is registered on either: Asterisk says offline.
+    wait_ui(&mut h, "the first row's status", |h| {
+        has(h, "Aaron First, offline")
+    });
+    let mine = &me.user.extension;
+    wait_ui(&mut h, "both subscriptions for the first row", |_| {
+        served_to(&pbx, mine, near, &before) == ["dialog", "presence"]
+    });
+    assert!(
+        served_to(&pbx, mine, far, &before).is_empty(),
+        "the last of a thousand rows is not on screen, so not watched"
+    );
+
+    type_into(&mut h, "Search contacts", "Zoe");
+    wait_ui(&mut h, "the last row's status", |h| {
+        has(h, "Zoe Last, offline")
+    });
+    wait_ui(&mut h, "the first row unsubscribed", |_| {
+        served_to(&pbx, mine, far, &before) == ["dialog", "presence"]
+            && served_to(&pbx, mine, near, &before).is_empty()
+    });
     h.state_mut().quit();
 }

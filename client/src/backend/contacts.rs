@@ -115,24 +115,49 @@ impl Backend {
         self.send_contacts();
     }
 
-    /// Sends the stored contacts (directory and local) to the window, and watches every one
-    /// with an extension: sipcore subscribes to their phone status and presence (paced), and
-    /// drops the ones no longer listed.
+    /// Sends the stored contacts (directory and local) to the window, and tells sipcore whose
+    /// phone status and presence to watch ([`crate::watching`]).
     pub(super) fn send_contacts(&mut self) {
-        let Some(s) = self.session.engines() else {
+        let Some(s) = self.session.engines_mut() else {
             return;
         };
         match s.store.contacts() {
             Ok(list) => {
-                let contacts: Vec<_> = list.into_iter().map(convert::contact).collect();
-                let extensions = contacts
-                    .iter()
-                    .filter_map(|c| c.extension.clone())
-                    .collect();
+                let change = s.watching.contacts(list.iter().filter_map(|c| {
+                    let kept = c.source == storage::ContactSource::Local || c.favourite;
+                    c.extension.as_deref().map(|e| (e, kept))
+                }));
+                let contacts = list.into_iter().map(convert::contact).collect();
                 self.emit(Event::Contacts(contacts));
-                self.sip(sipcore::Command::Watch { extensions });
+                self.watch(change);
             }
             Err(e) => self.notice(e.to_string()),
         }
+    }
+
+    /// The window shows the contacts with these extensions now.
+    pub(super) fn contacts_on_screen(&mut self, extensions: Vec<String>) {
+        let change = self
+            .session
+            .engines_mut()
+            .and_then(|s| s.watching.on_screen(extensions));
+        self.watch(change);
+    }
+
+    /// Gives sipcore the new watch list; the ones left out are "not known" from now on.
+    fn watch(&mut self, change: Option<crate::watching::Change>) {
+        let Some(change) = change else {
+            return;
+        };
+        for extension in change.dropped {
+            self.emit(Event::ContactStatus {
+                extension,
+                presence: Some(crate::model::Presence::Unknown),
+                phone: Some(crate::model::PhoneStatus::Unknown),
+            });
+        }
+        self.sip(sipcore::Command::Watch {
+            extensions: change.watch,
+        });
     }
 }

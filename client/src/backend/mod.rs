@@ -155,6 +155,7 @@ impl Backend {
             Command::SaveContact(draft) => self.save_contact(draft),
             Command::DeleteContact(id) => self.delete_contact(id),
             Command::ImportContacts(entries) => self.import_contacts(entries),
+            Command::ContactsOnScreen(extensions) => self.contacts_on_screen(extensions),
             c @ (Command::Answer(_)
             | Command::Decline(_)
             | Command::HangUp(_)

@@ -51,6 +51,8 @@ pub(super) struct Engines {
     pub settings_unreadable: Option<String>,
     /// The engine fell back from a chosen device, until it is back in use.
     pub fell_back: bool,
+    /// Whose phone status and presence sipcore is asked to watch.
+    pub watching: crate::watching::Watching,
 }
 
 impl Session {
@@ -188,6 +190,7 @@ impl Backend {
             settings,
             settings_unreadable,
             fell_back: false,
+            watching: Default::default(),
         })
     }
 

@@ -64,6 +64,7 @@ pub struct Handle {
     pub local_addr: SocketAddr,
     /// Signalled when the engine thread has finished (calls hung up, un-REGISTER sent).
     done: Arc<std::sync::Mutex<std_mpsc::Receiver<()>>>,
+    metrics: tokio::runtime::RuntimeMetrics,
 }
 
 impl Handle {
@@ -86,6 +87,15 @@ impl Handle {
     /// Queues a command; returns false when the engine has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.inbox.send(Msg::Command(command)).is_ok()
+    }
+
+    /// How many times the engine's threads have gone to sleep since it started: each is one
+    /// wake-up that ended. An idle engine only wakes for a timer or a datagram, so this counts
+    /// what idle costs without timing anything.
+    pub fn wakes(&self) -> u64 {
+        (0..self.metrics.num_workers())
+            .map(|w| self.metrics.worker_park_count(w))
+            .sum()
     }
 }
 
@@ -120,6 +130,7 @@ pub fn start_with(
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
+    let metrics = runtime.metrics();
     let sink = EventSink(Arc::new(on_event));
     let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
     let bind = SocketAddr::new(config.bind_ip, config.sip_port);
@@ -153,6 +164,7 @@ pub fn start_with(
         inbox: inbox_tx,
         local_addr,
         done: Arc::new(std::sync::Mutex::new(done_rx)),
+        metrics,
     })
 }
 

@@ -115,6 +115,13 @@ pub fn parse_quality(text: &str) -> Rows {
                 format!("{} / {} / {} / {}", c[1], c[2], c[3], c[4]),
             )),
             2 => rows.push((format!("media: added latency {}", c[0]), c[1].clone())),
+            4 => rows.push((
+                format!(
+                    "media: PESQ-WB {}, our pipeline / opusenc+opusdec (codec's limit)",
+                    c[0]
+                ),
+                format!("{} / {} = {}", c[1], c[2], c[3]),
+            )),
             _ => {}
         }
     }

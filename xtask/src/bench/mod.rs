@@ -27,6 +27,9 @@ use harness::display::Xvfb;
 use app_process::Setup;
 use runs::{CallRun, WindowRun};
 
+/// A figure, its value, and the goal set for it (empty when there is none).
+type Row = (String, String, String);
+
 /// The sink whose monitor is the microphone of the app and of baresip.
 pub const MIC_SINK: &str = "sb_bench_mic";
 const SPEAKER_SINK: &str = "sb_bench";
@@ -183,8 +186,8 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
         ];
         for (what, result) in results {
             match result {
-                Ok(r) => rows.extend(r),
-                Err(e) => rows.push((what.into(), format!("failed: {e:#}"))),
+                Ok(r) => rows.extend(r.into_iter().map(|(f, v)| (f, v, String::new()))),
+                Err(e) => rows.push((what.into(), format!("failed: {e:#}"), String::new())),
             }
         }
     }
@@ -250,7 +253,7 @@ fn frame_cell(per_run: &[Vec<f64>]) -> String {
     format!("{:.0} µs / {:.0} µs ({n} frames)", med, p99)
 }
 
-fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, String)> {
+fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<Row> {
     let m = |f: &dyn Fn(&WindowRun) -> f64| median(w.iter().map(f).collect());
     let c = |runs: &[CallRun], f: &dyn Fn(&CallRun) -> f64| median(runs.iter().map(f).collect());
     let app_cpu = c(a, &|r| r.cpu.as_secs_f64());
@@ -269,14 +272,17 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                 m(&|r| r.first_frame_ms),
                 m(&|r| r.first_frame_bench_ms)
             ),
+            "≤ 150 ms".into(),
         ),
         (
             format!("start-up: process start → {contacts:.0} contacts drawn (after sign-in)"),
             format!("{:.0} ms", m(&|r| r.contacts_drawn_ms)),
+            String::new(),
         ),
         (
             "memory: RSS idle after start, signed in".into(),
             mib(m(&|r| r.rss_idle_kib as f64)),
+            "≤ 60 MiB".into(),
         ),
         (
             "memory: RSS at the end of a 30 s call (peak)".into(),
@@ -285,6 +291,7 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                 mib(c(a, &|r| r.rss_kib as f64)),
                 mib(c(a, &|r| r.hwm_kib as f64))
             ),
+            String::new(),
         ),
         (
             "CPU idle: app over 10 s, window open".into(),
@@ -293,22 +300,27 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                 m(&|r| r.idle_cpu.as_secs_f64() * 1000.0),
                 m(&|r| r.idle_frames as f64)
             ),
+            "≤ 20 ms".into(),
         ),
         (
             format!("CPU in a 30 s call to 9196, app ({})", codecs(a)),
             format!("{:.1} % of a core ({app_cpu:.2} s)", pct_of_core(app_cpu)),
+            String::new(),
         ),
         (
             format!("CPU in the same call, baresip ({})", codecs(b)),
             format!("{:.1} % of a core ({peer_cpu:.2} s)", pct_of_core(peer_cpu)),
+            String::new(),
         ),
         (
             "CPU in a call, app / baresip".into(),
             format!("{:.2}×", app_cpu / peer_cpu),
+            "≤ 1.00×".into(),
         ),
         (
             "call set-up: dial command → answered, 9196".into(),
             format!("{:.0} ms", c(a, &|r| r.setup_ms)),
+            "≤ 20 ms".into(),
         ),
         (
             format!("frame, contacts scrolling ({contacts:.0}): update CPU median / p99"),
@@ -317,6 +329,7 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                     .map(|r| r.scroll_update_us.clone())
                     .collect::<Vec<_>>(),
             ),
+            "≤ 1000 µs / 3000 µs".into(),
         ),
         (
             "frame, contacts scrolling: whole frame median / p99".into(),
@@ -325,6 +338,7 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                     .map(|r| r.scroll_whole_us.clone())
                     .collect::<Vec<_>>(),
             ),
+            String::new(),
         ),
         (
             "frame, fullscreen call view: update CPU median / p99".into(),
@@ -333,6 +347,7 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                     .map(|r| r.view_update_us.clone())
                     .collect::<Vec<_>>(),
             ),
+            "≤ 1000 µs median".into(),
         ),
         (
             "frame, fullscreen call view: whole frame median / p99".into(),
@@ -341,26 +356,43 @@ fn app_rows(w: &[WindowRun], a: &[CallRun], b: &[CallRun]) -> Vec<(String, Strin
                     .map(|r| r.view_whole_us.clone())
                     .collect::<Vec<_>>(),
             ),
+            String::new(),
         ),
     ]
 }
 
-fn table(rows: &[(String, String)], runs: usize) -> String {
-    let width = rows
-        .iter()
-        .map(|(f, _)| f.chars().count())
-        .chain(["figure".len()])
-        .max()
-        .unwrap_or(0);
-    let mut out = format!(
-        "| {:<width$} | value (median of {runs} runs for the app figures) |\n|{}|{}|\n",
-        "figure",
-        "-".repeat(width + 2),
-        "-".repeat(50)
-    );
-    for (figure, value) in rows {
-        let pad = width - figure.chars().count();
-        let _ = writeln!(out, "| {figure}{} | {value} |", " ".repeat(pad));
+fn table(rows: &[Row], runs: usize) -> String {
+    let width = |f: &dyn Fn(&Row) -> &String, header: &str| {
+        rows.iter()
+            .map(|r| f(r).chars().count())
+            .chain([header.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let value_header = format!("value (median of {runs} runs for the app figures)");
+    let widths = [
+        width(&|r| &r.0, "figure"),
+        width(&|r| &r.1, &value_header),
+        width(&|r| &r.2, "goal"),
+    ];
+    let line = |cells: [&str; 3]| {
+        let mut l = String::from("|");
+        for (cell, w) in cells.iter().zip(widths) {
+            let pad = w - cell.chars().count();
+            let _ = write!(l, " {cell}{} |", " ".repeat(pad));
+        }
+        l
+    };
+    let mut out = line(["figure", &value_header, "goal"]);
+    out.push('\n');
+    out.push('|');
+    for w in widths {
+        let _ = write!(out, "{}|", "-".repeat(w + 2));
+    }
+    out.push('\n');
+    for (figure, value, goal) in rows {
+        out.push_str(&line([figure, value, goal]));
+        out.push('\n');
     }
     out
 }
@@ -454,10 +486,14 @@ mod tests {
 
     #[test]
     fn the_table_lines_up() {
-        let t = table(&[("a".into(), "1".into()), ("bbb".into(), "2".into())], 3);
+        let row = |f: &str, v: &str, g: &str| (f.to_string(), v.to_string(), g.to_string());
+        let t = table(&[row("a", "1", "≤ 2"), row("bbb", "2", "")], 3);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(lines[2].starts_with("| a      |"), "{t}");
-        assert!(lines[3].starts_with("| bbb    |"), "{t}");
+        assert!(lines[2].starts_with("| a      | 1 "), "{t}");
+        assert!(lines[2].ends_with("| ≤ 2  |"), "{t}");
+        assert!(lines[3].starts_with("| bbb    | 2 "), "{t}");
+        let widths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
     }
 }
