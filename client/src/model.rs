@@ -28,9 +28,18 @@ pub struct Model {
     pub notices: Vec<String>,
     /// Ask whether calls use the desk phone or this computer.
     pub ask_desk_phone: bool,
+    /// Bumped whenever the contacts or the history are replaced.
+    revision: u64,
 }
 
 impl Model {
+    /// Changes whenever the contacts or the history are replaced (not when a status changes),
+    /// so that a view can keep what it derives from them, such as the dial pad's suggestions
+    /// over 10,000 contacts, until then.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// Applies one event from the core. Events that belong to the sign-in flow or the settings
     /// page are handled by the window before they reach here.
     pub fn apply(&mut self, event: Event) {
@@ -76,6 +85,7 @@ impl Model {
                     }
                 }
                 self.contacts = list;
+                self.revision += 1;
             }
             Event::ContactStatus {
                 extension,
@@ -95,7 +105,10 @@ impl Model {
                     }
                 }
             }
-            Event::History(rows) => self.history = rows,
+            Event::History(rows) => {
+                self.history = rows;
+                self.revision += 1;
+            }
             Event::Voicemails(list) => self.voicemails = list,
             Event::MessageWaiting { new, old } => self.waiting = Some((new, old)),
             Event::Playback(p) => self.playback = p,
