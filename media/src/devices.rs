@@ -1,5 +1,6 @@
 //! Sound devices through cpal: listing with stable ids, and capture/playback streams whose
-//! callbacks do nothing but copy samples to or from a lock-free `rtrb` ring. Everything else —
+//! callbacks do nothing but copy samples to or from a lock-free `rtrb` ring (on Linux the
+//! microphone is read by [`crate::alsa_capture`] instead of a cpal stream). Everything else —
 //! down-mixing, resampling to 48 kHz, absorbing the drift between the device clock and the
 //! media thread's clock — happens in [`Capture::read_frame`] and [`Playback::write_frame`],
 //! called on the media thread with buffers allocated when the device was opened.
@@ -97,7 +98,7 @@ fn find(kind: DeviceKind, id: Option<&str>) -> Result<cpal::Device, MediaError> 
 
 /// An open microphone.
 pub struct Capture {
-    _stream: cpal::Stream,
+    _source: Source,
     ring: rtrb::Consumer<f32>,
     channels: usize,
     resampler: Resampler,
@@ -106,48 +107,43 @@ pub struct Capture {
     pub id: String,
 }
 
+/// What feeds a capture's ring, kept open while the capture is: on Linux a reading thread of
+/// our own (see [`crate::alsa_capture`] for why not cpal's), elsewhere a cpal stream.
+#[cfg(target_os = "linux")]
+type Source = crate::alsa_capture::AlsaCapture;
+#[cfg(not(target_os = "linux"))]
+type Source = cpal::Stream;
+
 impl Capture {
     pub fn open(id: Option<&str>) -> Result<Self, MediaError> {
         let device = find(DeviceKind::Input, id)?;
         let cfg = device.default_input_config().map_err(dev_err)?;
         let (rate, channels) = (cfg.sample_rate(), cfg.channels() as usize);
-        let config = cpal::StreamConfig {
-            channels: cfg.channels(),
-            sample_rate: rate,
-            buffer_size: cpal::BufferSize::Default,
-        };
         // 200 ms of slack for the device's own buffering.
-        let (mut tx, ring) = rtrb::RingBuffer::<f32>::new(rate as usize * channels / 5);
+        let (tx, ring) = rtrb::RingBuffer::<f32>::new(rate as usize * channels / 5);
         let failed = Arc::new(AtomicBool::new(false));
-        let f = failed.clone();
-        let stream = device
-            .build_input_stream::<f32, _, _>(
-                config,
-                move |data: &[f32], _| {
-                    // Real-time callback: copy what fits, drop the rest, never block or allocate.
-                    let n = data.len().min(tx.slots());
-                    if let Ok(mut chunk) = tx.write_chunk(n) {
-                        let (a, b) = chunk.as_mut_slices();
-                        a.copy_from_slice(&data[..a.len()]);
-                        b.copy_from_slice(&data[a.len()..n]);
-                        chunk.commit_all();
-                    }
-                },
-                move |_| f.store(true, Ordering::Relaxed),
-                None,
-            )
-            .map_err(dev_err)?;
-        stream.play().map_err(dev_err)?;
+        let id = device_id(&device);
+        #[cfg(target_os = "linux")]
+        let (source, rate, channels) = {
+            // cpal's ALSA ids are `alsa:` and the PCM's name.
+            let pcm = id.strip_prefix("alsa:").unwrap_or("default");
+            let reader =
+                crate::alsa_capture::AlsaCapture::open(pcm, rate, channels, tx, failed.clone())?;
+            let (rate, channels) = (reader.rate, reader.channels);
+            (reader, rate, channels)
+        };
+        #[cfg(not(target_os = "linux"))]
+        let source = cpal_input(&device, rate, channels, tx, failed.clone())?;
         let resampler = Resampler::new(rate, 48_000, 20)?;
         let mono = vec![0.0; resampler.input_len()];
         Ok(Capture {
-            _stream: stream,
+            _source: source,
             ring,
             channels,
             resampler,
             mono,
             failed,
-            id: device_id(&device),
+            id,
         })
     }
 
@@ -185,6 +181,41 @@ impl Capture {
         self.resampler.process(&self.mono, out)?;
         Ok(true)
     }
+}
+
+/// A cpal input stream copying into `tx` (where the ALSA reader is not used).
+#[cfg(not(target_os = "linux"))]
+fn cpal_input(
+    device: &cpal::Device,
+    rate: u32,
+    channels: usize,
+    mut tx: rtrb::Producer<f32>,
+    failed: Arc<AtomicBool>,
+) -> Result<cpal::Stream, MediaError> {
+    let config = cpal::StreamConfig {
+        channels: channels as u16,
+        sample_rate: rate,
+        buffer_size: cpal::BufferSize::Default,
+    };
+    let stream = device
+        .build_input_stream::<f32, _, _>(
+            config,
+            move |data: &[f32], _| {
+                // Real-time callback: copy what fits, drop the rest, never block or allocate.
+                let n = data.len().min(tx.slots());
+                if let Ok(mut chunk) = tx.write_chunk(n) {
+                    let (a, b) = chunk.as_mut_slices();
+                    a.copy_from_slice(&data[..a.len()]);
+                    b.copy_from_slice(&data[a.len()..n]);
+                    chunk.commit_all();
+                }
+            },
+            move |_| failed.store(true, Ordering::Relaxed),
+            None,
+        )
+        .map_err(dev_err)?;
+    stream.play().map_err(dev_err)?;
+    Ok(stream)
 }
 
 /// An open speaker (or ringing device).

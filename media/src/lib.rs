@@ -63,6 +63,8 @@
 //! sending events (the channel allocates a block now and then). Recording itself is encoded and
 //! written on its own thread.
 
+#[cfg(target_os = "linux")]
+mod alsa_capture;
 pub mod codec;
 pub mod devices;
 pub mod dtmf;

@@ -1,4 +1,5 @@
-//! A headset plugged in while the app runs, then pulled out in the middle of a call.
+//! A headset plugged in while the app runs, then pulled out in the middle of a call: its
+//! speaker and its microphone both fall back to the defaults.
 //!
 //! The "headset" is a second PulseAudio null sink, made visible to ALSA (and so to cpal) by an
 //! ALSA configuration file that the test rewrites, the way a new card's entry appears. Pulling
@@ -73,7 +74,9 @@ fn a_plugged_in_headset_is_listed_used_and_falls_back_when_pulled_out_mid_call()
         &alsa_conf,
         format!(
             "pcm.{HEADSET} {{\n  type pulse\n  device \"{HEADSET}_sink\"\n  \
-             hint {{ show on description \"Test Headset\" }}\n}}\n"
+             hint {{ show on description \"Test Headset\" }}\n}}\n\
+             pcm.{HEADSET}_mic {{\n  type pulse\n  device \"{HEADSET}_sink.monitor\"\n  \
+             hint {{ show on description \"Test Headset Microphone\" }}\n}}\n"
         ),
     )
     .unwrap();
@@ -90,6 +93,7 @@ fn a_plugged_in_headset_is_listed_used_and_falls_back_when_pulled_out_mid_call()
         .find(|d| d.id.contains(HEADSET) && d.kind == DeviceKind::Output)
         .expect("the headset in the list");
     assert_eq!(headset.name, "Test Headset");
+    let headset_mic = format!("alsa:{HEADSET}_mic");
 
     // A call whose far end sends 1000 Hz, heard on the headset.
     let (ptx, _peer_events) = channel();
@@ -117,27 +121,53 @@ fn a_plugged_in_headset_is_listed_used_and_falls_back_when_pulled_out_mid_call()
         quiet < -50.0,
         "the default sink heard the call at {quiet} dBFS"
     );
+    // The headset's microphone (its own sink's monitor here) hears the call on the headset.
+    engine.set_devices(EngineConfig {
+        speaker: Some(headset.id.clone()),
+        microphone: Some(headset_mic.clone()),
+        ..EngineConfig::default_devices()
+    });
+    wait_event(
+        &events,
+        Duration::from_secs(10),
+        "the headset's microphone",
+        |e| matches!(e, MediaEvent::MicLevel(l) if *l > -30.0).then_some(()),
+    );
 
     // Pull it out.
     // Pull it out: the card's sink goes, and so does its entry in the device list.
     card.pactl(&["unload-module", &module]).unwrap();
     std::fs::write(&alsa_conf, "# the headset is gone\n").unwrap();
-    let (from, to) = wait_event(
-        &events,
-        Duration::from_secs(10),
-        "a speaker fallback",
-        |e| match e {
-            MediaEvent::DeviceFallback {
-                what: DeviceRole::Speaker,
-                from,
-                to,
-            } => Some((from.clone(), to.clone())),
-            MediaEvent::StreamFailed { reason, .. } => panic!("the call failed: {reason}"),
-            _ => None,
-        },
+    // Both halves fall back, in whichever order the engine notices.
+    let mut fell_back: Vec<(DeviceRole, String)> = Vec::new();
+    let from_of = |list: &[(DeviceRole, String)], role| {
+        list.iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, f)| f.clone())
+    };
+    while from_of(&fell_back, DeviceRole::Speaker).is_none()
+        || from_of(&fell_back, DeviceRole::Microphone).is_none()
+    {
+        let (what, from, to) = wait_event(
+            &events,
+            Duration::from_secs(10),
+            &format!("the headset's fallbacks (so far {fell_back:?})"),
+            |e| match e {
+                MediaEvent::DeviceFallback { what, from, to } => {
+                    Some((*what, from.clone(), to.clone()))
+                }
+                MediaEvent::StreamFailed { reason, .. } => panic!("the call failed: {reason}"),
+                _ => None,
+            },
+        );
+        assert!(!to.is_empty() && to != from, "fell back to {to:?}");
+        fell_back.push((what, from));
+    }
+    assert_eq!(from_of(&fell_back, DeviceRole::Speaker), Some(headset.id));
+    assert_eq!(
+        from_of(&fell_back, DeviceRole::Microphone),
+        Some(headset_mic)
     );
-    assert_eq!(from, headset.id);
-    assert!(!to.is_empty() && to != headset.id, "fell back to {to:?}");
     // The same call is now heard on the default device.
     wait_event(
         &events,
