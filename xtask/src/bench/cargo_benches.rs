@@ -176,9 +176,14 @@ mod tests {
                     \n\
                     | codec          | median latency |\n\
                     |----------------|----------------|\n\
-                    | Opus 24 kbit/s |          61 ms |\n";
+                    | Opus 24 kbit/s |          61 ms |\n\
+                    \n\
+                    | codec          | pipeline | opusenc/opusdec | pipeline / reference |\n\
+                    |----------------|----------|-----------------|----------------------|\n\
+                    | Opus 24 kbit/s |     4.31 |            4.40 |                 0.98 |\n";
         let rows = parse_quality(text);
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2].1, "4.31 / 4.40 = 0.98");
         assert_eq!(rows[0].1, "4.31 / 4.30 / 3.90 / 3.41");
         assert_eq!(
             rows[1],

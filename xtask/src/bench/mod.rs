@@ -96,7 +96,14 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
     let started = Instant::now();
     let mut packages = crate::test::PACKAGES.to_vec();
     packages.push("xdotool");
+    if !app_only {
+        // The quality bench's reference: libopus alone, through its own command-line tools.
+        packages.push("opus-tools");
+    }
     harness::host::ensure_packages(&packages)?;
+    if !app_only {
+        ensure_pesq()?;
+    }
     let pbx = Pbx::new();
     crate::pbx::up(&pbx)?;
 
@@ -213,6 +220,30 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
         report.display()
     );
     Ok(0)
+}
+
+/// The quality bench scores speech with PESQ from the `pesq` Python package (the ITU-T P.862
+/// reference code), which Debian does not package: installed from PyPI when missing.
+fn ensure_pesq() -> anyhow::Result<()> {
+    let importable = || {
+        Command::new("python3")
+            .args(["-c", "import pesq, numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if importable() {
+        return Ok(());
+    }
+    eprintln!("bench: installing the pesq and numpy Python packages for the quality bench…");
+    let installed = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "pesq", "numpy"])
+        .status()?
+        .success();
+    anyhow::ensure!(
+        installed && importable(),
+        "could not install the pesq Python package (pip install pesq numpy)"
+    );
+    Ok(())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
