@@ -8,6 +8,7 @@ pub mod job;
 pub mod photo;
 pub mod screens;
 pub mod shell;
+pub mod shown_rows;
 pub mod theme;
 pub mod time_format;
 pub mod tour;

@@ -280,7 +280,12 @@ impl Shell {
                 ui.separator();
                 match self.tab {
                     VoiceTab::Contacts => {
-                        match self.contacts.ui(ui, &model.contacts, &self.commands) {
+                        match self.contacts.ui(
+                            ui,
+                            &model.contacts,
+                            model.revision(),
+                            &self.commands,
+                        ) {
                             Some(ContactsAction::Add) => {
                                 self.contact_editor = Some(ContactDraft::default())
                             }
@@ -295,10 +300,14 @@ impl Shell {
                             None => {}
                         }
                     }
-                    VoiceTab::MyCalls => {
-                        self.history
-                            .ui(ui, &model.history, tz, now_ms, &self.commands)
-                    }
+                    VoiceTab::MyCalls => self.history.ui(
+                        ui,
+                        &model.history,
+                        model.revision(),
+                        tz,
+                        now_ms,
+                        &self.commands,
+                    ),
                     VoiceTab::Voicemails => voicemails::show(
                         ui,
                         &model.voicemails,

@@ -3,6 +3,7 @@
 //! button on the user's own contacts. Above the list: add a contact, import a file.
 
 use crate::icons;
+use crate::shown_rows::ShownRows;
 use crate::theme;
 use crate::widgets::avatar::{self, Avatar, Face, initials};
 use crate::widgets::icon_button::IconButton;
@@ -12,6 +13,8 @@ use client::model::{Contact, PhoneStatus, Presence};
 #[derive(Default)]
 pub struct Contacts {
     pub search: String,
+    /// The rows matching the search, for the contact list's revision and the search text.
+    shown: ShownRows<(u64, String)>,
     /// The extensions of the rows drawn last, as last told to the backend.
     on_screen: Vec<String>,
 }
@@ -24,25 +27,23 @@ pub enum ContactsAction {
     Import,
 }
 
-/// Contacts whose name, extension or number contains the search text.
-pub fn filter<'a>(contacts: &'a [Contact], search: &str) -> Vec<&'a Contact> {
-    let s = search.trim().to_lowercase();
-    contacts
-        .iter()
-        .filter(|c| {
-            s.is_empty()
-                || c.name.to_lowercase().contains(&s)
-                || c.extension.as_deref().is_some_and(|e| e.contains(&s))
-                || c.number.as_deref().is_some_and(|n| n.contains(&s))
-        })
-        .collect()
+/// Whether the contact's name, extension or number contains `search` (trimmed and lower-cased
+/// by the caller).
+pub fn matches(c: &Contact, search: &str) -> bool {
+    search.is_empty()
+        || c.name.to_lowercase().contains(search)
+        || c.extension.as_deref().is_some_and(|e| e.contains(search))
+        || c.number.as_deref().is_some_and(|n| n.contains(search))
 }
 
 impl Contacts {
+    /// Draws the list; `revision` changes whenever `contacts` is replaced
+    /// (`client::Model::revision`).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         contacts: &[Contact],
+        revision: u64,
         commands: &Commands,
     ) -> Option<ContactsAction> {
         let mut action = None;
@@ -65,7 +66,12 @@ impl Contacts {
                 .desired_width(f32::INFINITY),
         )
         .labelled_by(caption.id);
-        let shown = filter(contacts, &self.search);
+        let search = self.search.trim().to_lowercase();
+        let shown = self
+            .shown
+            .get((revision, search.clone()), contacts.len(), |i| {
+                matches(&contacts[i], &search)
+            });
         if contacts.is_empty() {
             ui.weak(
                 "No contacts yet. Your company directory fills this list once it is set up in Settings; you can also add or import your own.",
@@ -82,29 +88,30 @@ impl Contacts {
             row_height,
             shown.len(),
             |ui, range| {
-                let rows = &shown[range];
-                for c in rows {
+                let rows = shown[range].iter().map(|&i| &contacts[i]);
+                for c in rows.clone() {
                     if row(ui, c, commands) {
                         action = Some(ContactsAction::Edit(c.id));
                     }
                 }
-                self.tell_on_screen(rows, commands);
+                tell_on_screen(&mut self.on_screen, rows, commands);
             },
         );
         action
     }
+}
 
-    /// Tells the backend whose rows are on screen when that changes: a large directory is
-    /// watched only there (`client::watching`).
-    fn tell_on_screen(&mut self, rows: &[&Contact], commands: &Commands) {
-        let same = rows
-            .iter()
-            .filter_map(|c| c.extension.as_ref())
-            .eq(self.on_screen.iter());
-        if !same {
-            self.on_screen = rows.iter().filter_map(|c| c.extension.clone()).collect();
-            commands.send(Command::ContactsOnScreen(self.on_screen.clone()));
-        }
+/// Tells the backend whose rows are on screen when that changes (`on_screen` is what it was
+/// told last): a large directory is watched only there (`client::watching`).
+fn tell_on_screen<'a>(
+    on_screen: &mut Vec<String>,
+    rows: impl Iterator<Item = &'a Contact> + Clone,
+    commands: &Commands,
+) {
+    let extensions = rows.filter_map(|c| c.extension.as_ref());
+    if !extensions.clone().eq(on_screen.iter()) {
+        *on_screen = extensions.cloned().collect();
+        commands.send(Command::ContactsOnScreen(on_screen.clone()));
     }
 }
 
@@ -219,14 +226,17 @@ mod tests {
 
     #[test]
     fn filters_by_name_or_extension() {
-        let list = vec![
+        let list = [
             contact(1, "Grace Hopper", "1002", PhoneStatus::Idle),
             contact(2, "Alan Turing", "1003", PhoneStatus::OnCall),
         ];
-        assert_eq!(filter(&list, "grace").len(), 1);
-        assert_eq!(filter(&list, "100").len(), 2);
-        assert_eq!(filter(&list, "1003")[0].name, "Alan Turing");
-        assert!(filter(&list, "zz").is_empty());
+        let filter = |search: &str| -> Vec<&Contact> {
+            list.iter().filter(|c| matches(c, search)).collect()
+        };
+        assert_eq!(filter("grace").len(), 1);
+        assert_eq!(filter("100").len(), 2);
+        assert_eq!(filter("1003")[0].name, "Alan Turing");
+        assert!(filter("zz").is_empty());
     }
 
     #[test]
@@ -272,7 +282,7 @@ mod tests {
             .with_size(egui::vec2(300.0, 400.0))
             .build_ui_state(
                 move |ui, state: &mut (Contacts, Vec<Contact>)| {
-                    state.0.ui(ui, &state.1, &commands);
+                    state.0.ui(ui, &state.1, 0, &commands);
                 },
                 (Contacts::default(), list),
             );

@@ -5,6 +5,7 @@
 use chrono_tz::Tz;
 
 use crate::icons;
+use crate::shown_rows::ShownRows;
 use crate::theme;
 use crate::time_format;
 use client::command::{Command, Commands};
@@ -14,6 +15,8 @@ use client::model::{HistoryEntry, HistoryFilter, HistoryKind, format_duration};
 pub struct History {
     pub filter: HistoryFilter,
     pub search: String,
+    /// The rows matching the filter and search, for the history's revision.
+    shown: ShownRows<(u64, HistoryFilter, String)>,
 }
 
 fn kind_icon(kind: HistoryKind) -> (&'static str, egui::Color32, &'static str) {
@@ -30,6 +33,7 @@ impl History {
         &mut self,
         ui: &mut egui::Ui,
         rows: &[HistoryEntry],
+        revision: u64,
         tz: Tz,
         now_ms: i64,
         commands: &Commands,
@@ -60,15 +64,16 @@ impl History {
         // The core filters too; filtering here keeps the list right between a change and the
         // core's reply.
         let search = self.search.trim().to_lowercase();
-        let shown: Vec<&HistoryEntry> = rows
-            .iter()
-            .filter(|r| r.matches(self.filter))
-            .filter(|r| {
-                search.is_empty()
-                    || r.display_name().to_lowercase().contains(&search)
-                    || r.remote_number.contains(&search)
-            })
-            .collect();
+        let filter = self.filter;
+        let shown = self
+            .shown
+            .get((revision, filter, search.clone()), rows.len(), |i| {
+                let r = &rows[i];
+                r.matches(filter)
+                    && (search.is_empty()
+                        || r.display_name().to_lowercase().contains(&search)
+                        || r.remote_number.contains(&search))
+            });
         if shown.is_empty() {
             ui.weak(if rows.is_empty() {
                 "No calls yet."
@@ -82,7 +87,7 @@ impl History {
             40.0,
             shown.len(),
             |ui, range| {
-                for r in &shown[range] {
+                for r in shown[range].iter().map(|&i| &rows[i]) {
                     let (icon, color, word) = kind_icon(r.kind);
                     let when = time_format::short(r.started_at_ms, now_ms, tz);
                     let label = format!("Call back {}, {word} call, {when}", r.display_name());
@@ -152,7 +157,7 @@ mod tests {
             .with_size(egui::vec2(320.0, 500.0))
             .build_ui_state(
                 move |ui, state: &mut (History, Vec<HistoryEntry>)| {
-                    state.0.ui(ui, &state.1, chrono_tz::UTC, NOW, &commands)
+                    state.0.ui(ui, &state.1, 0, chrono_tz::UTC, NOW, &commands)
                 },
                 (History::default(), rows),
             );

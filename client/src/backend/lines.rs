@@ -164,8 +164,15 @@ impl Backend {
         }
     }
 
+    /// A call's quality, about once a second. The window repaints every second while a call
+    /// is live (its timer), so it reads this then rather than being woken for a second frame
+    /// a second.
     pub(super) fn quality(&mut self, id: CallId, quality: model::Quality) {
-        self.update_call(id, |c| c.quality = Some(quality));
+        if let Some(l) = self.lines.calls.get_mut(&id) {
+            l.call.quality = Some(quality);
+            let c = l.call.clone();
+            self.emit_unhurried(Event::Call(Box::new(c)));
+        }
     }
 
     /// Changes one call and shows it again.

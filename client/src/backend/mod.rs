@@ -122,6 +122,12 @@ impl Backend {
         }
     }
 
+    /// Queues an event for the window's next frame without asking for one, for what is shown
+    /// only while the window repaints anyway.
+    fn emit_unhurried(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
     fn notice(&self, text: impl Into<String>) {
         self.emit(Event::Notice(text.into()));
     }

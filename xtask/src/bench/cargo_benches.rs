@@ -133,7 +133,7 @@ pub fn storage(root: &Path, full: bool) -> anyhow::Result<Rows> {
     if !root.join("storage/benches").is_dir() {
         return Ok(vec![("storage benchmarks".into(), "not available".into())]);
     }
-    let mut args = vec!["-p", "storage", "--"];
+    let mut args = vec!["-p", "storage", "--bench", "store", "--"];
     args.extend(criterion_args(full));
     let rows = parse_bencher(&cargo_bench(root, &args)?);
     if rows.is_empty() {

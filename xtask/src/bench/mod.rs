@@ -494,10 +494,11 @@ fn details(
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let _ = writeln!(
             s,
-            "- call run {}: app {:.2} s CPU, set-up {:.0} ms, RSS {}, codec {}; threads: {}\n  \
-             baresip {:.2} s CPU, RSS {}, codec {}; threads: {}",
+            "- call run {}: app {:.2} s CPU, {} frames drawn, set-up {:.0} ms, RSS {}, codec {}; \
+             threads: {}\n  baresip {:.2} s CPU, RSS {}, codec {}; threads: {}",
             i + 1,
             x.cpu.as_secs_f64(),
+            x.frames,
             x.setup_ms,
             mib(x.rss_kib as f64),
             x.codec,

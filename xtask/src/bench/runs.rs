@@ -123,6 +123,8 @@ pub struct CallRun {
     pub rss_kib: u64,
     pub hwm_kib: u64,
     pub threads: ThreadTimes,
+    /// Frames the window drew in the 30 s (the app only).
+    pub frames: usize,
     /// Frames of the fullscreen call view (the app only).
     pub view_update_us: Vec<f64>,
     pub view_whole_us: Vec<f64>,
@@ -135,7 +137,9 @@ pub fn app_call_run(setup: &Setup, pbx: &Pbx, n: usize) -> anyhow::Result<CallRu
     let (_, line) = app.wait_line("call answered", TIMEOUT)?;
     let setup_ms = field(&line, "setup_ms").context("setup_ms")?;
     let pid = app.pid();
+    let frames_before = app.frames().len();
     let (cpu, threads, codec) = measure_call(pid, &mut hang_up)?;
+    let frames = app.frames().len() - frames_before;
     let rss_kib = proc_stat::status_kib(pid, "VmRSS")?;
     let hwm_kib = proc_stat::status_kib(pid, "VmHWM")?;
 
@@ -178,6 +182,7 @@ pub fn app_call_run(setup: &Setup, pbx: &Pbx, n: usize) -> anyhow::Result<CallRu
         rss_kib,
         hwm_kib,
         threads,
+        frames,
         view_update_us,
         view_whole_us,
     })
@@ -211,6 +216,7 @@ pub fn baresip_call_run(setup: &Setup, pbx: &Pbx) -> anyhow::Result<CallRun> {
         rss_kib,
         hwm_kib,
         threads,
+        frames: 0,
         view_update_us: Vec::new(),
         view_whole_us: Vec::new(),
     })
