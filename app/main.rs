@@ -2,8 +2,9 @@
 //!
 //! `switchboard` opens the window. For the demo and for scripted runs it also takes
 //! `--server HOST:PORT --user EXT` (password from `SWITCHBOARD_PASSWORD`) to sign in at once,
-//! `SWITCHBOARD_DIRECTORY` for the company directory's URL, and `--dial NUMBER` to place one
-//! call once signed in (what `cargo xtask bench` uses). See `switchboard --help`.
+//! `SWITCHBOARD_DIRECTORY` for the company directory's URL, `SWITCHBOARD_MANAGER` for the
+//! queue tiles, and `--dial NUMBER` to place one call once signed in (what `cargo xtask bench`
+//! uses). See `switchboard --help`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,9 @@ options:
 environment:
   SWITCHBOARD_PASSWORD     the password for --user
   SWITCHBOARD_DIRECTORY    URL of the company directory (XML phonebook or vCard)
+  SWITCHBOARD_MANAGER      USER:SECRET@HOST:PORT of the PBX's manager interface, for the
+                           call-center tiles until one is set in Settings
+  SWITCHBOARD_QUEUES       queues to show besides those the user is a member of (commas)
   SWITCHBOARD_DATA_DIR     where profiles are kept (default: the XDG data directory)
   SWITCHBOARD_FRAME_LOG    append one line of timings per frame to this file
   RUST_LOG                 log filter (default: info)";
@@ -194,6 +198,7 @@ fn main() -> anyhow::Result<()> {
                 directory_url: std::env::var("SWITCHBOARD_DIRECTORY").ok(),
                 directory_refresh: None,
                 data_dir: backend::default_data_dir(),
+                call_center: call_center_from_env(),
             };
             let (commands, events) = backend::start(config, waker);
             let mut window = Window::new(commands.clone(), events, args.server.clone());
@@ -229,4 +234,18 @@ fn main() -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// `SWITCHBOARD_MANAGER` (`user:secret@host:port`) and `SWITCHBOARD_QUEUES`, as the demo sets
+/// them.
+fn call_center_from_env() -> Option<client::settings::CallCenter> {
+    let manager = std::env::var("SWITCHBOARD_MANAGER").ok()?;
+    let (login, addr) = manager.rsplit_once('@')?;
+    let (user, secret) = login.split_once(':')?;
+    Some(client::settings::CallCenter {
+        manager_address: addr.into(),
+        manager_user: user.into(),
+        manager_secret: secret.into(),
+        queues: std::env::var("SWITCHBOARD_QUEUES").unwrap_or_default(),
+    })
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::job::Job;
 use crate::photo::{PhotoError, Picked};
 use crate::screens::call_bar::{self, CallBarAction};
+use crate::screens::call_center::CallCenter;
 use crate::screens::call_view::{CallView, CallViewAction};
 use crate::screens::contact_editor::{self, ContactDraft, EditorOutcome};
 use crate::screens::contact_import::{self, ImportOutcome, ImportPreview};
@@ -43,6 +44,7 @@ pub struct Shell {
     pub history: History,
     pub settings: SettingsPage,
     pub call_view: CallView,
+    pub call_center: CallCenter,
     pub fullscreen: bool,
     pub photo_crop: Option<PhotoCrop>,
     /// A picked photo being read on a helper thread.
@@ -70,6 +72,7 @@ impl Shell {
             history: History::default(),
             settings: SettingsPage::new(model.settings.clone()),
             call_view: CallView::default(),
+            call_center: CallCenter::default(),
             fullscreen: false,
             photo_crop: None,
             meter_on: false,
@@ -237,7 +240,7 @@ impl Shell {
             if self.section == Section::Voice {
                 self.display_bar(ui, model, tz, now_ms);
             }
-            egui::CentralPanel::default().show(ui, |ui| self.content(ui, model));
+            egui::CentralPanel::default().show(ui, |ui| self.content(ui, model, tz, now_ms));
         }
         incoming::show(ui.ctx(), &model.calls, &model.contacts, &self.commands);
         self.crop_dialog(ui.ctx(), &mut model.notices);
@@ -321,7 +324,7 @@ impl Shell {
             });
     }
 
-    fn content(&mut self, ui: &mut egui::Ui, model: &mut Model) {
+    fn content(&mut self, ui: &mut egui::Ui, model: &mut Model, tz: chrono_tz::Tz, now_ms: i64) {
         match self.section {
             Section::Voice => {
                 ui.vertical_centered(|ui| {
@@ -340,7 +343,14 @@ impl Shell {
                 });
             }
             Section::Messaging => empty_state::show(ui, &empty_state::MESSAGING),
-            Section::CallCenter => empty_state::show(ui, &empty_state::CALL_CENTER),
+            Section::CallCenter => self.call_center.ui(
+                ui,
+                model.call_center.as_ref(),
+                model.queue_history.as_ref(),
+                tz,
+                now_ms,
+                &self.commands,
+            ),
             Section::Fax => empty_state::show(ui, &empty_state::FAX),
             Section::Marketplace => empty_state::show(ui, &empty_state::MARKETPLACE),
             Section::Settings => {
@@ -538,6 +548,7 @@ mod tests {
             remote_number: number.into(),
             started_at_ms: 0,
             duration_secs: 0,
+            queue: None,
         }
     }
 

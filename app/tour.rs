@@ -1,6 +1,6 @@
 //! A scripted walk through the real, signed-in window that saves a screenshot of each main
 //! screen (`--screenshot-tour DIR`): sign-in, contacts, dial pad, a call in the fullscreen view,
-//! and settings. It only changes what a user could change by clicking, and it reads the real
+//! the call-center tiles with the first queue open, and settings. It only changes what a user could change by clicking, and it reads the real
 //! model; the README's pictures come from it. The contacts picture waits for the contacts' live
 //! phone status and presence.
 
@@ -19,6 +19,7 @@ enum Step {
     Contacts,
     DialPad,
     Call,
+    CallCenter,
     Settings,
     Done,
 }
@@ -61,6 +62,7 @@ impl Tour {
             Step::Contacts => "contacts",
             Step::DialPad => "dial-pad",
             Step::Call => "call",
+            Step::CallCenter => "call-center",
             Step::Settings => "settings",
             Step::Done => "",
         }
@@ -116,6 +118,16 @@ impl Tour {
                 .calls
                 .iter()
                 .any(|c| c.state == CallState::Active && c.quality.is_some()),
+            // The tiles once the queue service answered (or said why not).
+            (Screen::SignedIn(_), Step::CallCenter) => {
+                use client::call_center::Link;
+                window
+                    .model
+                    .call_center
+                    .as_ref()
+                    .is_none_or(|v| v.link != Link::Connecting)
+                    || self.since.elapsed() > Duration::from_secs(10)
+            }
             (Screen::SignedIn(_), _) => true,
             _ => false,
         }
@@ -153,6 +165,20 @@ impl Tour {
                     commands.send(Command::HangUp(c.id));
                 }
                 shell.fullscreen = false;
+                shell.section = Section::CallCenter;
+                // The queue with callers waiting, if any, is the one worth a picture.
+                let first = window.model.call_center.as_ref().and_then(|v| {
+                    v.tiles
+                        .iter()
+                        .find(|t| !t.waiting.is_empty())
+                        .or(v.tiles.first())
+                });
+                if let Some(t) = first {
+                    shell.call_center.open(&t.queue, &commands);
+                }
+                Step::CallCenter
+            }
+            Step::CallCenter => {
                 shell.section = Section::Settings;
                 Step::Settings
             }

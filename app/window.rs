@@ -257,6 +257,7 @@ mod tests {
             quality: None,
             transfer: None,
             consult_for: None,
+            queue: None,
         })))
         .unwrap();
         h.run();
@@ -453,7 +454,6 @@ mod tests {
         use crate::screens::empty_state;
         for (section, state) in [
             ("Messaging", &empty_state::MESSAGING),
-            ("Call Center", &empty_state::CALL_CENTER),
             ("Fax", &empty_state::FAX),
             ("Marketplace", &empty_state::MARKETPLACE),
         ] {
@@ -469,6 +469,13 @@ mod tests {
                 "{section} says what comes"
             );
         }
+        // Without a manager account, Call Center says what to ask the administrator for.
+        h.get_by_label("Call Center").click();
+        h.run();
+        assert!(
+            h.query_by_label(crate::screens::call_center::NO_ACCESS)
+                .is_some()
+        );
         // The dial pad's gear opens Settings too.
         h.get_by_label("Voice").click();
         h.run();

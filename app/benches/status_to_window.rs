@@ -75,6 +75,7 @@ fn main() {
         directory_url: Some(harness::pbx::directory_url("phonebook.xml")),
         directory_refresh: None,
         data_dir: data.path().to_path_buf(),
+        call_center: None,
     };
     let (commands, events) = backend::start(
         config,

@@ -74,6 +74,7 @@ pub(crate) mod tests {
             quality: None,
             transfer: None,
             consult_for: None,
+            queue: None,
         }
     }
 

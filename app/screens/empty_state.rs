@@ -17,14 +17,6 @@ pub const MESSAGING: EmptyState = EmptyState {
            through your phone system. This release does calls and voicemail; messaging comes next.",
 };
 
-pub const CALL_CENTER: EmptyState = EmptyState {
-    icon: icons::CALL_CENTER,
-    title: "Call Center",
-    body: "Live tiles for the call-center queues you belong to (callers waiting, agents \
-           available, longest wait) will appear here once your administrator connects the queue \
-           service. Not available in this release.",
-};
-
 pub const FAX: EmptyState = EmptyState {
     icon: icons::FAX,
     title: "Fax",

@@ -100,11 +100,17 @@ impl History {
                             );
                             ui.vertical(|ui| {
                                 ui.label(r.display_name());
-                                let detail = if r.duration_secs > 0 {
+                                let mut detail = if r.duration_secs > 0 {
                                     format!("{when} · {}", format_duration(r.duration_secs))
                                 } else {
                                     when.clone()
                                 };
+                                if let Some(q) = &r.queue {
+                                    detail = format!(
+                                        "{detail} · {}",
+                                        crate::screens::incoming::queue_line(q)
+                                    );
+                                }
                                 ui.small(detail);
                             });
                         })
@@ -139,6 +145,7 @@ mod tests {
             remote_number: number.into(),
             started_at_ms: NOW - id * 60_000,
             duration_secs: 0,
+            queue: None,
         }
     }
 

@@ -42,6 +42,9 @@ pub fn show(ctx: &egui::Context, all: &[Call], contacts: &[Contact], commands: &
                     if call.remote_name.is_some() {
                         ui.weak(&call.remote_number);
                     }
+                    if let Some(queue) = &call.queue {
+                        ui.label(queue_line(queue));
+                    }
                     if let Some(cur) = &current {
                         ui.small(format!("Answering puts {cur} on hold."));
                     }
@@ -73,6 +76,11 @@ pub fn show(ctx: &egui::Context, all: &[Call], contacts: &[Contact], commands: &
                 });
             });
     }
+}
+
+/// "Through the Support queue": said on the popup and in My Calls.
+pub fn queue_line(queue: &str) -> String {
+    format!("Through the {} queue", client::call_center::title(queue))
 }
 
 #[cfg(test)]

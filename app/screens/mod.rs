@@ -2,6 +2,7 @@
 //! model and sends commands.
 
 pub mod call_bar;
+pub mod call_center;
 pub mod call_view;
 pub mod calls;
 pub mod contact_editor;

@@ -127,6 +127,7 @@ impl SettingsPage {
                     }
                 });
                 category(ui, "Mailbox", |ui| mailbox(ui, &mut d.mailbox));
+                category(ui, "Call Center", |ui| call_center(ui, &mut d.call_center));
                 category(ui, "Audio", |ui| {
                     if let Some(a) = audio(ui, &mut d.audio, mic_level, choices) {
                         action = Some(a);
@@ -165,6 +166,37 @@ fn category(ui: &mut egui::Ui, title: &str, body: impl FnOnce(&mut egui::Ui)) {
     ui.indent(title, body);
     ui.add_space(theme::SPACING);
     ui.separator();
+}
+
+/// The manager account for the queue tiles, as the administrator gives it.
+fn call_center(ui: &mut egui::Ui, c: &mut client::settings::CallCenter) {
+    ui.label("Your administrator gives these when your account may see call-center queues.");
+    let field = |ui: &mut egui::Ui, caption: &str, value: &mut String, hint: &str, secret: bool| {
+        let caption = ui.label(caption);
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .hint_text(hint)
+                .password(secret)
+                .desired_width(320.0),
+        )
+        .labelled_by(caption.id);
+    };
+    field(
+        ui,
+        "Manager address",
+        &mut c.manager_address,
+        "pbx.example.com:5038",
+        false,
+    );
+    field(ui, "Manager user", &mut c.manager_user, "", false);
+    field(ui, "Manager secret", &mut c.manager_secret, "", true);
+    field(
+        ui,
+        "Queues you may log in to",
+        &mut c.queues,
+        "support, sales",
+        false,
+    );
 }
 
 /// A labelled combo box whose accessible name is `label`.

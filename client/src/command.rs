@@ -108,6 +108,19 @@ pub enum Command {
     PauseVoicemail,
     SeekVoicemail(i64, f32),
     DeleteVoicemail(i64),
+    /// Join this call-center queue as an agent.
+    QueueLogIn(String),
+    QueueLogOut(String),
+    /// Pause with a reason (`None`: take calls again).
+    QueuePause {
+        queue: String,
+        reason: Option<String>,
+    },
+    /// Show this queue's history, newest first.
+    LoadQueueHistory {
+        queue: String,
+        filter: storage::QueueCallFilter,
+    },
 }
 
 /// The sending half the screens hold: straight into the backend's one inbox, or into a plain

@@ -122,6 +122,7 @@ pub fn history_entry(r: storage::HistoryEntry) -> model::HistoryEntry {
         remote_name: r.entry.remote_name,
         remote_number: r.entry.remote_number,
         started_at_ms: r.entry.started_at,
+        queue: r.entry.queue,
     }
 }
 

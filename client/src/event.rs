@@ -57,6 +57,13 @@ pub enum Event {
         outputs: Vec<(String, String)>,
     },
     MicLevel(f32),
+    /// The call-center tiles; `None` when the account has no manager account configured.
+    CallCenter(Option<Box<crate::call_center::CallCenterView>>),
+    QueueHistory {
+        queue: String,
+        filter: storage::QueueCallFilter,
+        calls: Vec<storage::QueueCall>,
+    },
     /// Something the user should read: a device fell back, a save failed, the network dropped.
     Notice(String),
 }

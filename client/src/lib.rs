@@ -5,7 +5,7 @@
 //! # The API in one screen
 //! ```text
 //! backend::start(BackendConfig, Waker) -> (Commands, Receiver<Event>)
-//!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir }
+//!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir, call_center }
 //!     Commands::send(Command)          never blocks; the backend runs it off the UI thread
 //! Command   SignIn · Dial · Answer · Hold · Transfer · Merge · SaveSettings · PlayVoicemail …
 //! Event     SignedIn · Registration · Profile · Call · CallRemoved · Contacts · History · Notice …
@@ -13,6 +13,7 @@
 //! Model::apply(Event)                  the window's copy of what the backend reported
 //! settings::SettingsForm               every setting, loaded once per sign-in
 //! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
+//! call_center::CallCenter          queue tiles from the manager interface's events
 //! watching::Watching                  whose status is subscribed to: all of a small company, else
 //!                                      what is on screen and the people the user keeps
 //! ```
@@ -23,6 +24,7 @@
 
 pub mod assets;
 pub mod backend;
+pub mod call_center;
 pub mod command;
 mod convert;
 pub mod dial_string;

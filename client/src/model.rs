@@ -28,6 +28,10 @@ pub struct Model {
     pub notices: Vec<String>,
     /// Ask whether calls use the desk phone or this computer.
     pub ask_desk_phone: bool,
+    /// The queue tiles; `None` when the account has no queue access.
+    pub call_center: Option<crate::call_center::CallCenterView>,
+    /// The history of the queue the user opened: which queue, which filter, newest first.
+    pub queue_history: Option<QueueHistory>,
     /// Bumped whenever the contacts or the history are replaced.
     revision: u64,
 }
@@ -127,6 +131,18 @@ impl Model {
             }
             Event::MicLevel(l) => self.mic_level = l,
             Event::Notice(n) => self.notices.push(n),
+            Event::CallCenter(v) => self.call_center = v.map(|v| *v),
+            Event::QueueHistory {
+                queue,
+                filter,
+                calls,
+            } => {
+                self.queue_history = Some(QueueHistory {
+                    queue,
+                    filter,
+                    calls,
+                })
+            }
         }
     }
 
@@ -236,6 +252,8 @@ pub struct Call {
     pub transfer: Option<TransferProgress>,
     /// This call consults the target of an attended transfer of that (held) call.
     pub consult_for: Option<CallId>,
+    /// The call-center queue that put the caller through to us.
+    pub queue: Option<String>,
 }
 
 impl Call {
@@ -255,6 +273,7 @@ impl Call {
             quality: None,
             transfer: None,
             consult_for: None,
+            queue: None,
         }
     }
 
@@ -438,6 +457,8 @@ pub struct HistoryEntry {
     /// Unix time in milliseconds, shown in the user's time zone.
     pub started_at_ms: i64,
     pub duration_secs: u64,
+    /// The call-center queue the call came through.
+    pub queue: Option<String>,
 }
 
 impl HistoryEntry {
@@ -511,6 +532,7 @@ mod tests {
             quality: None,
             transfer: None,
             consult_for: None,
+            queue: None,
         }
     }
 
@@ -581,4 +603,12 @@ mod tests {
         assert_eq!(m.contacts[0].phone, PhoneStatus::Ringing);
         assert_eq!(m.contacts[0].presence, Presence::Online);
     }
+}
+
+/// One queue's history as the window shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueueHistory {
+    pub queue: String,
+    pub filter: storage::QueueCallFilter,
+    pub calls: Vec<storage::QueueCall>,
 }

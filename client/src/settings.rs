@@ -26,6 +26,7 @@ pub struct SettingsForm {
     /// Where the company directory is served (an IP-phone XML phonebook or a vCard list);
     /// empty for none.
     pub directory_url: String,
+    pub call_center: CallCenter,
 }
 
 impl Default for SettingsForm {
@@ -39,7 +40,48 @@ impl Default for SettingsForm {
             mailbox: Mailbox::default(),
             audio: Audio::default(),
             directory_url: String::new(),
+            call_center: CallCenter::default(),
         }
+    }
+}
+
+/// The PBX's manager interface, for the call-center tiles. The administrator gives these.
+#[derive(Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CallCenter {
+    /// `host:port`; empty when the account has no queue access.
+    pub manager_address: String,
+    pub manager_user: String,
+    /// Kept in the system keyring, never in the settings file.
+    #[serde(skip)]
+    pub manager_secret: String,
+    /// Queues the user may log in to besides those they are a member of, by name, separated
+    /// by commas.
+    pub queues: String,
+}
+
+impl CallCenter {
+    pub fn configured(&self) -> bool {
+        !self.manager_address.trim().is_empty() && !self.manager_user.trim().is_empty()
+    }
+
+    pub fn queue_names(&self) -> Vec<String> {
+        self.queues
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for CallCenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallCenter")
+            .field("manager_address", &self.manager_address)
+            .field("manager_user", &self.manager_user)
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
     }
 }
 

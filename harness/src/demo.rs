@@ -109,7 +109,7 @@ pub fn start_bots(agent: &Path) -> anyhow::Result<Vec<RunningBot>> {
     Ok(running)
 }
 
-/// The app at `app`, told to sign in as 1001 with the demo PBX's directory.
+/// The app at `app`, told to sign in as 1001 with the demo PBX's directory and queues.
 pub fn app_command(app: &Path) -> anyhow::Result<Command> {
     let me = crate::users::get(ME)?;
     let mut cmd = Command::new(app);
@@ -119,6 +119,17 @@ pub fn app_command(app: &Path) -> anyhow::Result<Command> {
         .env(
             "SWITCHBOARD_DIRECTORY",
             crate::pbx::directory_url("phonebook.xml"),
-        );
+        )
+        .env(
+            "SWITCHBOARD_MANAGER",
+            format!(
+                "{}:{}@{}",
+                crate::pbx::DESK_AMI_USER,
+                crate::pbx::DESK_AMI_SECRET,
+                crate::pbx::ami_addr()
+            ),
+        )
+        // 1001 is a member of sales; support is shown too, to log in to when it gets busy.
+        .env("SWITCHBOARD_QUEUES", "support");
     Ok(cmd)
 }

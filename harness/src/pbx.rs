@@ -29,6 +29,9 @@ pub const TLS_PORT: u16 = 25061;
 pub const AMI_PORT: u16 = 5038;
 pub const AMI_USER: &str = "switchboard";
 pub const AMI_SECRET: &str = "switchboard-ami";
+/// The app's own manager account (agent class only), as the demo and the tests give it.
+pub const DESK_AMI_USER: &str = "desk";
+pub const DESK_AMI_SECRET: &str = "desk-queues";
 /// Asterisk's HTTP server, serving the company directory.
 pub const HTTP_PORT: u16 = 25080;
 /// The SIP domain users register to.

@@ -127,6 +127,7 @@ fn call(rng: &mut fastrand::Rng, n: usize) -> NewHistoryEntry {
         result: "Call ended".into(),
         account: "1001@pbx".into(),
         quality_mos: Some(4.2),
+        queue: None,
     }
 }
 

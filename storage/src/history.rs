@@ -58,6 +58,8 @@ pub struct NewHistoryEntry {
     pub result: String,
     pub account: String,
     pub quality_mos: Option<f32>,
+    /// The call-center queue the call came through.
+    pub queue: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -75,10 +77,10 @@ impl HistoryEntry {
     }
 }
 
-const COLUMNS: &str = "id, kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos";
+const COLUMNS: &str = "id, kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos, queue";
 
-const INSERT: &str = "INSERT INTO call_history(kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT: &str = "INSERT INTO call_history(kind, remote_name, remote_number, started_at, answered_at, ended_at, result, account, quality_mos, queue)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 fn from_row(r: &Row) -> rusqlite::Result<HistoryEntry> {
     let kind: String = r.get(1)?;
@@ -94,6 +96,7 @@ fn from_row(r: &Row) -> rusqlite::Result<HistoryEntry> {
             result: r.get(7)?,
             account: r.get(8)?,
             quality_mos: r.get(9)?,
+            queue: r.get(10)?,
         },
     })
 }
@@ -109,6 +112,7 @@ fn insert(stmt: &mut rusqlite::CachedStatement, e: &NewHistoryEntry) -> rusqlite
         &e.result,
         &e.account,
         e.quality_mos,
+        &e.queue,
     ))
 }
 
@@ -227,6 +231,7 @@ mod tests {
             result: "Call ended".into(),
             account: "1001@pbx".into(),
             quality_mos: Some(4.3),
+            queue: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod installed_apps;
 pub mod messages;
 mod migrations;
 pub mod paths;
+pub mod queue_calls;
 pub mod remembered;
 pub mod secrets;
 pub mod settings;
@@ -31,6 +32,9 @@ pub use faxes::{CoverPage, Fax, FaxDirection, FaxStatus, NewFax};
 pub use history::{CallKind, HistoryEntry, HistoryFilter, NewHistoryEntry};
 pub use installed_apps::InstalledApp;
 pub use messages::{Attachment, Delivery, Message, NewMessage};
+pub use queue_calls::{
+    NewQueueCall, QueueCall, QueueCallFilter, QueueCallUpdate, QueueOutcome, QueueTotals,
+};
 pub use voicemails::{NewVoicemail, Retention, RetentionReport, Voicemail};
 
 #[derive(Debug, thiserror::Error)]

@@ -146,6 +146,22 @@ const STEPS: &[&str] = &[
         enabled INTEGER NOT NULL DEFAULT 1,
         settings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings))
     );",
+    // 3: the call-center queue history, and the queue a call in My Calls came through.
+    "ALTER TABLE call_history ADD COLUMN queue TEXT;
+    CREATE TABLE queue_call (
+        id INTEGER PRIMARY KEY,
+        queue TEXT NOT NULL,
+        -- The caller's channel id on the PBX: events about the same caller update one row.
+        uniqueid TEXT NOT NULL UNIQUE,
+        caller_number TEXT NOT NULL,
+        caller_name TEXT NOT NULL DEFAULT '',
+        joined_at INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('waiting', 'answered', 'abandoned', 'left')),
+        agent TEXT,
+        wait_secs INTEGER CHECK (wait_secs IS NULL OR wait_secs >= 0),
+        talk_secs INTEGER CHECK (talk_secs IS NULL OR talk_secs >= 0)
+    );
+    CREATE INDEX queue_call_by_queue ON queue_call(queue, joined_at);",
 ];
 
 pub const LATEST: i64 = STEPS.len() as i64;
@@ -212,6 +228,10 @@ mod tests {
            VALUES ('incoming', '+15550150', 400, 3, 'received', 'fax/1.tiff');
          INSERT INTO installed_app(app_id, name, version, installed_at, settings)
            VALUES ('com.example.crm', 'CRM lookup', '1.0', 500, '{\"url\":\"https://crm.example.com\"}');",
+        // 3
+        "UPDATE call_history SET queue = 'support' WHERE kind = 'missed';
+         INSERT INTO queue_call(queue, uniqueid, caller_number, caller_name, joined_at, outcome, agent, wait_secs, talk_secs)
+           VALUES ('support', '1700000000.1', '+15550199', 'Customer', 700, 'answered', 'Alan Turing', 12, 60);",
     ];
 
     /// That the rows of `SEEDS[version - 1]` read back through today's API.
@@ -257,6 +277,14 @@ mod tests {
                 assert_eq!(s.faxes(None, 10).unwrap()[0].fax.pages, 3);
                 let crm: serde_json::Value = s.app_settings("com.example.crm").unwrap().unwrap();
                 assert_eq!(crm["url"], "https://crm.example.com");
+            }
+            3 => {
+                let calls = s.history_page(HistoryFilter::All, "", None, 10).unwrap();
+                assert_eq!(calls[1].entry.queue.as_deref(), Some("support"));
+                assert_eq!(calls[0].entry.queue, None);
+                let q = &s.queue_calls("support", QueueCallFilter::All, 10).unwrap()[0];
+                assert_eq!(q.outcome, QueueOutcome::Answered);
+                assert_eq!((q.wait_secs, q.talk_secs), (Some(12), Some(60)));
             }
             _ => panic!("schema {version} has no check: add its seed and check here"),
         }
@@ -306,6 +334,14 @@ mod tests {
             version: "1".into(),
             installed_at: 7,
             enabled: true,
+        })
+        .unwrap();
+        s.queue_call_joined(&NewQueueCall {
+            queue: "sales".into(),
+            uniqueid: "1700000001.2".into(),
+            caller_number: "1009".into(),
+            caller_name: String::new(),
+            joined_at: 8,
         })
         .unwrap();
     }

@@ -1,4 +1,4 @@
-//! Passwords. They never go into the database. They go to the system keyring (the Secret
+//! Passwords and the call-center manager secret. They never go into the database. They go to the system keyring (the Secret
 //! Service: GNOME Keyring, KWallet) when there is one. Without one (no D-Bus session, or no
 //! Secret Service on it) the password goes to a file only the user can read (mode 0600) in the
 //! profile folder, and the caller is told so, so the UI can show a visible warning.
@@ -31,8 +31,28 @@ impl SecretBackend {
 /// The keyring item's service; its user is the profile folder, one per signed-in account.
 const SERVICE: &str = "Switchboard";
 
-fn entry(dir: &Path) -> keyring::Result<keyring::Entry> {
-    keyring::Entry::new(SERVICE, &dir.to_string_lossy())
+/// Which secret of the profile: the SIP password, or the call-center manager secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    Password,
+    ManagerSecret,
+}
+
+impl Secret {
+    fn file_name(self) -> &'static str {
+        match self {
+            Secret::Password => "password",
+            Secret::ManagerSecret => "manager-secret",
+        }
+    }
+}
+
+fn entry(dir: &Path, which: Secret) -> keyring::Result<keyring::Entry> {
+    let user = match which {
+        Secret::Password => dir.to_string_lossy().into_owned(),
+        Secret::ManagerSecret => format!("{}#manager", dir.to_string_lossy()),
+    };
+    keyring::Entry::new(SERVICE, &user)
 }
 
 /// Errors that mean "there is no usable keyring here", as opposed to a keyring that answered
@@ -45,49 +65,62 @@ fn no_keyring(e: &keyring::Error) -> bool {
 }
 
 pub fn save_password(dir: &Path, password: &str) -> Result<SecretBackend> {
-    match entry(dir).and_then(|e| e.set_password(password)) {
+    save(dir, Secret::Password, password)
+}
+
+pub fn load_password(dir: &Path) -> Result<Option<(String, SecretBackend)>> {
+    load(dir, Secret::Password)
+}
+
+/// Forgets the password wherever it is.
+pub fn forget_password(dir: &Path) -> Result<()> {
+    forget(dir, Secret::Password)
+}
+
+pub fn save(dir: &Path, which: Secret, password: &str) -> Result<SecretBackend> {
+    match entry(dir, which).and_then(|e| e.set_password(password)) {
         Ok(()) => {
             // A file left from a time without a keyring would keep a second, weaker copy.
-            remove_file(dir)?;
+            remove_file(dir, which)?;
             Ok(SecretBackend::Keyring)
         }
         Err(e) if no_keyring(&e) => {
             tracing::warn!(reason = %e, "no system keyring; the password goes to a private file");
-            save_to_file(dir, password)?;
+            save_to_file(dir, which, password)?;
             Ok(SecretBackend::PrivateFile)
         }
         Err(e) => Err(StorageError::Keyring(e.to_string())),
     }
 }
 
-pub fn load_password(dir: &Path) -> Result<Option<(String, SecretBackend)>> {
-    match entry(dir).and_then(|e| e.get_password()) {
+pub fn load(dir: &Path, which: Secret) -> Result<Option<(String, SecretBackend)>> {
+    match entry(dir, which).and_then(|e| e.get_password()) {
         Ok(p) => Ok(Some((p, SecretBackend::Keyring))),
         Err(e) if matches!(e, keyring::Error::NoEntry) || no_keyring(&e) => {
-            Ok(load_from_file(dir)?.map(|p| (p, SecretBackend::PrivateFile)))
+            Ok(load_from_file(dir, which)?.map(|p| (p, SecretBackend::PrivateFile)))
         }
         Err(e) => Err(StorageError::Keyring(e.to_string())),
     }
 }
 
-/// Forgets the password wherever it is.
-pub fn forget_password(dir: &Path) -> Result<()> {
-    let keyring = match entry(dir).and_then(|e| e.delete_credential()) {
+/// Forgets the secret wherever it is.
+pub fn forget(dir: &Path, which: Secret) -> Result<()> {
+    let keyring = match entry(dir, which).and_then(|e| e.delete_credential()) {
         Err(e) if !matches!(e, keyring::Error::NoEntry) && !no_keyring(&e) => {
             Err(StorageError::Keyring(e.to_string()))
         }
         _ => Ok(()),
     };
-    remove_file(dir)?;
+    remove_file(dir, which)?;
     keyring
 }
 
-fn file(dir: &Path) -> PathBuf {
-    dir.join("password")
+fn file(dir: &Path, which: Secret) -> PathBuf {
+    dir.join(which.file_name())
 }
 
-fn save_to_file(dir: &Path, password: &str) -> Result<()> {
-    let path = file(dir);
+fn save_to_file(dir: &Path, which: Secret, password: &str) -> Result<()> {
+    let path = file(dir, which);
     let io = |e| StorageError::Io {
         path: path.clone(),
         source: e,
@@ -105,8 +138,8 @@ fn save_to_file(dir: &Path, password: &str) -> Result<()> {
     Ok(())
 }
 
-fn load_from_file(dir: &Path) -> Result<Option<String>> {
-    let path = file(dir);
+fn load_from_file(dir: &Path, which: Secret) -> Result<Option<String>> {
+    let path = file(dir, which);
     match std::fs::read_to_string(&path) {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -114,8 +147,8 @@ fn load_from_file(dir: &Path) -> Result<Option<String>> {
     }
 }
 
-fn remove_file(dir: &Path) -> Result<()> {
-    let path = file(dir);
+fn remove_file(dir: &Path, which: Secret) -> Result<()> {
+    let path = file(dir, which);
     crate::file_refs::remove(&path)
         .map(|_| ())
         .map_err(|e| StorageError::Io { path, source: e })
@@ -131,19 +164,28 @@ mod tests {
     #[test]
     fn the_password_file_is_private_and_can_be_removed() {
         let dir = tempfile::tempdir().unwrap();
-        save_to_file(dir.path(), "s3cret").unwrap();
-        let mode = std::fs::metadata(file(dir.path()))
+        let p = Secret::Password;
+        save_to_file(dir.path(), p, "s3cret").unwrap();
+        save_to_file(dir.path(), Secret::ManagerSecret, "other").unwrap();
+        let mode = std::fs::metadata(file(dir.path(), p))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(
-            load_from_file(dir.path()).unwrap().as_deref(),
+            load_from_file(dir.path(), p).unwrap().as_deref(),
             Some("s3cret")
         );
-        remove_file(dir.path()).unwrap();
-        remove_file(dir.path()).unwrap();
-        assert_eq!(load_from_file(dir.path()).unwrap(), None);
+        remove_file(dir.path(), p).unwrap();
+        remove_file(dir.path(), p).unwrap();
+        assert_eq!(load_from_file(dir.path(), p).unwrap(), None);
+        assert_eq!(
+            load_from_file(dir.path(), Secret::ManagerSecret)
+                .unwrap()
+                .as_deref(),
+            Some("other"),
+            "each secret has its own file"
+        );
     }
 
     #[test]

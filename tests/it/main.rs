@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod call_center;
 mod contact_status;
 mod contacts;
 mod demo;

@@ -94,16 +94,16 @@ fn a_registered_baresip_calls_the_echo_test_and_is_answered() {
 }
 
 #[test]
-fn ami_logs_in_and_reports_queue_600_with_its_members() {
+fn ami_logs_in_and_reports_the_support_queue_with_its_members() {
     pbx();
     let mut ami = Ami::login_default().unwrap();
-    let reply = ami.action("QueueStatus", &[("Queue", "600")]).unwrap();
+    let reply = ami.action("QueueStatus", &[("Queue", "support")]).unwrap();
     assert_eq!(reply[0].get("Response"), Some("Success"), "{reply:?}");
     let params = reply
         .iter()
         .find(|m| m.get("Event") == Some("QueueParams"))
         .expect("a QueueParams event");
-    assert_eq!(params.get("Queue"), Some("600"));
+    assert_eq!(params.get("Queue"), Some("support"));
     let members: Vec<&str> = reply
         .iter()
         .filter(|m| m.get("Event") == Some("QueueMember"))

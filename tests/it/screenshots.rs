@@ -1,5 +1,6 @@
 //! The real window under Xvfb, signed in to the harness PBX, photographs its main screens into
-//! `target/screenshots/` (sign-in, contacts, dial pad, a call in the fullscreen view, settings).
+//! `target/screenshots/` (sign-in, contacts, dial pad, a call in the fullscreen view, the
+//! call-center tiles with Dennis Ritchie waiting in the support queue, settings).
 //! Meanwhile a phone on 1003 (Alan Turing) talks to the echo test and one on 1008 (Barbara
 //! Liskov) waits idle, so the contacts picture shows live statuses at the top of the list: Alan
 //! on the phone, Barbara available, the unregistered colleagues offline.
@@ -65,6 +66,10 @@ fn the_window_saves_pictures_of_its_main_screens() {
         )
         .then_some(())
     });
+    // Dennis waits in the support queue (Alan, its member, is busy), for the call-center
+    // picture.
+    let mut dennis = crate::support::phone::Phone::register(pbx.lease("1009").unwrap());
+    dennis.call("600");
     let display = harness::display::Xvfb::start((1280, 800)).unwrap();
     let data = tempfile::tempdir().unwrap();
     let out = harness::paths::workspace_root().join("target/screenshots");
@@ -85,17 +90,35 @@ fn the_window_saves_pictures_of_its_main_screens() {
         "SWITCHBOARD_DIRECTORY",
         harness::pbx::directory_url("phonebook.xml"),
     )
+    .env(
+        "SWITCHBOARD_MANAGER",
+        format!(
+            "{}:{}@{}",
+            harness::pbx::DESK_AMI_USER,
+            harness::pbx::DESK_AMI_SECRET,
+            harness::pbx::ami_addr()
+        ),
+    )
+    .env("SWITCHBOARD_QUEUES", "support")
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     let output = harness::process::run_with_timeout(&mut cmd, TIMEOUT * 3).unwrap();
     assert!(peer.shutdown_and_wait(TIMEOUT));
     assert!(idle.shutdown_and_wait(TIMEOUT));
+    drop(dennis);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for name in ["login", "contacts", "dial-pad", "call", "settings"] {
+    for name in [
+        "login",
+        "contacts",
+        "dial-pad",
+        "call",
+        "call-center",
+        "settings",
+    ] {
         let path = out.join(format!("{name}.png"));
         let img = image::open(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

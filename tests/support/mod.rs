@@ -7,6 +7,7 @@ pub use harness::ami::Ami;
 pub use harness::peers::{Baresip, run_sipp, sipp_scenario};
 pub use harness::{Lease, Pbx, User, wait_for};
 
+pub mod phone;
 pub mod window;
 
 use std::path::Path;

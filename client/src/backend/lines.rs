@@ -117,6 +117,7 @@ impl Backend {
     pub(super) fn incoming_call(&mut self, id: CallId, from: sipcore::Party) {
         let mut c = model::Call::new(id, Direction::Incoming, from.number.clone());
         c.remote_name = from.name.clone();
+        c.queue = self.queue_ringing_me(&from.number);
         c.state = CallState::Ringing;
         self.track_call(c, None);
         self.ring();
@@ -172,6 +173,23 @@ impl Backend {
             l.call.quality = Some(quality);
             let c = l.call.clone();
             self.emit_unhurried(Event::Call(Box::new(c)));
+        }
+    }
+
+    /// The manager interface says a queue is ringing the user with a call from this number:
+    /// the ringing call from it, if it came first, is marked with the queue.
+    pub(super) fn tag_queue_call(&mut self, caller_number: &str) {
+        let Some(queue) = self.queue_ringing_me(caller_number) else {
+            return;
+        };
+        let ringing = self.lines.calls.values().find(|l| {
+            l.call.direction == Direction::Incoming
+                && l.call.state == CallState::Ringing
+                && l.call.remote_number == caller_number
+                && l.call.queue.is_none()
+        });
+        if let Some(id) = ringing.map(|l| l.call.id) {
+            self.update_call(id, |c| c.queue = Some(queue));
         }
     }
 
@@ -245,6 +263,7 @@ impl Backend {
             result: reason.to_string(),
             account: s.account.aor(),
             quality_mos: l.call.quality.map(|q| q.mos),
+            queue: l.call.queue.clone(),
         };
         let saved = s.store.add_history(&entry);
         tracing::info!(call = id.0, %reason, "call ended");

@@ -13,6 +13,7 @@
 //! | `audio.rs` | devices, ringing, and the media engine's reports |
 //! | `contacts.rs`, `directory.rs` | local contacts, and the company directory fetched off-thread |
 //! | `history.rs`, `voicemail.rs` | My Calls and the Voicemails tab |
+//! | `call_center.rs` | the queue tiles: the manager-interface client and the queue history |
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -23,6 +24,7 @@ use crate::model::HistoryFilter;
 use crate::voicemail_player::Player;
 
 mod audio;
+mod call_center;
 mod contacts;
 mod directory;
 mod history;
@@ -52,6 +54,9 @@ pub struct BackendConfig {
     /// Where profiles and the remembered account live (`storage::paths::default_data_dir()`
     /// for the app; a temporary folder for a test).
     pub data_dir: std::path::PathBuf,
+    /// A manager account for the call-center tiles, used until the user sets one in Settings
+    /// (the demo's).
+    pub call_center: Option<crate::settings::CallCenter>,
 }
 
 /// Everything the backend reacts to, on its one inbox.
@@ -67,6 +72,8 @@ pub(crate) enum Input {
     },
     /// Time to fetch the directory again.
     RefreshDirectory,
+    /// The call-center client's news.
+    Ami(ami::Report),
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -90,6 +97,8 @@ struct Backend {
     session: Session,
     lines: Lines,
     history_query: (HistoryFilter, String),
+    /// The queue whose history the window shows.
+    queue_history_query: call_center::HistoryQuery,
     /// The voicemail being listened to.
     player: Player,
     /// The last directory fetch failed (and the user was told).
@@ -111,6 +120,7 @@ impl Backend {
             session: Session::SignedOut,
             lines: Lines::default(),
             history_query: (HistoryFilter::All, String::new()),
+            queue_history_query: None,
             player: Player::default(),
             directory_failing: false,
         }
@@ -142,6 +152,7 @@ impl Backend {
                 Input::Media(e) => self.media_event(e),
                 Input::Directory { url, result } => self.directory_fetched(url, result),
                 Input::RefreshDirectory => self.load_contacts(),
+                Input::Ami(r) => self.ami_report(r),
             }
         }
         self.sign_out(false);
@@ -188,6 +199,10 @@ impl Backend {
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)
             | Command::DeleteVoicemail(_)) => self.voicemail_command(c),
+            c @ (Command::QueueLogIn(_)
+            | Command::QueueLogOut(_)
+            | Command::QueuePause { .. }
+            | Command::LoadQueueHistory { .. }) => self.call_center_command(c),
             Command::SetPresence(p) => {
                 if let Some(a) = crate::convert::availability(p) {
                     self.sip(sipcore::Command::SetPresence(a));

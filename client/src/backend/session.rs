@@ -19,6 +19,7 @@ use crate::event::{Event, SignInError};
 use crate::model::{ProfileFacts, Registration};
 use crate::settings::SettingsForm;
 use crate::voicemail_player::Player;
+use storage::secrets::Secret;
 
 /// The store key of the settings record.
 const SETTINGS: &str = "settings";
@@ -53,6 +54,8 @@ pub(super) struct Engines {
     pub fell_back: bool,
     /// Whose phone status and presence sipcore is asked to watch.
     pub watching: crate::watching::Watching,
+    /// The call-center client, when the settings name a manager account.
+    pub queues: Option<super::call_center::Queues>,
 }
 
 impl Session {
@@ -149,10 +152,18 @@ impl Backend {
         })?;
         let dir = storage::paths::profile_dir(&self.config.data_dir, user, server);
         let store = Store::open(&dir).map_err(|e| SignInError::Store(e.to_string()))?;
-        let (settings, settings_unreadable) = match store.setting::<SettingsForm>(SETTINGS) {
+        let (mut settings, settings_unreadable) = match store.setting::<SettingsForm>(SETTINGS) {
             Ok(saved) => (saved.unwrap_or_default(), None),
             Err(e) => (SettingsForm::default(), Some(e.to_string())),
         };
+        if let Ok(Some((secret, _))) = storage::secrets::load(&dir, Secret::ManagerSecret) {
+            settings.call_center.manager_secret = secret;
+        }
+        if !settings.call_center.configured()
+            && let Some(given) = &self.config.call_center
+        {
+            settings.call_center = given.clone();
+        }
 
         let events = media::Events::to(self.inbox.clone(), Input::Media);
         let media = match media::Engine::start(self.engine_config(&settings.audio), events.clone())
@@ -191,6 +202,7 @@ impl Backend {
             settings_unreadable,
             fell_back: false,
             watching: Default::default(),
+            queues: None,
         })
     }
 
@@ -279,6 +291,7 @@ impl Backend {
         self.load_contacts();
         self.send_history();
         self.send_voicemails();
+        self.start_call_center();
     }
 
     /// The company directory lists the user too: their name, email and number are kept with
@@ -335,6 +348,17 @@ impl Backend {
         if let Err(e) = s.store.set_setting(SETTINGS, &*form) {
             return self.emit(Event::SettingsFailed(e.to_string()));
         }
+        let secret = &form.call_center.manager_secret;
+        if *secret != s.settings.call_center.manager_secret {
+            let kept = if secret.is_empty() {
+                storage::secrets::forget(s.store.dir(), Secret::ManagerSecret)
+            } else {
+                storage::secrets::save(s.store.dir(), Secret::ManagerSecret, secret).map(|_| ())
+            };
+            if let Err(e) = kept {
+                return self.emit(Event::SettingsFailed(e.to_string()));
+            }
+        }
         s.settings_unreadable = None;
         let old = std::mem::replace(&mut s.settings, (*form).clone());
         if form.audio != old.audio {
@@ -344,9 +368,13 @@ impl Backend {
         }
         let directory_changed = super::directory::directory_url(&self.config, &old)
             != super::directory::directory_url(&self.config, &form);
+        let call_center_changed = form.call_center != old.call_center;
         self.emit(Event::SettingsSaved(form));
         if directory_changed {
             self.load_contacts();
+        }
+        if call_center_changed {
+            self.start_call_center();
         }
     }
 

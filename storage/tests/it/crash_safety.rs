@@ -36,6 +36,7 @@ fn writer() {
                 result: "Call ended".into(),
                 account: "1001@pbx".into(),
                 quality_mos: Some(4.1),
+                queue: None,
             })
             .expect("add call");
         println!("call {call}");

@@ -1,6 +1,7 @@
 //! The crates' own benchmarks, run with `cargo bench` and summarised as table rows: media's
 //! criterion bench `frames` (median per 20 ms frame), media's speech-quality bench `quality`
-//! (its PESQ and latency tables), and storage's benchmarks when that crate has any.
+//! (its PESQ and latency tables), storage's benchmarks when that crate has any, and the app's
+//! call-center bench `queue_tiles` (its `row:` lines).
 
 use std::path::Path;
 use std::process::Command;
@@ -128,6 +129,21 @@ pub fn parse_quality(text: &str) -> Rows {
     rows
 }
 
+/// The call-center bench's `row: NAME = VALUE` lines.
+pub fn queue_tiles(root: &Path) -> anyhow::Result<Rows> {
+    let text = cargo_bench(root, &["-p", "switchboard", "--bench", "queue_tiles"])?;
+    let rows = parse_rows(&text);
+    anyhow::ensure!(!rows.is_empty(), "the queue_tiles bench printed no rows");
+    Ok(rows)
+}
+
+pub fn parse_rows(text: &str) -> Rows {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("row: ")?.split_once(" = "))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .collect()
+}
+
 /// Storage's benchmarks, or a row saying there are none on this branch.
 pub fn storage(root: &Path, full: bool) -> anyhow::Result<Rows> {
     if !root.join("storage/benches").is_dir() {
@@ -151,6 +167,18 @@ pub fn storage(root: &Path, full: bool) -> anyhow::Result<Rows> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_lines_become_rows() {
+        let text = "Compiling…\nrow: call center frame = 0.80 / 1.20 ms\nrow: broken line\n";
+        assert_eq!(
+            parse_rows(text),
+            [(
+                "call center frame".to_string(),
+                "0.80 / 1.20 ms".to_string()
+            )]
+        );
+    }
 
     #[test]
     fn reads_bencher_lines_in_any_unit() {

@@ -192,6 +192,7 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
             ),
             ("media: quality bench", cargo_benches::media_quality(&root)),
             ("storage benchmarks", cargo_benches::storage(&root, full)),
+            ("call-center bench", cargo_benches::queue_tiles(&root)),
         ];
         for (what, result) in results {
             match result {
