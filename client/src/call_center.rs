@@ -218,6 +218,10 @@ impl CallCenter {
         &self.me
     }
 
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
     pub fn set_link(&mut self, link: Link) {
         self.link = link;
     }

@@ -1,6 +1,8 @@
 //! The Settings page through the whole app with the real store: a choice in every category is
 //! made with the page's own controls and saved; the app quits, starts again on the same data
-//! (signing in by itself, as "Remember me" asked), and the page shows every choice kept.
+//! (signing in by itself, as "Remember me" asked), and the page shows every choice kept. The
+//! call-center manager secret comes back from the keyring (or its private file), never from
+//! the settings row.
 
 use crate::support::window::*;
 use crate::support::*;
@@ -85,6 +87,12 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     type_into(&mut h, "Email address", "ada@example.com");
     click(&mut h, "Attach the voicemail to the email");
     click(&mut h, "Transcribe voicemail");
+    // Call center: the manager account (its secret goes to the keyring, not the settings).
+    let ami = harness::pbx::ami_addr().to_string();
+    type_into(&mut h, "Manager address", &ami);
+    type_into(&mut h, "Manager user", harness::pbx::DESK_AMI_USER);
+    type_into(&mut h, "Manager secret", harness::pbx::DESK_AMI_SECRET);
+    type_into(&mut h, "Queues you may log in to", "test657");
 
     // Every control changed what the page holds.
     let chosen = draft(&mut h);
@@ -109,6 +117,13 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     assert_eq!(mailbox.delete_after, RetentionDays::Days(30));
     assert!(mailbox.email_notification && mailbox.attach_audio && mailbox.transcription);
     assert_eq!(mailbox.email_address, "ada@example.com");
+    let cc = &chosen.call_center;
+    assert_eq!(
+        (cc.manager_address.as_str(), cc.manager_user.as_str()),
+        (ami.as_str(), harness::pbx::DESK_AMI_USER)
+    );
+    assert_eq!(cc.manager_secret, harness::pbx::DESK_AMI_SECRET);
+    assert_eq!(cc.queue_names(), ["test657"]);
 
     assert!(has(&h, "Unsaved changes"));
     h.get_by_label("Save").click();
@@ -140,7 +155,25 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     }
     assert!(has(&h, "Saturday: open"));
     assert!(!has(&h, "Unsaved changes"));
+    // The saved manager account is in use: the queue listed has its tile. (Settings has a
+    // heading of the same name, so leave it first.)
+    h.get_by_label("Voice").click();
+    h.step();
+    h.get_by_label("Call Center").click();
+    wait_ui(&mut h, "the listed queue's tile", |h| {
+        has(h, "0 waiting in Test657")
+    });
     h.state_mut().quit();
+    let profile = storage::paths::profile_dir(data.path(), &lease.user.extension, &server);
+    let row: serde_json::Value = storage::Store::open(&profile)
+        .unwrap()
+        .setting("settings")
+        .unwrap()
+        .unwrap();
+    assert!(
+        !row.to_string().contains(harness::pbx::DESK_AMI_SECRET),
+        "the manager secret is not in the settings row"
+    );
 }
 
 #[test]

@@ -38,10 +38,11 @@ impl Backend {
         if let Some(q) = &mut s.queues
             && q.config == config
         {
-            // Only the listed queues changed: keep the connection.
-            let mut fresh = model;
-            std::mem::swap(&mut q.model, &mut fresh);
-            q.model.set_link(Link::Connecting);
+            // Only the listed queues changed: keep the connection, and list the queues afresh.
+            let link = q.model.link().clone();
+            q.model = model;
+            q.model.set_link(link);
+            q.client.send(ami::Action::ShowDialPlan);
             q.client.send(ami::Action::QueueStatus { queue: None });
             return self.send_call_center();
         }
