@@ -333,11 +333,13 @@ impl Audio {
     }
 }
 
-/// The SDP `o=` session id, and the version that grows with every body we send (RFC 4566 §5.2).
-#[derive(Clone, Copy, Debug)]
+/// The SDP `o=` session id, the version that grows with every body we send (RFC 4566 §5.2),
+/// and the session's m-lines, which every body we send keeps (RFC 3264 §8).
+#[derive(Clone, Debug)]
 pub struct SdpOrigin {
     pub session: u64,
     version: u64,
+    pub layout: crate::sdp::Layout,
 }
 
 impl SdpOrigin {
@@ -346,7 +348,14 @@ impl SdpOrigin {
         Self {
             session: rand::random::<u32>() as u64,
             version: 0,
+            layout: Default::default(),
         }
+    }
+
+    /// The next body of this session for our audio `media`.
+    pub fn render(&mut self, media: &MediaDescription) -> String {
+        let version = self.next_version();
+        crate::sdp::render_in(&self.layout, self.session, version, media)
     }
 
     /// The next `o=` version: every new body in a session must have a higher one.

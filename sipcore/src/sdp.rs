@@ -1,6 +1,13 @@
 //! SDP offer and answer for one audio stream (RFC 4566, RFC 3264). We offer Opus, G.722, PCMU,
 //! PCMA and telephone-event; the answer picks the first codec of the offer that both sides
 //! support, and mirrors the direction (sendonly is answered recvonly, and so on).
+//!
+//! An offer may carry more streams than we take (video, a second audio, a stream over a
+//! transport we do not speak). [`parse_offer`] picks the first plain-RTP audio stream with a
+//! codec in common and keeps every m-line as a [`Layout`]: each SDP we write in that session
+//! repeats the m-lines in their order, the ones we do not take with port 0 (RFC 3264 §6, §8).
+//! An offer with nothing we can take is an [`SdpError`] whose [`SdpError::warning`] is the
+//! `Warning` (RFC 3261 §20.43) that goes with the 488.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -146,7 +153,57 @@ pub enum SdpError {
     Malformed(String),
     #[error("no codec in common (offered: {0})")]
     NoCommonCodec(String),
+    #[error("the audio is offered only over {0}, which is not plain RTP")]
+    Transport(String),
+    #[error("network type `{0}` is not IN")]
+    NetworkType(String),
+    #[error("address type `{0}` is neither IP4 nor IP6")]
+    AddressType(String),
 }
+
+impl SdpError {
+    /// The `Warning` code and text for a 488 refusing an offer with this fault.
+    pub fn warning(&self) -> (u16, &'static str) {
+        match self {
+            SdpError::NetworkType(_) => (300, "Incompatible network protocol"),
+            SdpError::AddressType(_) | SdpError::NoConnection => {
+                (301, "Incompatible network address formats")
+            }
+            SdpError::Transport(_) => (302, "Incompatible transport protocol"),
+            SdpError::NoAudio => (304, "Media type not available"),
+            SdpError::NoCommonCodec(_) => (305, "Incompatible media format"),
+            SdpError::NotUtf8 | SdpError::Malformed(_) => (399, "Malformed session description"),
+        }
+    }
+}
+
+/// An m-line as the offer wrote it: what an answer repeats, with port 0, for a stream it does
+/// not take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaLine {
+    pub media: String,
+    pub proto: String,
+    /// The format list as written (payload types for RTP).
+    pub formats: String,
+}
+
+/// The m-lines of a session in order and which one is our audio. Empty: our audio alone (a
+/// session we offered).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub lines: Vec<MediaLine>,
+    pub audio: usize,
+}
+
+/// A remote offer: the audio stream we take, and where it sits among the offer's m-lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub audio: MediaDescription,
+    pub layout: Layout,
+}
+
+/// The only transport we speak: plain RTP with the audio/video profile.
+const RTP_AVP: &str = "RTP/AVP";
 
 /// Our offer's codecs, in order of preference.
 pub fn local_codecs() -> Vec<Codec> {
@@ -287,12 +344,7 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
                 }
             }
             "c" => {
-                let ip = value
-                    .split_whitespace()
-                    .nth(2)
-                    .and_then(|a| a.split('/').next())
-                    .and_then(|a| a.parse::<IpAddr>().ok())
-                    .ok_or_else(|| SdpError::Malformed(line.to_string()))?;
+                let ip = connection_address(value, line)?;
                 if in_audio {
                     media_ip = Some(ip);
                 } else if !seen_audio {
@@ -395,6 +447,126 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
     })
 }
 
+/// `IN IP4 192.0.2.1` (also on `o=` after the user, id and version): the address, or why not.
+fn connection_address(value: &str, line: &str) -> Result<IpAddr, SdpError> {
+    let mut parts = value.split_whitespace();
+    let (net, kind, addr) = (parts.next(), parts.next(), parts.next());
+    let (Some(net), Some(kind), Some(addr)) = (net, kind, addr) else {
+        return Err(SdpError::Malformed(line.to_string()));
+    };
+    if net != "IN" {
+        return Err(SdpError::NetworkType(net.to_string()));
+    }
+    if kind != "IP4" && kind != "IP6" {
+        return Err(SdpError::AddressType(kind.to_string()));
+    }
+    let ip = addr
+        .split('/')
+        .next()
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        .ok_or_else(|| SdpError::Malformed(line.to_string()))?;
+    if ip.is_ipv4() != (kind == "IP4") {
+        return Err(SdpError::AddressType(format!("{kind} with {addr}")));
+    }
+    Ok(ip)
+}
+
+/// Reads a remote offer: the first plain-RTP audio stream, with a port, that has a codec in
+/// common, and the layout of all its m-lines. A stream we cannot take costs nothing; only an
+/// offer with none is an error, the most telling one (transport, then codecs, then no audio).
+pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
+    let text = std::str::from_utf8(body).map_err(|_| SdpError::NotUtf8)?;
+    let starts: Vec<usize> = text
+        .match_indices("m=")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
+        .collect();
+    let session = &text[..starts.first().copied().unwrap_or(text.len())];
+    for line in session.lines() {
+        if let Some(origin) = line.trim_end_matches('\r').strip_prefix("o=") {
+            // user, session id, version, then the same three as `c=`.
+            let rest: Vec<&str> = origin.split_whitespace().skip(3).collect();
+            connection_address(&rest.join(" "), line)?;
+        }
+    }
+    let mut lines = Vec::new();
+    let mut chosen: Option<(usize, MediaDescription)> = None;
+    let mut worst = SdpError::NoAudio;
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let section = &text[start..end];
+        let m_line = section.lines().next().unwrap_or("").trim_end_matches('\r');
+        let mut parts = m_line[2..].split_whitespace();
+        let media = parts.next().unwrap_or("").to_string();
+        let port = parts
+            .next()
+            .and_then(|p| p.split('/').next()?.parse::<u16>().ok());
+        let proto = parts.next().unwrap_or("").to_string();
+        let formats = parts.collect::<Vec<_>>().join(" ");
+        if media.is_empty() || port.is_none() || proto.is_empty() {
+            return Err(SdpError::Malformed(m_line.to_string()));
+        }
+        lines.push(MediaLine {
+            media: media.clone(),
+            proto: proto.clone(),
+            formats,
+        });
+        if chosen.is_some() || media != "audio" || port == Some(0) {
+            continue;
+        }
+        if proto != RTP_AVP {
+            if worst == SdpError::NoAudio {
+                worst = SdpError::Transport(proto);
+            }
+            continue;
+        }
+        let alone = format!("{session}{section}");
+        match parse(alone.as_bytes()) {
+            Ok(d) if answer(&d, d.rtp, Direction::SendRecv).is_ok() => chosen = Some((i, d)),
+            Ok(d) => {
+                worst = answer(&d, d.rtp, Direction::SendRecv)
+                    .err()
+                    .unwrap_or(worst);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let (audio, desc) = chosen.ok_or(worst)?;
+    Ok(Offer {
+        audio: desc,
+        layout: Layout { lines, audio },
+    })
+}
+
+/// [`render`], with the session's other m-lines around our audio, rejected (port 0) in their
+/// places.
+pub fn render_in(
+    layout: &Layout,
+    session_id: u64,
+    session_version: u64,
+    media: &MediaDescription,
+) -> String {
+    let ours = render(session_id, session_version, media);
+    if layout.lines.len() <= 1 {
+        return ours;
+    }
+    let split = ours.find("m=audio").unwrap_or(ours.len());
+    let (head, audio) = ours.split_at(split);
+    let mut s = head.to_string();
+    for (i, line) in layout.lines.iter().enumerate() {
+        if i == layout.audio {
+            s.push_str(audio);
+        } else {
+            let _ = write!(s, "m={} 0 {}", line.media, line.proto);
+            if !line.formats.is_empty() {
+                let _ = write!(s, " {}", line.formats);
+            }
+            s.push_str("\r\n");
+        }
+    }
+    s
+}
+
 /// Our answer to a remote offer: the first offered codec we support, under the offer's payload
 /// type, and the mirrored direction.
 pub fn answer(
@@ -485,6 +657,91 @@ mod tests {
         t=0 0\r\nm=audio 31234 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
         a=fmtp:111 useinbandfec=1\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n\
         a=ptime:20\r\na=maxptime:60\r\na=sendrecv\r\n";
+
+    /// A video phone's offer: video first, then a secure audio line, then plain audio.
+    const VIDEO_PHONE_OFFER: &str = "v=0\r\no=linphone 7 7 IN IP4 127.0.0.1\r\ns=Talk\r\n\
+        c=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=video 40010 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 H264/90000\r\n\
+        m=audio 40020 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n\
+        m=audio 40000 RTP/AVP 9 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n\
+        m=application 40030 UDP/BFCP *\r\n";
+
+    #[test]
+    fn every_offered_m_line_is_answered_in_its_place_and_only_plain_audio_is_taken() {
+        let o = parse_offer(VIDEO_PHONE_OFFER.as_bytes()).unwrap();
+        assert_eq!(o.layout.audio, 2);
+        assert_eq!(o.layout.lines.len(), 4);
+        assert_eq!(o.audio.rtp, "127.0.0.1:40000".parse().unwrap());
+        assert_eq!(o.audio.codecs[0].name, CodecName::G722);
+        let ours = answer(
+            &o.audio,
+            "127.0.0.1:50000".parse().unwrap(),
+            Direction::SendRecv,
+        )
+        .unwrap();
+        let text = render_in(&o.layout, 5, 1, &ours);
+        let m_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
+        assert_eq!(
+            m_lines,
+            [
+                "m=video 0 RTP/AVP 96 97",
+                "m=audio 0 RTP/SAVP 0",
+                "m=audio 50000 RTP/AVP 9 101",
+                "m=application 0 UDP/BFCP *",
+            ]
+        );
+        // The audio's attributes stay with its own m-line, not after the last one.
+        let audio_at = text.find("m=audio 50000").unwrap();
+        let app_at = text.find("m=application").unwrap();
+        assert!(text.find("a=rtpmap:9 G722").unwrap() > audio_at);
+        assert!(text.find("a=rtpmap:9 G722").unwrap() < app_at);
+        // Our own session (an empty layout) is our audio alone.
+        assert_eq!(
+            render_in(&Layout::default(), 5, 1, &ours),
+            render(5, 1, &ours)
+        );
+    }
+
+    #[test]
+    fn an_offer_with_nothing_to_take_says_why_in_its_warning() {
+        let only = |lines: &str| {
+            format!(
+                "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n{lines}"
+            )
+        };
+        let cases = [
+            (only("m=audio 4000 RTP/SAVP 0\r\n"), 302),
+            (only("m=audio 4000 XYZ/AVP 0\r\n"), 302),
+            (only("m=video 4000 RTP/AVP 96\r\n"), 304),
+            (only("m=audio 0 RTP/AVP 0\r\n"), 304),
+            (
+                only("m=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"),
+                305,
+            ),
+            (
+                only("m=audio 4000 RTP/AVP 0\r\n").replace("c=IN IP4", "c=XX IP4"),
+                300,
+            ),
+            (
+                only("m=audio 4000 RTP/AVP 0\r\n").replace("c=IN IP4", "c=IN IP5"),
+                301,
+            ),
+            (
+                only("m=audio 4000 RTP/AVP 0\r\n").replace("o=- 1 1 IN IP4", "o=- 1 1 IN IP7"),
+                301,
+            ),
+            (
+                only("m=audio 4000 RTP/AVP 0\r\n")
+                    .replace("c=IN IP4 127.0.0.1", "c=IN IP6 127.0.0.1"),
+                301,
+            ),
+            (String::new(), 304),
+        ];
+        for (offer, code) in cases {
+            let e = parse_offer(offer.as_bytes()).expect_err(&offer);
+            assert_eq!(e.warning().0, code, "{offer:?}: {e}");
+        }
+    }
 
     #[test]
     fn rtcp_goes_to_port_plus_one_unless_the_description_names_it() {

@@ -7,10 +7,9 @@ use rsipstack::dialog::dialog::TerminatedReason;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind};
 use rsipstack::transaction::transaction::Transaction;
-use std::net::SocketAddr;
 use tracing::{debug, info, warn};
 
-use super::{Core, DialogFailure, Msg, reply, reply_with};
+use super::{Core, DialogFailure, Msg, reply, reply_with, sdp_warning};
 use crate::call::{Audio, Call, Phase, Role, SdpOrigin};
 use crate::error::EngineError;
 use crate::event::{CallId, CallState, EndReason, Event};
@@ -55,11 +54,7 @@ impl Core {
             _ => return self.fail_new_call(call, target, &format!("“{target}” cannot be called.")),
         };
         let mut origin = SdpOrigin::fresh();
-        let offer = sdp::render(
-            origin.session,
-            origin.next_version(),
-            &sdp::offer(local_rtp, Direction::SendRecv),
-        );
+        let offer = origin.render(&sdp::offer(local_rtp, Direction::SendRecv));
         // Tracked before the INVITE leaves, so that its challenge is answered by us.
         let call_id = self.new_call_id();
         self.dialog_auth.track(&call_id);
@@ -198,28 +193,15 @@ impl Core {
             }
             session_timer::Verdict::Accept(s) => s,
         };
-        let offer = match sdp::parse(&tx.original.body) {
-            Ok(o) if !o.codecs.is_empty() => o,
-            Ok(_) | Err(_) if tx.original.body.is_empty() => {
-                // Offerless INVITE: not supported yet; refuse cleanly.
-                reply(tx, StatusCode::NotAcceptableHere);
-                return;
-            }
-            _ => {
-                reply(tx, StatusCode::NotAcceptableHere);
+        // An offerless INVITE is not supported yet: refused like an offer with no audio.
+        let offer = match sdp::parse_offer(&tx.original.body) {
+            Ok(o) => o,
+            Err(e) => {
+                debug!("refusing an offer: {e}");
+                reply_with(tx, StatusCode::NotAcceptableHere, vec![sdp_warning(&e)]);
                 return;
             }
         };
-        if sdp::answer(
-            &offer,
-            SocketAddr::from(([127, 0, 0, 1], 9)),
-            Direction::SendRecv,
-        )
-        .is_err()
-        {
-            reply(tx, StatusCode::NotAcceptableHere);
-            return;
-        }
         let dialog = match self.dialogs.get_or_create_server_invite(
             &tx,
             self.state_tx.clone(),
@@ -240,7 +222,8 @@ impl Core {
         self.dialog_auth.track(&call_id);
         info!(%call, %call_id, from = %from.number, "incoming call");
         let d = dialog.clone();
-        let entry = Call::incoming(from.clone(), dialog, offer);
+        let mut entry = Call::incoming(from.clone(), dialog, offer.audio);
+        entry.sdp.layout = offer.layout;
         if let Some(s) = session {
             self.session_timers.negotiated(call, s);
         }
@@ -289,7 +272,7 @@ impl Core {
                 return;
             }
         };
-        let body = sdp::render(entry.sdp.session, entry.sdp.next_version(), &answer);
+        let body = entry.sdp.render(&answer);
         let dialog = entry.dialog.clone();
         let mut headers = vec![Header::ContentType("application/sdp".into())];
         headers.extend(self.session_timers.answering(call));

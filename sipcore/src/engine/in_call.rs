@@ -44,13 +44,25 @@ impl Core {
         let offer = if req.body.is_empty() {
             None
         } else {
-            sdp::parse(&req.body).ok()
+            // A re-offer we cannot take leaves the session as it was (RFC 3264 §8).
+            match sdp::parse_offer(&req.body) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    let warning = super::sdp_warning(&e);
+                    tokio::spawn(async move {
+                        let _ = handle
+                            .respond(StatusCode::NotAcceptableHere, Some(vec![warning]), None)
+                            .await;
+                    });
+                    return;
+                }
+            }
         };
-        let (body, update) = match &offer {
-            Some(o) => match sdp::answer(o, local_rtp, ours) {
+        let (body, update) = match offer {
+            Some(o) => match sdp::answer(&o.audio, local_rtp, ours) {
                 Ok(a) => {
-                    let text = sdp::render(entry.sdp.session, entry.sdp.next_version(), &a);
-                    (text, Some((o.clone(), a)))
+                    entry.sdp.layout = o.layout;
+                    (entry.sdp.render(&a), Some((o.audio, a)))
                 }
                 Err(_) => {
                     respond(handle, StatusCode::NotAcceptableHere);
@@ -58,14 +70,7 @@ impl Core {
                 }
             },
             // No offer: ours goes in the 200 and the answer comes in the ACK.
-            None => (
-                sdp::render(
-                    entry.sdp.session,
-                    entry.sdp.next_version(),
-                    &sdp::offer(local_rtp, ours),
-                ),
-                None,
-            ),
+            None => (entry.sdp.render(&sdp::offer(local_rtp, ours)), None),
         };
         let mut headers = vec![Header::ContentType("application/sdp".into())];
         headers.extend(
@@ -133,11 +138,7 @@ impl Core {
         } else {
             Direction::SendRecv
         };
-        let body = sdp::render(
-            entry.sdp.session,
-            entry.sdp.next_version(),
-            &sdp::offer(local_rtp, direction),
-        );
+        let body = entry.sdp.render(&sdp::offer(local_rtp, direction));
         let dialog = entry.dialog.clone();
         let inbox = self.inbox.clone();
         let mut headers = vec![Header::ContentType("application/sdp".into())];

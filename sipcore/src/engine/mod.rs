@@ -581,6 +581,12 @@ pub(super) fn reply_with(mut tx: Transaction, status: StatusCode, headers: Vec<H
     });
 }
 
+/// The `Warning` for a 488 refusing an offer (RFC 3261 §20.43): code, our name, the fault.
+pub(super) fn sdp_warning(e: &crate::sdp::SdpError) -> Header {
+    let (code, text) = e.warning();
+    Header::Other("Warning".into(), format!("{code} switchboard \"{text}\""))
+}
+
 pub(super) fn reply(mut tx: Transaction, status: StatusCode) {
     tokio::spawn(async move {
         if let Err(e) = tx.reply(status).await {

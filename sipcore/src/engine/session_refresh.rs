@@ -64,11 +64,9 @@ impl Core {
         let Some(local_rtp) = entry.audio.local_rtp() else {
             return;
         };
-        let body = sdp::render(
-            entry.sdp.session,
-            entry.sdp.next_version(),
-            &sdp::offer(local_rtp, entry.phase.our_direction()),
-        );
+        let body = entry
+            .sdp
+            .render(&sdp::offer(local_rtp, entry.phase.our_direction()));
         let mut all = vec![Header::ContentType("application/sdp".into())];
         all.extend(headers);
         tokio::spawn(async move {

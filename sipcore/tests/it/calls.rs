@@ -581,6 +581,43 @@ fn the_asserted_caller_is_shown_and_declining_answers_603() {
     caller.finish(TIMEOUT).unwrap();
 }
 
+/// A video phone calls with video, SRTP audio, plain audio and BFCP: the answer (checked by
+/// sipp) has the four m-lines in their order, the three it does not take with port 0, and
+/// the call talks on the plain audio.
+#[test]
+fn a_video_phone_s_offer_is_answered_line_for_line_on_its_plain_audio() {
+    let mut ua = Ua::start();
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-video-offer"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    let (call, _) = ua.wait_incoming("the video call");
+    ua.handle.send(Command::Answer(call));
+    ua.wait("talking", |e| {
+        state_of(e, call) == Some(&CallState::Active { hold: Hold::None })
+    });
+    ua.wait("hung up by the caller", |e| {
+        matches!(state_of(e, call), Some(CallState::Ended(_)))
+    });
+    caller.finish(TIMEOUT).unwrap();
+}
+
+/// Audio offered only over SRTP is refused with 488 and Warning 302, before any ringing.
+#[test]
+fn audio_offered_only_over_srtp_is_refused_with_a_warning() {
+    let ua = Ua::start();
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-srtp-only-offer"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    caller.finish(TIMEOUT).unwrap();
+    drop(ua);
+}
+
 /// A text the server refuses comes back as a failed delivery, with the server's reason.
 #[test]
 fn a_refused_text_reports_the_failure() {
