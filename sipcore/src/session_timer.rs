@@ -175,14 +175,22 @@ pub enum Verdict {
 /// Judges a request of the other side's (§9). The requester's choice of refresher is kept;
 /// when it made none and supports timers it refreshes itself (it asked for the timer), else we do.
 pub fn for_request(req: &Request, config: &SessionTimerConfig) -> Verdict {
-    let Some(se) = header(&req.headers, "Session-Expires").and_then(|v| session_expires(&v)) else {
-        return Verdict::Accept(None);
-    };
     let floor = config.min_se.max(
         header(&req.headers, "Min-SE")
             .and_then(|v| min_se(&v))
             .unwrap_or(0),
     );
+    let Some(se) = header(&req.headers, "Session-Expires").and_then(|v| session_expires(&v)) else {
+        // A requester that supports timers but asked for none gets ours, and refreshes them
+        // itself (§9: the UAS may add Session-Expires to its 2xx, naming the refresher).
+        if has_option_tag(&req.headers, "Supported", "timer") {
+            return Verdict::Accept(Some(Session {
+                interval: config.expires.max(floor),
+                refresher: Refresher::Them,
+            }));
+        }
+        return Verdict::Accept(None);
+    };
     if se.delta < config.min_se {
         return Verdict::TooSmall { min_se: floor };
     }
@@ -455,8 +463,23 @@ mod tests {
             for_request(&request("Session-Expires: 90\r\n"), &config),
             Verdict::Accept(Some(us))
         );
+        // Supported but not asked for: our interval, refreshed by them.
         assert_eq!(
             for_request(&request("Supported: timer\r\n"), &config),
+            Verdict::Accept(Some(Session {
+                interval: config.expires,
+                refresher: Refresher::Them
+            }))
+        );
+        assert_eq!(
+            for_request(&request("Supported: timer\r\nMin-SE: 3600\r\n"), &config),
+            Verdict::Accept(Some(Session {
+                interval: 3600,
+                refresher: Refresher::Them
+            }))
+        );
+        assert_eq!(
+            for_request(&request("Supported: replaces\r\n"), &config),
             Verdict::Accept(None)
         );
     }

@@ -22,6 +22,8 @@ const SINGLE: &[&str] = &[
     "Max-Forwards",
     "Content-Length",
     "Content-Type",
+    // One dialog to replace (RFC 3891 §3): two make the request ambiguous, a 400.
+    "Replaces",
 ];
 
 #[derive(Debug, PartialEq)]
@@ -171,7 +173,7 @@ fn invite_body(req: &Request) -> Option<Refusal> {
     if !req.body.is_empty() {
         let ctype = values(req, "Content-Type").next().unwrap_or_default();
         let media = ctype.split(';').next().unwrap_or("").trim();
-        if !media.eq_ignore_ascii_case("application/sdp") {
+        if crate::bodies::multipart::sdp_part(&ctype, &req.body).is_none() {
             return refuse(
                 StatusCode::UnsupportedMediaType,
                 accept_sdp(),
@@ -260,6 +262,15 @@ mod tests {
         assert_eq!(check(&r).unwrap().status, StatusCode::BadRequest);
         let r = options("Call-ID: y\n");
         assert_eq!(check(&r).unwrap().status, StatusCode::BadRequest);
+    }
+
+    #[test]
+    fn two_replaces_headers_are_400() {
+        let one = "Replaces: 98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff\n";
+        assert_eq!(check(&options(one)), None);
+        let r = check(&options(&format!("{one}{one}"))).unwrap();
+        assert_eq!(r.status, StatusCode::BadRequest);
+        assert!(r.why.contains("Replaces"), "{}", r.why);
     }
 
     #[test]

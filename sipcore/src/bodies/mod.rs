@@ -1,10 +1,12 @@
 //! Parsers for the event bodies that NOTIFY carries: presence (PIDF, RFC 3863), dialog state
-//! (dialog-info, RFC 4235) and message waiting (message-summary, RFC 3842). They take bytes from
+//! (dialog-info, RFC 4235) and message waiting (message-summary, RFC 3842); and the SDP part of a
+//! multipart INVITE body (`multipart`). They take bytes from
 //! the network and never panic; a malformed body is an error the caller logs and ignores, so a
 //! bad NOTIFY never blanks what the user sees.
 
 pub mod dialog_info;
 pub mod message_summary;
+pub mod multipart;
 pub mod pidf;
 pub mod sipfrag;
 

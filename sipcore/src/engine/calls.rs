@@ -194,7 +194,7 @@ impl Core {
             session_timer::Verdict::Accept(s) => s,
         };
         // An offerless INVITE is not supported yet: refused like an offer with no audio.
-        let offer = match sdp::parse_offer(&tx.original.body) {
+        let offer = match sdp::parse_offer(crate::bodies::multipart::offer_in(&tx.original)) {
             Ok(o) => o,
             Err(e) => {
                 debug!("refusing an offer: {e}");

@@ -45,7 +45,7 @@ impl Core {
             None
         } else {
             // A re-offer we cannot take leaves the session as it was (RFC 3264 §8).
-            match sdp::parse_offer(&req.body) {
+            match sdp::parse_offer(crate::bodies::multipart::offer_in(&req)) {
                 Ok(o) => Some(o),
                 Err(e) => {
                     let warning = super::sdp_warning(&e);

@@ -604,6 +604,29 @@ fn a_video_phone_s_offer_is_answered_line_for_line_on_its_plain_audio() {
     caller.finish(TIMEOUT).unwrap();
 }
 
+/// A PSTN gateway's INVITE carries its offer beside ISUP in a multipart/mixed body: the call
+/// rings with the gateway's number and is answered on that offer (sipp checks the PCMA answer).
+#[test]
+fn a_gateway_s_multipart_offer_is_found_and_answered() {
+    let mut ua = Ua::start();
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-multipart-offer"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    let (call, from) = ua.wait_incoming("the gateway's call");
+    assert_eq!(from.number, "+15550123");
+    ua.handle.send(Command::Answer(call));
+    ua.wait("talking", |e| {
+        state_of(e, call) == Some(&CallState::Active { hold: Hold::None })
+    });
+    ua.wait("hung up by the gateway", |e| {
+        matches!(state_of(e, call), Some(CallState::Ended(_)))
+    });
+    caller.finish(TIMEOUT).unwrap();
+}
+
 /// Audio offered only over SRTP is refused with 488 and Warning 302, before any ringing.
 #[test]
 fn audio_offered_only_over_srtp_is_refused_with_a_warning() {
