@@ -74,9 +74,20 @@ pub fn check(req: &Request) -> Option<Refusal> {
             );
         }
     }
+    if req.method == Method::Subscribe {
+        // We serve no event package to subscribers: the only notifications we send are a
+        // transfer's progress, inside the implicit subscription of the REFER that asked for it.
+        // A 489 lists what is supported (RFC 6665 §8.2.2), not a 405.
+        let event = values(req, "Event").next().unwrap_or_default();
+        return refuse(
+            StatusCode::BadEvent,
+            vec![Header::Other("Allow-Events".into(), "refer".into())],
+            format!("event package {:?} is not served here", event.trim()),
+        );
+    }
     if matches!(
         req.method,
-        Method::Register | Method::Subscribe | Method::Publish | Method::PRack
+        Method::Register | Method::Publish | Method::PRack
     ) {
         return refuse(
             StatusCode::MethodNotAllowed,
@@ -262,6 +273,21 @@ mod tests {
         assert_eq!(check(&r).unwrap().status, StatusCode::BadRequest);
         let r = options("Call-ID: y\n");
         assert_eq!(check(&r).unwrap().status, StatusCode::BadRequest);
+    }
+
+    #[test]
+    fn a_subscribe_to_any_package_is_489_listing_what_we_serve() {
+        let r = request(
+            "SUBSCRIBE sip:a@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nTo: <sip:a@h>\n\
+             From: <sip:b@h>;tag=1\nCall-ID: x\nCSeq: 1 SUBSCRIBE\nEvent: x-unknown\n\
+             Expires: 60\nContent-Length: 0\n\n",
+        );
+        let r = check(&r).unwrap();
+        assert_eq!(r.status, StatusCode::BadEvent);
+        assert_eq!(
+            r.headers,
+            vec![Header::Other("Allow-Events".into(), "refer".into())]
+        );
     }
 
     #[test]

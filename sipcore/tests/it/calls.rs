@@ -627,6 +627,20 @@ fn a_gateway_s_multipart_offer_is_found_and_answered() {
     caller.finish(TIMEOUT).unwrap();
 }
 
+/// A SUBSCRIBE to a package we do not serve is 489 Bad Event with Allow-Events (sipp checks).
+#[test]
+fn a_subscribe_to_an_unknown_package_is_489_bad_event() {
+    let ua = Ua::start();
+    let watcher = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-subscribe-unknown-event"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    watcher.finish(TIMEOUT).unwrap();
+    drop(ua);
+}
+
 /// Audio offered only over SRTP is refused with 488 and Warning 302, before any ringing.
 #[test]
 fn audio_offered_only_over_srtp_is_refused_with_a_warning() {
