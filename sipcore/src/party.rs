@@ -46,6 +46,15 @@ pub fn parse_name_addr(value: &str) -> Option<Party> {
         Some((user, _)) => user.split(';').next().unwrap_or(user).to_string(),
         None => rest.split(';').next().unwrap_or(rest).to_string(),
     };
+    // A telephone number (tel:, or sip: with user=phone) may carry visual separators that mean
+    // nothing (RFC 3966 §5.1.1): the number called back is the digits.
+    let phone = uri.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("tel:"))
+        || uri.to_ascii_lowercase().contains(";user=phone");
+    let number = if phone {
+        number.replace(['-', '.', '(', ')'], "")
+    } else {
+        number
+    };
     if number.is_empty() {
         return None;
     }
@@ -66,6 +75,12 @@ mod tests {
         assert_eq!((p.name, p.number.as_str()), (None, "9196"));
         let p = parse_name_addr("Alan Turing <tel:+15550103>").unwrap();
         assert_eq!(p.number, "+15550103");
+        let p = parse_name_addr("<tel:+1-555-(010).3;isub=12>;tag=x").unwrap();
+        assert_eq!(p.number, "+15550103");
+        let p = parse_name_addr("<sip:+1-555-0103@gw;user=phone>").unwrap();
+        assert_eq!(p.number, "+15550103");
+        let p = parse_name_addr("<sip:ada.lovelace@example.com>").unwrap();
+        assert_eq!(p.number, "ada.lovelace", "a name is not a phone number");
         assert!(parse_name_addr("<sip:@host>").is_none());
         assert!(parse_name_addr("<unterminated").is_none());
     }

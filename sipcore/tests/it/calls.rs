@@ -641,6 +641,32 @@ fn a_subscribe_to_an_unknown_package_is_489_bad_event() {
     drop(ua);
 }
 
+/// A gateway writing tel: URIs (a local number with phone-context, a global one with visual
+/// separators) and a non-SIP Contact: the call rings with the caller's number as digits, is
+/// answered, and our hang-up reaches the gateway.
+#[test]
+fn a_call_addressed_with_tel_uris_rings_and_is_answered() {
+    let mut ua = Ua::start();
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-tel-uris"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    let (call, from) = ua.wait_incoming("the gateway's call");
+    assert_eq!(from.number, "+15550123");
+    assert_eq!(from.name.as_deref(), Some("Gateway Caller"));
+    ua.handle.send(Command::Answer(call));
+    ua.wait("talking", |e| {
+        state_of(e, call) == Some(&CallState::Active { hold: Hold::None })
+    });
+    ua.handle.send(Command::HangUp(call));
+    ua.wait("hung up", |e| {
+        matches!(state_of(e, call), Some(CallState::Ended(_)))
+    });
+    caller.finish(TIMEOUT).unwrap();
+}
+
 /// Audio offered only over SRTP is refused with 488 and Warning 302, before any ringing.
 #[test]
 fn audio_offered_only_over_srtp_is_refused_with_a_warning() {
