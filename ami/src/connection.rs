@@ -5,6 +5,7 @@
 //! final until the caller starts a new client with new settings.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
@@ -16,12 +17,23 @@ use crate::event::Event;
 use crate::frame::{Decoder, Message};
 
 /// Where and as whom to log in.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Config {
     /// `host:port`.
     pub addr: String,
     pub user: String,
     pub secret: String,
+    /// Over TLS, checking the server against these anchors (Asterisk's `tlsenable`, usually
+    /// port 5039); `None` for plain TCP.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl PartialEq for Config {
+    // The same server, account and transport; the anchors are the account's either way.
+    fn eq(&self, other: &Self) -> bool {
+        (&self.addr, &self.user, &self.secret, self.tls.is_some())
+            == (&other.addr, &other.user, &other.secret, other.tls.is_some())
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -30,9 +42,14 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("user", &self.user)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
+
+/// The byte stream to the server, plain or TLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 /// What the client can ask of the queues.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +139,8 @@ pub enum AmiError {
     NotAmi { addr: String },
     #[error("The queue service at {addr} stopped answering.")]
     Silent { addr: String },
+    #[error("The queue service at {addr} could not be reached securely: {reason}.")]
+    Tls { addr: String, reason: String },
 }
 
 /// What the client tells its owner, from its own thread.
@@ -255,7 +274,27 @@ async fn session(
         Err(_) => return lost(unreachable(&"no answer within 5 seconds"), false),
     };
     let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let stream: Box<dyn Stream> = match &config.tls {
+        None => Box::new(stream),
+        Some(tls) => {
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let Ok(name) = rustls::pki_types::ServerName::try_from(host.to_string()) else {
+                let reason = format!("“{host}” is not a host name");
+                return lost(AmiError::Tls { addr, reason }, false);
+            };
+            let connector = tokio_rustls::TlsConnector::from(tls.clone());
+            match tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name, stream)).await {
+                Ok(Ok(s)) => Box::new(s),
+                Ok(Err(e)) => {
+                    let reason = e.to_string();
+                    return lost(AmiError::Tls { addr, reason }, false);
+                }
+                Err(_) => return lost(AmiError::Silent { addr }, false),
+            }
+        }
+    };
+    let (read, mut write) = tokio::io::split(stream);
     let mut read = BufReader::new(read);
     let mut decoder = Decoder::default();
 
@@ -408,6 +447,7 @@ mod tests {
             addr: "127.0.0.1:5038".into(),
             user: "desk".into(),
             secret: "hunter2".into(),
+            tls: None,
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }

@@ -5,13 +5,14 @@
 //!
 //! # The API in one screen
 //! ```text
-//! Client::start(Config { addr, user, secret }, |Report| …) -> Client   own thread, reconnects
+//! Client::start(Config { addr, user, secret, tls }, |Report| …) -> Client   own thread,
+//!                              reconnects; plain TCP or TLS (rustls) when `tls` is given
 //! Client::send(Action)         QueueStatus · ShowDialPlan · QueueAdd · QueueRemove · QueuePause
 //! Report     Connected · Event(Event) · Reply { action, result } · Down { error, retry_in }
 //! Event      Params · Member · MemberRemoved · Waiting · CallerJoin · CallerLeave ·
 //!            CallerAbandon · AgentCalled · AgentConnect · AgentComplete · StatusComplete ·
 //!            QueueNumber
-//! AmiError   LoginRefused · Unreachable · Closed · NotAmi · Silent — each a sentence
+//! AmiError   LoginRefused · Unreachable · Closed · NotAmi · Silent · Tls — each a sentence
 //! frame::Decoder               bytes → Message; skips garbage, never fails the connection
 //! ```
 

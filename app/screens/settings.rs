@@ -185,7 +185,7 @@ fn call_center(ui: &mut egui::Ui, c: &mut client::settings::CallCenter) {
         ui,
         "Manager address",
         &mut c.manager_address,
-        "pbx.example.com:5038",
+        "pbx.example.com:5038, or tls://pbx.example.com:5039",
         false,
     );
     field(ui, "Manager user", &mut c.manager_user, "", false);

@@ -49,7 +49,7 @@ impl Default for SettingsForm {
 #[derive(Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct CallCenter {
-    /// `host:port`; empty when the account has no queue access.
+    /// `host:port`, or `tls://host:port` over TLS; empty when the account has no queue access.
     pub manager_address: String,
     pub manager_user: String,
     /// Kept in the system keyring, never in the settings file.

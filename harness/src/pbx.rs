@@ -61,6 +61,11 @@ pub fn ami_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], AMI_PORT))
 }
 
+/// The manager interface over TLS (the SIP certificate, from the harness's test CA).
+pub fn ami_tls_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5039))
+}
+
 /// What `up` did, for the times it prints.
 #[derive(Debug)]
 pub struct UpReport {

@@ -79,5 +79,5 @@ pub use message::MessageError;
 pub use publish::PublishState;
 pub use session_timer::SessionTimerConfig;
 pub use subscription::Pacing;
-pub use tls::TlsError;
+pub use tls::{TlsError, TrustAnchors};
 pub use wire::out_of_dialog::RequestError;

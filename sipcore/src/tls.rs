@@ -123,8 +123,19 @@ impl TrustAnchors {
         })
     }
 
+    /// A rustls client configuration trusting these anchors, for other TLS connections of the
+    /// account (the call-center manager interface).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        install_crypto_provider();
+        Arc::new(
+            ClientConfig::builder()
+                .with_root_certificates(self.roots.clone())
+                .with_no_client_auth(),
+        )
+    }
+
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.roots.len()
     }
 }

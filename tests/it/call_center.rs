@@ -334,6 +334,48 @@ fn without_a_manager_account_the_section_says_what_to_ask_for() {
     });
 }
 
+/// `tls://` in the manager address: the tiles come over TLS, the server checked against the
+/// company CA picked at sign-in; without that CA the tiles say it could not be reached
+/// securely.
+#[test]
+fn the_queue_service_is_reached_over_tls_with_the_company_ca() {
+    use client::call_center::Link;
+    let pbx = pbx();
+    let me = pbx.lease_any().unwrap();
+    let ca = pbx.tls_ca().unwrap();
+    for trusted_ca in [Some(ca), None] {
+        let data = tempfile::tempdir().unwrap();
+        let mut settings = call_center("test658", harness::pbx::DESK_AMI_SECRET);
+        settings.manager_address = format!("tls://{}", harness::pbx::ami_tls_addr());
+        let (commands, events) = start_backend(client::BackendConfig {
+            call_center: Some(settings),
+            ..test_config(data.path())
+        });
+        commands.send(client::Command::SignIn(client::command::SignIn {
+            identity: me.user.extension.clone(),
+            password: me.user.password.clone(),
+            server: harness::pbx::sip_addr().to_string(),
+            transport: Default::default(),
+            trusted_ca: trusted_ca.clone(),
+            remember: false,
+        }));
+        let secure = trusted_ca.is_some();
+        harness::wait::next_matching(&events, TIMEOUT, "the tiles", |e| match e {
+            client::Event::CallCenter(Some(v)) if secure => {
+                (v.link == Link::Live && v.tiles[0].queue == "test658").then_some(())
+            }
+            client::Event::CallCenter(Some(v)) => match &v.link {
+                Link::Down { reason, .. } if reason.contains("could not be reached securely") => {
+                    Some(())
+                }
+                _ => None,
+            },
+            _ => None,
+        });
+        commands.send(client::Command::Quit);
+    }
+}
+
 /// The manager interface goes away with its Asterisk (a private one, in a network namespace
 /// of this test's own) and comes back: the tiles say so, then show the server's state again.
 #[test]

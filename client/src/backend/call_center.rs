@@ -1,7 +1,7 @@
 //! The call-center tiles: the manager-interface client, started when the settings name a
 //! manager account and restarted when they change; its reports arrive on the backend's inbox
 //! like the SIP engine's, feed the [`CallCenter`] model and the queue history, and go to the
-//! window as one [`CallCenterView`].
+//! window as one [`crate::call_center::CallCenterView`].
 
 use storage::QueueCallFilter;
 
@@ -29,10 +29,25 @@ impl Backend {
             s.queues = None;
             return self.emit(Event::CallCenter(None));
         }
+        // `tls://host:port` asks for TLS, checked against the same anchors as the account's
+        // SIP over TLS (the system's, and the company CA picked at sign-in).
+        let address = cc.manager_address.trim();
+        let (addr, tls) = match address.strip_prefix("tls://") {
+            Some(rest) => match sipcore::TrustAnchors::load(s.account.trusted_ca.as_deref()) {
+                Ok(anchors) => (rest, Some(anchors.client_config())),
+                Err(e) => {
+                    let why = format!("The queue service's certificate cannot be checked: {e}");
+                    s.queues = None;
+                    return self.notice(why);
+                }
+            },
+            None => (address.strip_prefix("tcp://").unwrap_or(address), None),
+        };
         let config = ami::Config {
-            addr: cc.manager_address.trim().to_string(),
+            addr: addr.to_string(),
             user: cc.manager_user.trim().to_string(),
             secret: cc.manager_secret.clone(),
+            tls,
         };
         let model = CallCenter::new(&s.account.username, cc.queue_names());
         if let Some(q) = &mut s.queues
@@ -230,7 +245,8 @@ fn start_of_day(time_zone: &str) -> i64 {
         .map_or(0, |t| t.timestamp_millis())
 }
 
-/// Kept for the filter's sake: the window asks for one queue's history at a time.
+/// The queue history the window has open, and its filter; `None` until it opens one. Kept so
+/// that a new event in that queue sends the history again.
 pub(super) type HistoryQuery = Option<(String, QueueCallFilter)>;
 
 #[cfg(test)]
