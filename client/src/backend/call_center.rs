@@ -143,6 +143,10 @@ impl Backend {
                     }
                     _ => {}
                 }
+                // A busy PBX tells of every queue; only those with tiles are shown again.
+                if call_center::queue_of(&e).is_some() && !shown {
+                    return;
+                }
                 if matches!(
                     e,
                     ami::Event::CallerJoin(_)
