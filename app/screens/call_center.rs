@@ -281,11 +281,7 @@ impl CallCenter {
             ui.weak("No calls yet.");
         }
         for c in &h.calls {
-            let caller = if c.call.caller_name.is_empty() || c.call.caller_name == "<unknown>" {
-                &c.call.caller_number
-            } else {
-                &c.call.caller_name
-            };
+            let caller = client::call_center::caller(&c.call.caller_name, &c.call.caller_number);
             let secs = |s: Option<u32>| format_duration(s.unwrap_or(0).into());
             let outcome = match c.outcome {
                 QueueOutcome::Waiting => "waiting".to_string(),

@@ -34,6 +34,16 @@ pub fn title(queue: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Who a queue caller is, in words: the caller-id name, or the number when Asterisk has none
+/// (it says `<unknown>`).
+pub fn caller<'a>(name: &'a str, number: &'a str) -> &'a str {
+    if name.is_empty() || name == "<unknown>" {
+        number
+    } else {
+        name
+    }
+}
+
 /// A caller waiting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiting {
@@ -51,11 +61,7 @@ impl Waiting {
     }
 
     pub fn caller(&self) -> &str {
-        if self.caller_name.is_empty() || self.caller_name == "<unknown>" {
-            &self.caller_number
-        } else {
-            &self.caller_name
-        }
+        caller(&self.caller_name, &self.caller_number)
     }
 }
 
@@ -232,12 +238,11 @@ impl CallCenter {
 
     /// Whether the queue has a tile.
     pub fn shown(&self, queue: &str) -> bool {
-        self.listed.iter().any(|q| q == queue)
-            || self.seen_mine.iter().any(|q| q == queue)
-            || self
-                .queues
-                .get(queue)
-                .is_some_and(|q| q.members.iter().any(|m| self.is_me(&m.interface)))
+        // Every member event passes through `apply`, which notes the user's own queues.
+        self.listed
+            .iter()
+            .chain(&self.seen_mine)
+            .any(|q| q == queue)
     }
 
     /// Applies one event; `now_ms` is when it arrived.
@@ -325,19 +330,9 @@ impl CallCenter {
 
     /// The names of the queues with tiles, in order.
     pub fn shown_queues(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .queues
-            .keys()
-            .filter(|q| self.shown(q))
-            .cloned()
-            .collect();
-        for q in self.listed.iter().chain(&self.seen_mine) {
-            if !names.contains(q) {
-                names.push(q.clone());
-            }
-        }
-        names.sort();
-        names
+        let names: std::collections::BTreeSet<&String> =
+            self.listed.iter().chain(&self.seen_mine).collect();
+        names.into_iter().cloned().collect()
     }
 
     /// The tiles; `today` gives each queue's totals from the history.

@@ -13,6 +13,28 @@ use anyhow::{Context, bail};
 use crate::pbx::Pbx;
 use crate::process::{ChildGuard, run_with_timeout};
 
+/// Moves the calling thread into a network namespace of its own, with loopback up: the
+/// threads and processes it starts from then on share it, the rest of the process stays where
+/// it was. Panics, saying why, when the process may not (it needs root).
+pub fn enter_own_network_namespace() {
+    // SAFETY: unshare on this thread only; it shares no namespace-dependent state yet.
+    let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(
+        unshared,
+        0,
+        "a network namespace needs root: {}",
+        std::io::Error::last_os_error()
+    );
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .expect("running ip");
+    assert!(
+        up.success(),
+        "loopback did not come up in the new namespace"
+    );
+}
+
 pub struct PrivatePbx {
     rootfs: PathBuf,
     /// Folder name under the chroot's /etc, /var/run, /var/log and /var/lib.

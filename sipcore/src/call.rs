@@ -401,17 +401,20 @@ impl Call {
         }
     }
 
-    pub fn incoming(remote: Party, dialog: InviteDialog, offer: MediaDescription) -> Self {
+    /// A call offered to us; every body we send in it keeps the offer's m-lines.
+    pub fn incoming(remote: Party, dialog: InviteDialog, offer: crate::sdp::Offer) -> Self {
+        let mut sdp = SdpOrigin::fresh();
+        sdp.layout = offer.layout;
         Self {
             role: Role::Incoming,
             remote,
             phase: Phase::Incoming,
             dialog,
             audio: Audio::None,
-            remote_sdp: Some(offer),
+            remote_sdp: Some(offer.audio),
             transfer_target: None,
             referred_by: None,
-            sdp: SdpOrigin::fresh(),
+            sdp,
         }
     }
 

@@ -521,14 +521,10 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
             continue;
         }
         let alone = format!("{session}{section}");
-        match parse(alone.as_bytes()) {
-            Ok(d) if answer(&d, d.rtp, Direction::SendRecv).is_ok() => chosen = Some((i, d)),
-            Ok(d) => {
-                worst = answer(&d, d.rtp, Direction::SendRecv)
-                    .err()
-                    .unwrap_or(worst);
-            }
-            Err(e) => return Err(e),
+        let desc = parse(alone.as_bytes())?;
+        match answer(&desc, desc.rtp, Direction::SendRecv) {
+            Ok(_) => chosen = Some((i, desc)),
+            Err(e) => worst = e,
         }
     }
     let (audio, desc) = chosen.ok_or(worst)?;

@@ -75,6 +75,21 @@ fn window(
     )
 }
 
+/// Signing in without the window, as its form would (not remembered).
+fn sign_in_command(
+    user: &harness::User,
+    trusted_ca: Option<std::path::PathBuf>,
+) -> client::Command {
+    client::Command::SignIn(client::command::SignIn {
+        identity: user.extension.clone(),
+        password: user.password.clone(),
+        server: harness::pbx::sip_addr().to_string(),
+        transport: Default::default(),
+        trusted_ca,
+        remember: false,
+    })
+}
+
 fn open_call_center(h: &mut egui_kittest::Harness<'static, Window>) {
     h.get_by_label("Call Center").click();
     h.step();
@@ -351,14 +366,7 @@ fn the_queue_service_is_reached_over_tls_with_the_company_ca() {
             call_center: Some(settings),
             ..test_config(data.path())
         });
-        commands.send(client::Command::SignIn(client::command::SignIn {
-            identity: me.user.extension.clone(),
-            password: me.user.password.clone(),
-            server: harness::pbx::sip_addr().to_string(),
-            transport: Default::default(),
-            trusted_ca: trusted_ca.clone(),
-            remember: false,
-        }));
+        commands.send(sign_in_command(&me.user, trusted_ca.clone()));
         let secure = trusted_ca.is_some();
         harness::wait::next_matching(&events, TIMEOUT, "the tiles", |e| match e {
             client::Event::CallCenter(Some(v)) if secure => {
@@ -384,28 +392,15 @@ fn the_tiles_reconnect_when_asterisk_restarts() {
     let pbx = pbx();
     let me = pbx.lease_any().unwrap();
     std::thread::spawn(move || {
-        // SAFETY: unshare on this thread only; the backend's threads inherit it from here.
-        let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(unshared, 0, "a network namespace needs root");
-        let up = std::process::Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .unwrap();
-        assert!(up.success());
+        // The backend's threads inherit the namespace from this one.
+        harness::private_pbx::enter_own_network_namespace();
         let mut asterisk = harness::private_pbx::PrivatePbx::start(&pbx).unwrap();
         let data = tempfile::tempdir().unwrap();
         let (commands, events) = start_backend(client::BackendConfig {
             call_center: Some(call_center("test655", harness::pbx::DESK_AMI_SECRET)),
             ..test_config(data.path())
         });
-        commands.send(client::Command::SignIn(client::command::SignIn {
-            identity: me.user.extension.clone(),
-            password: me.user.password.clone(),
-            server: harness::pbx::sip_addr().to_string(),
-            transport: Default::default(),
-            trusted_ca: None,
-            remember: false,
-        }));
+        commands.send(sign_in_command(&me.user, None));
         let tiles = |what: &str, ok: &dyn Fn(&client::call_center::CallCenterView) -> bool| {
             harness::wait::next_matching(&events, Duration::from_secs(60), what, |e| match e {
                 client::Event::CallCenter(Some(v)) if ok(v) => Some(()),

@@ -107,7 +107,8 @@ impl Backend {
             }
             ami::Report::Event(e) => {
                 q.model.apply(&e, now);
-                let shown = call_center::queue_of(&e).is_some_and(|name| q.model.shown(name));
+                let queue = call_center::queue_of(&e);
+                let shown = queue.is_some_and(|name| q.model.shown(name));
                 if shown && let Some(record) = call_center::record(&e, now) {
                     let saved = match record {
                         call_center::Record::Joined(c) => s.store.queue_call_joined(&c),
@@ -144,7 +145,7 @@ impl Backend {
                     _ => {}
                 }
                 // A busy PBX tells of every queue; only those with tiles are shown again.
-                if call_center::queue_of(&e).is_some() && !shown {
+                if queue.is_some() && !shown {
                     return;
                 }
                 if matches!(
@@ -195,17 +196,14 @@ impl Backend {
         q.client.send(action);
     }
 
+    /// The user's name as the profile shows it, for the queue's member list.
     fn my_name(&self) -> String {
-        let Some(s) = self.session.engines() else {
-            return String::new();
-        };
-        s.store
-            .account()
-            .ok()
-            .flatten()
-            .map(|a| a.display_name)
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| s.account.username.clone())
+        self.session
+            .engines()
+            .map(|s| {
+                super::session::profile_facts(&s.account, &super::session::account_record(s)).name
+            })
+            .unwrap_or_default()
     }
 
     pub(super) fn send_call_center(&self) {

@@ -414,7 +414,10 @@ impl Backend {
     }
 }
 
-fn profile_facts(account: &sipcore::Account, record: &storage::SavedAccount) -> ProfileFacts {
+pub(super) fn profile_facts(
+    account: &sipcore::Account,
+    record: &storage::SavedAccount,
+) -> ProfileFacts {
     ProfileFacts {
         name: if record.display_name.is_empty() {
             account.username.clone()
@@ -428,7 +431,7 @@ fn profile_facts(account: &sipcore::Account, record: &storage::SavedAccount) -> 
 }
 
 /// The stored account record, brought up to date with how we signed in.
-fn account_record(s: &Engines) -> storage::SavedAccount {
+pub(super) fn account_record(s: &Engines) -> storage::SavedAccount {
     let mut record = s.store.account().ok().flatten().unwrap_or_default();
     record.server = s.account.server.clone();
     record.username = s.account.username.clone();

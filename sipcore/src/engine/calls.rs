@@ -222,8 +222,7 @@ impl Core {
         self.dialog_auth.track(&call_id);
         info!(%call, %call_id, from = %from.number, "incoming call");
         let d = dialog.clone();
-        let mut entry = Call::incoming(from.clone(), dialog, offer.audio);
-        entry.sdp.layout = offer.layout;
+        let entry = Call::incoming(from.clone(), dialog, offer);
         if let Some(s) = session {
             self.session_timers.negotiated(call, s);
         }

@@ -22,15 +22,7 @@ fn a_new_local_address_is_noticed_and_registered_from() {
 }
 
 fn in_a_namespace_of_our_own() {
-    // SAFETY: unshare on this thread only; it shares no namespace-dependent state yet.
-    let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(
-        unshared,
-        0,
-        "a network namespace needs root: {}",
-        std::io::Error::last_os_error()
-    );
-    run(&["ip", "link", "set", "lo", "up"]);
+    harness::private_pbx::enter_own_network_namespace();
     // The registrar's namespace, held open by a sleeping process.
     let holder = ChildGuard::spawn(
         "namespace holder",

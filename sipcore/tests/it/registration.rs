@@ -310,14 +310,7 @@ fn registration_recovers_when_asterisk_is_stopped_and_started() {
     // The namespace belongs to one thread: the engine's threads and the processes it starts
     // inherit it from there.
     std::thread::spawn(move || {
-        // SAFETY: unshare on this thread only; it shares no namespace-dependent state yet.
-        let unshared = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(unshared, 0, "a network namespace needs root");
-        let up = std::process::Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .unwrap();
-        assert!(up.success());
+        harness::private_pbx::enter_own_network_namespace();
         let mut asterisk = harness::private_pbx::PrivatePbx::start(&pbx).unwrap();
 
         let mut ua = Ua::start();
