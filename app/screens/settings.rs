@@ -1,5 +1,5 @@
-//! Settings: one page with six categories (profile, call strategy, business hours,
-//! notifications, mailbox, audio), a Save button at the bottom, and an "unsaved changes"
+//! Settings: one page with its categories (profile, call strategy, business hours,
+//! notifications, mailbox, call center, security, audio), a Save button at the bottom, and an "unsaved changes"
 //! indication. The page edits a draft; Save sends it to the core, which stores it and reports
 //! back. Refresh and Log out live in the profile menu at the top.
 
@@ -8,8 +8,8 @@ use crate::theme;
 use crate::widgets::icon_button::IconButton;
 pub use client::model::ProfileFacts;
 use client::settings::{
-    AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Mailbox,
-    Notifications, RetentionDays, SettingsForm, WEEKDAYS,
+    AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Encryption,
+    Mailbox, Notifications, RetentionDays, SettingsForm, WEEKDAYS,
 };
 
 /// What the page asks of the window and the core.
@@ -128,6 +128,17 @@ impl SettingsPage {
                 });
                 category(ui, "Mailbox", |ui| mailbox(ui, &mut d.mailbox));
                 category(ui, "Call Center", |ui| call_center(ui, &mut d.call_center));
+                category(ui, "Security", |ui| {
+                    let choices: Vec<(Encryption, String)> = Encryption::ALL
+                        .iter()
+                        .map(|e| (*e, e.label().to_string()))
+                        .collect();
+                    combo(ui, "Encrypt calls (SRTP)", &mut d.encryption, &choices);
+                    ui.weak(
+                        "Calls already under way keep their setting. The keys travel in the call \
+                         setup: sign in over TLS for them to stay private.",
+                    );
+                });
                 category(ui, "Audio", |ui| {
                     if let Some(a) = audio(ui, &mut d.audio, mic_level, choices) {
                         action = Some(a);

@@ -81,6 +81,15 @@ pub fn sip_transport(t: Transport) -> sipcore::Transport {
     }
 }
 
+pub fn srtp_policy(e: crate::settings::Encryption) -> sipcore::SrtpPolicy {
+    use crate::settings::Encryption;
+    match e {
+        Encryption::Off => sipcore::SrtpPolicy::Off,
+        Encryption::WhenPossible => sipcore::SrtpPolicy::Optional,
+        Encryption::Always => sipcore::SrtpPolicy::Required,
+    }
+}
+
 /// The transport's name as the store keeps it.
 pub fn transport_name(t: sipcore::Transport) -> &'static str {
     match t {

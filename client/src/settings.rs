@@ -27,6 +27,32 @@ pub struct SettingsForm {
     /// empty for none.
     pub directory_url: String,
     pub call_center: CallCenter,
+    pub encryption: Encryption,
+}
+
+/// Whether calls are encrypted (SRTP with keys in the call setup, SDES).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Encryption {
+    #[default]
+    Off,
+    WhenPossible,
+    Always,
+}
+
+impl Encryption {
+    pub const ALL: [Encryption; 3] = [
+        Encryption::Off,
+        Encryption::WhenPossible,
+        Encryption::Always,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Encryption::Off => "Off",
+            Encryption::WhenPossible => "When the other side can",
+            Encryption::Always => "Always (refuse calls that cannot be encrypted)",
+        }
+    }
 }
 
 impl Default for SettingsForm {
@@ -41,6 +67,7 @@ impl Default for SettingsForm {
             audio: Audio::default(),
             directory_url: String::new(),
             call_center: CallCenter::default(),
+            encryption: Encryption::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod ami;
 pub mod audio;
+pub mod capture;
 pub mod demo;
 pub mod display;
 pub mod file_lock;

@@ -255,12 +255,19 @@ impl Pbx {
 
     /// Leases the first free extension of the test pool (2001 and up).
     pub fn lease_any(&self) -> anyhow::Result<Lease> {
-        self.lease_first_free(|u| !u.is_demo() && !u.requires_session_timers())
+        self.lease_first_free(|u| {
+            !u.is_demo() && !u.requires_session_timers() && !u.requires_srtp()
+        })
     }
 
     /// Leases the first free extension whose endpoint requires session timers (3001 and up).
     pub fn lease_with_session_timers(&self) -> anyhow::Result<Lease> {
         self.lease_first_free(User::requires_session_timers)
+    }
+
+    /// A user of the pool whose calls the PBX encrypts (SDES-SRTP, PCMU only).
+    pub fn lease_with_srtp(&self) -> anyhow::Result<Lease> {
+        self.lease_first_free(User::requires_srtp)
     }
 
     fn lease_first_free(&self, in_pool: impl Fn(&User) -> bool) -> anyhow::Result<Lease> {

@@ -14,6 +14,8 @@ pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
         let e = &u.extension;
         let template = if u.requires_session_timers() {
             "user-endpoint-timers"
+        } else if u.requires_srtp() {
+            "user-endpoint-srtp"
         } else {
             "user-endpoint"
         };

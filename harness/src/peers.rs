@@ -21,6 +21,11 @@ pub fn sipp_scenario(name: &str) -> PathBuf {
     crate::paths::workspace_root().join(format!("tests/sipp/{name}.xml"))
 }
 
+/// Data for sipp's `-inf` (`tests/sipp/NAME`).
+pub fn sipp_data(name: &str) -> PathBuf {
+    crate::paths::workspace_root().join(format!("tests/sipp/{name}"))
+}
+
 /// Runs one sipp scenario once against the PBX as `user`, to completion.
 /// sipp exits 0 only if the scenario ran exactly as written.
 pub fn run_sipp(
@@ -85,6 +90,19 @@ impl SippServer {
         Self::spawn(scenario, &[&target.to_string(), "-s", service])
     }
 
+    /// [`SippServer::calling`] with more of sipp's options (`-inf` data, `-m` calls).
+    pub fn calling_with(
+        scenario: &Path,
+        target: std::net::SocketAddr,
+        service: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut args = vec![target.to_string(), "-s".into(), service.into()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::spawn(scenario, &args)
+    }
+
     fn spawn(scenario: &Path, args: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let port = free_udp_port()?;
@@ -93,7 +111,12 @@ impl SippServer {
             .args(args)
             .arg("-sf")
             .arg(scenario)
-            .args(["-m", "1", "-nostdin", "-trace_err", "-i", "127.0.0.1"])
+            .args(if args.contains(&"-m") {
+                &[][..]
+            } else {
+                &["-m", "1"][..]
+            })
+            .args(["-nostdin", "-trace_err", "-i", "127.0.0.1"])
             .args(["-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());

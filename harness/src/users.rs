@@ -24,6 +24,12 @@ impl User {
     pub fn requires_session_timers(&self) -> bool {
         self.extension.starts_with("30")
     }
+
+    /// Users 3101 and up have media encryption (SDES-SRTP) required by the PBX, and PCMU only,
+    /// so that a capture can tell encrypted audio from plain.
+    pub fn requires_srtp(&self) -> bool {
+        self.extension.starts_with("31")
+    }
 }
 
 pub fn parse(text: &str) -> anyhow::Result<Vec<User>> {

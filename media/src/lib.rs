@@ -44,7 +44,9 @@
 //!
 //! [`StreamConfig`] carries the RTP socket, an optional RTCP socket (none = rtcp-mux), the
 //! remote addresses, the negotiated [`Codec`], telephone-event, [`Direction`], [`Route`]
-//! (`Local`, `Echo`, `Play`, `Sine`) and an optional [`Recording`].
+//! (`Local`, `Echo`, `Play`, `Sine`), an optional [`Recording`] and optional SRTP
+//! [`srtp::Keys`]: an encrypted stream protects every packet it sends in place and drops every
+//! packet that fails authentication before looking at it (see [`srtp`], libsrtp2).
 //!
 //! # Codecs
 //!
@@ -77,6 +79,7 @@ pub mod ogg_opus;
 mod recorder;
 pub mod resample;
 pub mod rtp;
+pub mod srtp;
 mod stream;
 pub mod tone;
 
@@ -108,6 +111,8 @@ pub enum MediaError {
     EngineStopped,
     #[error("unsupported: {0}")]
     Unsupported(String),
+    #[error("encryption: {0}")]
+    Srtp(#[from] srtp::SrtpError),
 }
 
 /// A stream chosen by the caller (sipcore uses one per call leg).
@@ -179,6 +184,8 @@ pub struct StreamConfig {
     pub record: Option<Recording>,
     /// Follow the source address of incoming RTP (symmetric RTP, RFC 4961), for peers behind NAT.
     pub symmetric: bool,
+    /// SRTP keys (RFC 3711, SDES): the stream sends and accepts only encrypted packets.
+    pub srtp: Option<srtp::Keys>,
 }
 
 impl StreamConfig {
@@ -195,6 +202,7 @@ impl StreamConfig {
             route: Route::Local,
             record: None,
             symmetric: true,
+            srtp: None,
         }
     }
 }
@@ -207,6 +215,8 @@ pub struct StreamUpdate {
     pub codec: Option<Codec>,
     pub direction: Option<Direction>,
     pub route: Option<Route>,
+    /// New SRTP keys; a stream never goes back to plain RTP.
+    pub srtp: Option<srtp::Keys>,
 }
 
 /// Which device role an event is about.

@@ -15,6 +15,7 @@ use crate::ogg_opus::OggOpusReader;
 use crate::recorder::Recorder;
 use crate::resample::Resampler;
 use crate::rtp::{self, ReceiveStats, RtpHeader};
+use crate::srtp::{self, Keys};
 use crate::tone::{Tone, ToneGenerator};
 use crate::{
     Codec, Direction, MediaError, MediaEvent, RecordWhat, Route, StreamConfig, StreamId,
@@ -33,6 +34,8 @@ pub(crate) struct Stream {
     symmetric: bool,
     codec: Codec,
     telephone_event: Option<(u8, u32)>,
+    /// SRTP: the keys, and the two contexts built from them.
+    srtp: Option<Secured>,
     pub direction: Direction,
     pub route: Route,
     pub in_conference: bool,
@@ -76,6 +79,36 @@ pub(crate) struct Stream {
     player: Option<(OggOpusReader, std::path::PathBuf, bool)>,
     pub recorder: Option<(Recorder, RecordWhat)>,
     record_buf: Vec<f32>,
+}
+
+/// An encrypted stream's contexts (RFC 3711): one protects what we send, one checks what
+/// arrives. Each is rebuilt only when its own key changes, so a re-INVITE that keeps our key
+/// keeps our rollover counter.
+struct Secured {
+    keys: Keys,
+    send: srtp::Session,
+    receive: srtp::Session,
+}
+
+impl Secured {
+    fn new(keys: Keys) -> Result<Self, MediaError> {
+        Ok(Secured {
+            send: srtp::Session::outbound(keys.suite, &keys.send)?,
+            receive: srtp::Session::inbound(keys.suite, &keys.receive)?,
+            keys,
+        })
+    }
+
+    fn rekey(&mut self, keys: Keys) -> Result<(), MediaError> {
+        if keys.send != self.keys.send || keys.suite != self.keys.suite {
+            self.send = srtp::Session::outbound(keys.suite, &keys.send)?;
+        }
+        if keys.receive != self.keys.receive || keys.suite != self.keys.suite {
+            self.receive = srtp::Session::inbound(keys.suite, &keys.receive)?;
+        }
+        self.keys = keys;
+        Ok(())
+    }
 }
 
 fn random_u32() -> u32 {
@@ -127,6 +160,7 @@ impl Stream {
             symmetric: cfg.symmetric,
             codec,
             telephone_event: cfg.telephone_event,
+            srtp: cfg.srtp.map(Secured::new).transpose()?,
             direction: cfg.direction,
             route: Route::Local,
             in_conference: false,
@@ -201,6 +235,12 @@ impl Stream {
         if let Some(d) = u.direction {
             self.direction = d;
         }
+        if let Some(keys) = u.srtp {
+            match &mut self.srtp {
+                Some(s) => s.rekey(keys)?,
+                None => self.srtp = Some(Secured::new(keys)?),
+            }
+        }
         if let Some(r) = u.route {
             self.set_route(r)?;
         }
@@ -267,9 +307,15 @@ impl Stream {
                 Err(e) => return Err(e.into()),
             };
             if rtp::is_rtcp(&self.net_buf[..n]) {
-                self.on_rtcp(n);
+                if let Some(n) = self.unprotect(n, true) {
+                    self.on_rtcp(n);
+                }
                 continue;
             }
+            // Only an authenticated packet may move where we send (symmetric RTP below).
+            let Some(n) = self.unprotect(n, false) else {
+                continue;
+            };
             let Some((h, payload)) = rtp::parse_rtp(&self.net_buf[..n]) else {
                 continue;
             };
@@ -306,7 +352,11 @@ impl Stream {
         if let Some(sock) = self.rtcp_socket.take() {
             let result = loop {
                 match sock.recv_from(&mut self.net_buf[..]) {
-                    Ok((n, _)) => self.on_rtcp(n),
+                    Ok((n, _)) => {
+                        if let Some(n) = self.unprotect(n, true) {
+                            self.on_rtcp(n);
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break Ok(()),
                     Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
                     Err(e) => break Err(e.into()),
@@ -316,6 +366,21 @@ impl Stream {
             return result;
         }
         Ok(())
+    }
+
+    /// The plain length of the packet in `net_buf[..n]`, or `None` when SRTP refuses it (a
+    /// wrong key, a changed byte, a replay): such a packet is dropped unseen.
+    fn unprotect(&mut self, n: usize, rtcp: bool) -> Option<usize> {
+        let Some(s) = &mut self.srtp else {
+            return Some(n);
+        };
+        let buf = &mut self.net_buf[..];
+        let plain = if rtcp {
+            s.receive.unprotect_rtcp(buf, n)
+        } else {
+            s.receive.unprotect_rtp(buf, n)
+        };
+        plain.ok()
     }
 
     fn on_rtcp(&mut self, n: usize) {
@@ -402,6 +467,10 @@ impl Stream {
     }
 
     fn transmit(&mut self, n: usize) -> Result<(), MediaError> {
+        let n = match &mut self.srtp {
+            Some(s) => s.send.protect_rtp(&mut self.net_buf[..], n)?,
+            None => n,
+        };
         match self.socket.send_to(&self.net_buf[..n], self.remote_rtp) {
             Ok(_) => Ok(()),
             // A full socket buffer or a peer not yet listening loses a packet, not the call.
@@ -491,7 +560,10 @@ impl Stream {
                 self.octets_sent,
             )
         });
-        let n = rtp::write_rtcp(self.ssrc, sender, block.as_ref(), &mut self.net_buf[..]);
+        let mut n = rtp::write_rtcp(self.ssrc, sender, block.as_ref(), &mut self.net_buf[..]);
+        if let Some(s) = &mut self.srtp {
+            n = s.send.protect_rtcp(&mut self.net_buf[..], n).unwrap_or(0);
+        }
         let sock = self.rtcp_socket.as_ref().unwrap_or(&self.socket);
         let _ = sock.send_to(&self.net_buf[..n], self.remote_rtcp);
 

@@ -29,6 +29,8 @@ pub struct Account {
     /// Over TLS: a PEM file of certificate authorities to trust besides the system's, for a
     /// PBX whose certificate comes from a company's own CA.
     pub trusted_ca: Option<PathBuf>,
+    /// Whether calls are encrypted (SDES-SRTP); see [`crate::sdes`].
+    pub srtp: crate::sdes::SrtpPolicy,
 }
 
 impl Account {
@@ -43,6 +45,7 @@ impl Account {
             outbound_proxy: None,
             expires: 300,
             trusted_ca: None,
+            srtp: Default::default(),
         }
     }
 
@@ -88,6 +91,7 @@ impl fmt::Debug for Account {
             .field("transport", &self.transport)
             .field("outbound_proxy", &self.outbound_proxy)
             .field("trusted_ca", &self.trusted_ca)
+            .field("srtp", &self.srtp)
             .finish_non_exhaustive()
     }
 }

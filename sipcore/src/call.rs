@@ -334,22 +334,30 @@ impl Audio {
 }
 
 /// The SDP `o=` session id, the version that grows with every body we send (RFC 4566 §5.2),
-/// and the session's m-lines, which every body we send keeps (RFC 3264 §8).
+/// the session's m-lines, which every body we send keeps (RFC 3264 §8), and its SRTP policy
+/// and key, which every offer we make in it repeats.
 #[derive(Clone, Debug)]
 pub struct SdpOrigin {
     pub session: u64,
     version: u64,
     pub layout: crate::sdp::Layout,
+    pub security: crate::sdp::Security,
 }
 
 impl SdpOrigin {
-    /// A new session: a random id, no body sent yet.
-    pub fn fresh() -> Self {
+    /// A new session: a random id and key, no body sent yet.
+    pub fn fresh(policy: crate::sdes::SrtpPolicy) -> Self {
         Self {
             session: rand::random::<u32>() as u64,
             version: 0,
             layout: Default::default(),
+            security: crate::sdp::Security::new(policy),
         }
+    }
+
+    /// Our offer in this session.
+    pub fn offer(&self, local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
+        crate::sdp::offer(local_rtp, direction, &self.security)
     }
 
     /// The next body of this session for our audio `media`.
@@ -379,6 +387,8 @@ pub struct Call {
     /// its progress goes back to them as NOTIFYs until it is answered or fails.
     pub referred_by: Option<CallId>,
     pub sdp: SdpOrigin,
+    /// The SRTP keys once an offer and answer agreed on them; an encrypted call stays so.
+    pub srtp: Option<crate::sdes::Keys>,
 }
 
 impl Call {
@@ -398,12 +408,18 @@ impl Call {
             transfer_target: None,
             referred_by: None,
             sdp,
+            srtp: None,
         }
     }
 
     /// A call offered to us; every body we send in it keeps the offer's m-lines.
-    pub fn incoming(remote: Party, dialog: InviteDialog, offer: crate::sdp::Offer) -> Self {
-        let mut sdp = SdpOrigin::fresh();
+    pub fn incoming(
+        remote: Party,
+        dialog: InviteDialog,
+        offer: crate::sdp::Offer,
+        policy: crate::sdes::SrtpPolicy,
+    ) -> Self {
+        let mut sdp = SdpOrigin::fresh(policy);
         sdp.layout = offer.layout;
         Self {
             role: Role::Incoming,
@@ -415,6 +431,7 @@ impl Call {
             transfer_target: None,
             referred_by: None,
             sdp,
+            srtp: None,
         }
     }
 
@@ -457,7 +474,7 @@ mod tests {
 
     #[test]
     fn sdp_versions_grow() {
-        let mut o = SdpOrigin::fresh();
+        let mut o = SdpOrigin::fresh(Default::default());
         assert_eq!(o.next_version(), 1);
         assert_eq!(o.next_version(), 2);
     }

@@ -70,6 +70,8 @@ pub enum Command {
         content_type: String,
         body: String,
     },
+    /// Whether the account's next calls are encrypted; calls already up keep what they have.
+    SetEncryption(crate::sdes::SrtpPolicy),
     /// Our own presence for others to see (PUBLISH): `Offline` removes it.
     SetPresence(crate::bodies::pidf::Availability),
     /// Watch these extensions' phone status (busy lamp) and presence from now on; extensions

@@ -30,14 +30,15 @@
 //! | [`start_with`]`(EngineConfig, Arc<dyn MediaControl>, on_event)` | starts the engine; every [`Event`] goes to `on_event` |
 //! | [`start`]`(EngineConfig, media, Option<Waker>)` | the same with a channel: `(Handle, Receiver<Event>)`, for tests and bots |
 //! | [`Handle`] | `send(Command)`, `shutdown_and_wait(timeout)`, `local_addr`, `wakes()` (idle costs, counted) |
-//! | [`Command`] | `Register(Account)`, `Unregister`, `Dial`, `AddCall`, `Answer`, `Reject`, `HangUp`, `Hold`, `Resume`, `SetMute`, `SendDtmf`, `Transfer`, `AttendedTransfer`, `Merge`, `Split { keep }`, `SendMessage`, `SetPresence`, `Watch`, `Unwatch`, `Shutdown` |
+//! | [`Command`] | `Register(Account)`, `Unregister`, `Dial`, `AddCall`, `Answer`, `Reject`, `HangUp`, `Hold`, `Resume`, `SetMute`, `SendDtmf`, `Transfer`, `AttendedTransfer`, `Merge`, `Split { keep }`, `SendMessage`, `SetPresence`, `SetEncryption`, `Watch`, `Unwatch`, `Shutdown` |
 //! | [`Event`] | `Registration`, `IncomingCall`, `CallState`, `Dtmf`, `Transfer`, `TransferredBy`, `PhoneStatus`, `Presence`, `MessageWaiting`, `MessageReceived`, `MessageResult`, `SessionRefreshed`, `OwnPresence`, `Conference`, `Error` |
-//! | [`Account`], [`Transport`] | who signs in where, over UDP, TCP or TLS |
+//! | [`Account`], [`Transport`], [`SrtpPolicy`] | who signs in where, over UDP, TCP or TLS, and whether calls are encrypted (SDES-SRTP) |
 //! | [`EngineConfig`], [`SessionTimerConfig`], [`Pacing`] | bind address, keepalive, session timers, subscription pacing and the most watched |
 //! | [`local_ip_towards`] | the local address that reaches a server, for `EngineConfig::bind_ip` |
 //! | [`MediaControl`], [`StreamParams`], [`StreamUpdate`], [`RecordingMedia`] | the seam to the audio engine |
 //!
 //! Modules that stay public are the ones tools and tests reach into: [`sdp`] (offer/answer),
+//! [`sdes`] (SRTP keys in SDP, RFC 4568),
 //! [`bodies`] (PIDF, dialog-info, message-summary, sipfrag), [`digest`] (RFC 7616/8760 digest,
 //! for test servers), [`media_control`] and [`media_adapter`].
 
@@ -56,6 +57,7 @@ mod network_watch;
 mod party;
 mod publish;
 mod registration;
+pub mod sdes;
 pub mod sdp;
 mod session_timer;
 mod subscribe;
@@ -77,6 +79,7 @@ pub use event::{
 pub use media_control::{MediaControl, RecordingMedia, StreamError, StreamParams, StreamUpdate};
 pub use message::MessageError;
 pub use publish::PublishState;
+pub use sdes::SrtpPolicy;
 pub use session_timer::SessionTimerConfig;
 pub use subscription::Pacing;
 pub use tls::{TlsError, TrustAnchors};

@@ -142,6 +142,7 @@ impl MediaControl for MediaEngine {
                     // The PBX relays media from a fixed address; a peer behind NAT sends from
                     // wherever its NAT maps it, and answering there is what reaches it.
                     symmetric: true,
+                    srtp: p.srtp,
                 },
             )
             .map_err(|e| StreamError::Refused(e.to_string()))
@@ -156,6 +157,7 @@ impl MediaControl for MediaEngine {
                 codec: Some(codec(&u.codec, 20)),
                 direction: Some(direction(u.direction)),
                 route: None,
+                srtp: u.srtp,
             },
         );
         Ok(())

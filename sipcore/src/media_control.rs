@@ -54,6 +54,7 @@ pub struct StreamParams {
     pub telephone_event: Option<u8>,
     pub direction: Direction,
     pub ptime_ms: u32,
+    pub srtp: Option<crate::sdes::Keys>,
 }
 
 /// What changes on a re-INVITE or UPDATE.
@@ -64,6 +65,8 @@ pub struct StreamUpdate {
     pub codec: Codec,
     pub telephone_event: Option<u8>,
     pub direction: Direction,
+    /// The keys when the call is encrypted (an encrypted call never goes back to plain).
+    pub srtp: Option<crate::sdes::Keys>,
 }
 
 /// Why the media engine could not start or change a call's audio, in its words.
@@ -105,6 +108,7 @@ pub enum MediaRequest {
         remote: SocketAddr,
         codec: Codec,
         direction: Direction,
+        encrypted: bool,
     },
     Update {
         call: CallId,
@@ -143,6 +147,7 @@ impl MediaControl for RecordingMedia {
             remote: p.remote,
             codec: p.codec,
             direction: p.direction,
+            encrypted: p.srtp.is_some(),
         });
         Ok(())
     }

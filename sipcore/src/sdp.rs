@@ -8,9 +8,14 @@
 //! repeats the m-lines in their order, the ones we do not take with port 0 (RFC 3264 §6, §8).
 //! An offer with nothing we can take is an [`SdpError`] whose [`SdpError::warning`] is the
 //! `Warning` (RFC 3261 §20.43) that goes with the 488.
+//!
+//! SRTP keys (`a=crypto`, `RTP/SAVP`) are read and written here and judged in [`crate::sdes`]
+//! by the account's policy, which [`Security`] carries with the call's own key.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
+
+use crate::sdes::{self, Crypto, CryptoFault, SrtpPolicy};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecName {
@@ -130,6 +135,33 @@ pub struct MediaDescription {
     pub telephone_event: Option<u8>,
     pub direction: Direction,
     pub ptime: Option<u32>,
+    /// `RTP/SAVP` rather than `RTP/AVP`.
+    pub secure: bool,
+    /// The `a=crypto` attributes in order, each usable or why not.
+    pub crypto: Vec<Result<Crypto, CryptoFault>>,
+}
+
+/// The account's encryption policy and this call's own master key (one per call, kept for
+/// its re-INVITEs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    pub policy: SrtpPolicy,
+    pub key: sdes::MasterKey,
+}
+
+impl Security {
+    pub fn new(policy: SrtpPolicy) -> Self {
+        Security {
+            policy,
+            key: sdes::fresh_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Security({:?})", self.policy)
+    }
 }
 
 impl MediaDescription {
@@ -138,6 +170,11 @@ impl MediaDescription {
     pub fn rtcp_addr(&self) -> SocketAddr {
         self.rtcp
             .unwrap_or_else(|| SocketAddr::new(self.rtp.ip(), self.rtp.port().wrapping_add(1)))
+    }
+
+    /// The usable `a=crypto` attributes.
+    pub fn keys(&self) -> Vec<Crypto> {
+        self.crypto.iter().filter_map(|c| c.clone().ok()).collect()
     }
 }
 
@@ -159,6 +196,10 @@ pub enum SdpError {
     NetworkType(String),
     #[error("address type `{0}` is neither IP4 nor IP6")]
     AddressType(String),
+    #[error("{0}")]
+    Security(#[from] sdes::Refusal),
+    #[error("the crypto tag {0} appears twice")]
+    DuplicateCryptoTag(u32),
 }
 
 impl SdpError {
@@ -172,6 +213,10 @@ impl SdpError {
             SdpError::Transport(_) => (302, "Incompatible transport protocol"),
             SdpError::NoAudio => (304, "Media type not available"),
             SdpError::NoCommonCodec(_) => (305, "Incompatible media format"),
+            SdpError::Security(sdes::Refusal::NoUsableKey(_)) | SdpError::DuplicateCryptoTag(_) => {
+                (306, "Attribute not understood")
+            }
+            SdpError::Security(_) => (302, "Incompatible transport protocol"),
             SdpError::NotUtf8 | SdpError::Malformed(_) => (399, "Malformed session description"),
         }
     }
@@ -202,8 +247,9 @@ pub struct Offer {
     pub layout: Layout,
 }
 
-/// The only transport we speak: plain RTP with the audio/video profile.
+/// The transports we speak: RTP with the audio/video profile, plain or secure (RFC 3711).
 const RTP_AVP: &str = "RTP/AVP";
+const RTP_SAVP: &str = "RTP/SAVP";
 
 /// Our offer's codecs, in order of preference.
 pub fn local_codecs() -> Vec<Codec> {
@@ -258,8 +304,9 @@ pub fn render(session_id: u64, session_version: u64, media: &MediaDescription) -
     let _ = write!(
         s,
         "v=0\r\no=switchboard {session_id} {session_version} IN {family} {ip}\r\ns=Switchboard\r\n\
-         c=IN {family} {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {}\r\n",
+         c=IN {family} {ip}\r\nt=0 0\r\nm=audio {} {} {}\r\n",
         media.rtp.port(),
+        if media.secure { RTP_SAVP } else { RTP_AVP },
         pts.join(" ")
     );
     for c in &media.codecs {
@@ -291,6 +338,9 @@ pub fn render(session_id: u64, session_version: u64, media: &MediaDescription) -
             "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"
         );
     }
+    for c in media.crypto.iter().flatten() {
+        let _ = write!(s, "a=crypto:{}\r\n", sdes::render(c));
+    }
     let _ = write!(
         s,
         "a=ptime:{}\r\na={}\r\n",
@@ -315,6 +365,9 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
     let mut direction: Option<Direction> = None;
     let mut ptime = None;
     let mut rtcp: Option<(u16, Option<IpAddr>)> = None;
+    let mut secure = false;
+    let mut crypto = Vec::new();
+    let mut tags = Vec::new();
     for raw in text.lines() {
         let line = raw.trim_end_matches('\r');
         let Some((kind, value)) = line.split_once('=') else {
@@ -339,7 +392,7 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
                             .and_then(|p| p.parse().ok())
                             .ok_or_else(|| SdpError::Malformed(line.to_string()))?,
                     );
-                    let _proto = parts.next();
+                    secure = parts.next() == Some(RTP_SAVP);
                     pts = parts.filter_map(|p| p.parse().ok()).collect();
                 }
             }
@@ -392,6 +445,15 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
                         }
                     }
                     "ptime" => ptime = arg.trim().parse().ok(),
+                    "crypto" => {
+                        if let Some(tag) = sdes::tag_of(arg) {
+                            if tags.contains(&tag) {
+                                return Err(SdpError::DuplicateCryptoTag(tag));
+                            }
+                            tags.push(tag);
+                        }
+                        crypto.push(sdes::parse(arg));
+                    }
                     "rtcp" => {
                         // `a=rtcp:53020` or `a=rtcp:53020 IN IP4 126.16.64.4` (RFC 3605).
                         let mut parts = arg.split_whitespace();
@@ -444,6 +506,8 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
         telephone_event,
         direction: direction.or(session_dir).unwrap_or_default(),
         ptime,
+        secure,
+        crypto,
     })
 }
 
@@ -471,10 +535,11 @@ fn connection_address(value: &str, line: &str) -> Result<IpAddr, SdpError> {
     Ok(ip)
 }
 
-/// Reads a remote offer: the first plain-RTP audio stream, with a port, that has a codec in
-/// common, and the layout of all its m-lines. A stream we cannot take costs nothing; only an
-/// offer with none is an error, the most telling one (transport, then codecs, then no audio).
-pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
+/// Reads a remote offer: the first RTP audio stream, with a port, that has a codec in common
+/// and keys the policy accepts, and the layout of all its m-lines. A stream we cannot take
+/// costs nothing; only an offer with none is an error, the most telling one (security or
+/// codecs, then transport, then no audio).
+pub fn parse_offer(body: &[u8], policy: SrtpPolicy) -> Result<Offer, SdpError> {
     let text = std::str::from_utf8(body).map_err(|_| SdpError::NotUtf8)?;
     let starts: Vec<usize> = text
         .match_indices("m=")
@@ -514,15 +579,22 @@ pub fn parse_offer(body: &[u8]) -> Result<Offer, SdpError> {
         if chosen.is_some() || media != "audio" || port == Some(0) {
             continue;
         }
-        if proto != RTP_AVP {
+        if proto != RTP_AVP && proto != RTP_SAVP {
             if worst == SdpError::NoAudio {
                 worst = SdpError::Transport(proto);
             }
             continue;
         }
         let alone = format!("{session}{section}");
-        let desc = parse(alone.as_bytes())?;
-        match answer(&desc, desc.rtp, Direction::SendRecv) {
+        let desc = match parse(alone.as_bytes()) {
+            Ok(d) => d,
+            Err(e @ SdpError::DuplicateCryptoTag(_)) => {
+                worst = e;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match answer(&desc, desc.rtp, Direction::SendRecv, &Security::new(policy)) {
             Ok(_) => chosen = Some((i, desc)),
             Err(e) => worst = e,
         }
@@ -569,6 +641,7 @@ pub fn answer(
     offer: &MediaDescription,
     local_rtp: SocketAddr,
     ours: Direction,
+    security: &Security,
 ) -> Result<MediaDescription, SdpError> {
     let supported = local_codecs();
     let chosen = offer
@@ -594,6 +667,7 @@ pub fn answer(
     } else {
         chosen
     };
+    let crypto = sdes::choose(security.policy, offer.secure, &offer.crypto)?;
     Ok(MediaDescription {
         rtp: local_rtp,
         rtcp: None,
@@ -601,11 +675,20 @@ pub fn answer(
         telephone_event: offer.telephone_event,
         direction: Direction::answer_to(offer.direction, ours),
         ptime: offer.ptime.or(Some(20)),
+        secure: offer.secure,
+        crypto: crypto
+            .map(|c| Crypto {
+                key: security.key,
+                ..c
+            })
+            .into_iter()
+            .map(Ok)
+            .collect(),
     })
 }
 
-/// Our offer for a local RTP address and direction.
-pub fn offer(local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
+/// Our offer for a local RTP address and direction, with keys when the policy wants them.
+pub fn offer(local_rtp: SocketAddr, direction: Direction, security: &Security) -> MediaDescription {
     MediaDescription {
         rtp: local_rtp,
         rtcp: None,
@@ -613,7 +696,37 @@ pub fn offer(local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
         telephone_event: Some(TELEPHONE_EVENT_PT),
         direction,
         ptime: Some(20),
+        secure: security.policy == SrtpPolicy::Required,
+        crypto: sdes::offered(security.policy, &security.key)
+            .into_iter()
+            .map(Ok)
+            .collect(),
     }
+}
+
+/// The SRTP keys from the answer to our offer, or why the answer is not acceptable: the
+/// policy requires keys and it gave none, or it answered a key we never offered.
+pub fn keys_from_answer(
+    answer: &MediaDescription,
+    security: &Security,
+) -> Result<Option<sdes::Keys>, SdpError> {
+    let ours = sdes::offered(security.policy, &security.key);
+    let theirs = answer.keys();
+    match sdes::keys(&ours, &theirs, true) {
+        Some(k) => Ok(Some(k)),
+        None if security.policy == SrtpPolicy::Required || answer.secure => {
+            Err(sdes::Refusal::Unencrypted.into())
+        }
+        None => Ok(None),
+    }
+}
+
+/// The SRTP keys of a call after we answered `offer` with `answer`.
+pub fn keys_from_our_answer(
+    offer: &MediaDescription,
+    answer: &MediaDescription,
+) -> Option<sdes::Keys> {
+    sdes::keys(&offer.keys(), &answer.keys(), false)
 }
 
 /// The codec to use from the remote answer to our offer: its first codec that we offered.
@@ -649,6 +762,10 @@ impl CodecName {
 mod tests {
     use super::*;
 
+    fn plain() -> Security {
+        Security::new(SrtpPolicy::Off)
+    }
+
     const ASTERISK_ANSWER: &str = "v=0\r\no=- 1948 1950 IN IP4 127.0.0.1\r\ns=Asterisk\r\nc=IN IP4 127.0.0.1\r\n\
         t=0 0\r\nm=audio 31234 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n\
         a=fmtp:111 useinbandfec=1\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n\
@@ -664,7 +781,7 @@ mod tests {
 
     #[test]
     fn every_offered_m_line_is_answered_in_its_place_and_only_plain_audio_is_taken() {
-        let o = parse_offer(VIDEO_PHONE_OFFER.as_bytes()).unwrap();
+        let o = parse_offer(VIDEO_PHONE_OFFER.as_bytes(), SrtpPolicy::Off).unwrap();
         assert_eq!(o.layout.audio, 2);
         assert_eq!(o.layout.lines.len(), 4);
         assert_eq!(o.audio.rtp, "127.0.0.1:40000".parse().unwrap());
@@ -673,6 +790,7 @@ mod tests {
             &o.audio,
             "127.0.0.1:50000".parse().unwrap(),
             Direction::SendRecv,
+            &plain(),
         )
         .unwrap();
         let text = render_in(&o.layout, 5, 1, &ours);
@@ -734,7 +852,7 @@ mod tests {
             (String::new(), 304),
         ];
         for (offer, code) in cases {
-            let e = parse_offer(offer.as_bytes()).expect_err(&offer);
+            let e = parse_offer(offer.as_bytes(), SrtpPolicy::Off).expect_err(&offer);
             assert_eq!(e.warning().0, code, "{offer:?}: {e}");
         }
     }
@@ -759,7 +877,11 @@ mod tests {
 
     #[test]
     fn our_offer_round_trips_through_the_parser() {
-        let o = offer("127.0.0.1:40000".parse().unwrap(), Direction::SendRecv);
+        let o = offer(
+            "127.0.0.1:40000".parse().unwrap(),
+            Direction::SendRecv,
+            &plain(),
+        );
         let text = render(42, 1, &o);
         assert!(
             text.contains("m=audio 40000 RTP/AVP 111 9 0 8 101\r\n"),
@@ -788,7 +910,13 @@ mod tests {
         let remote = "v=0\r\no=x 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n\
                       m=audio 5004 RTP/AVP 18 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
         let o = parse(remote.as_bytes()).unwrap();
-        let a = answer(&o, "127.0.0.1:40002".parse().unwrap(), Direction::SendRecv).unwrap();
+        let a = answer(
+            &o,
+            "127.0.0.1:40002".parse().unwrap(),
+            Direction::SendRecv,
+            &plain(),
+        )
+        .unwrap();
         assert_eq!(
             a.codecs[0].name,
             CodecName::Pcma,
@@ -805,6 +933,7 @@ mod tests {
             &parse(inactive.as_bytes()).unwrap(),
             "127.0.0.1:1".parse().unwrap(),
             Direction::SendRecv,
+            &plain(),
         )
         .unwrap();
         assert_eq!(a.direction, Direction::Inactive);
@@ -835,10 +964,112 @@ mod tests {
         let g729 = "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 6000 RTP/AVP 18\r\n";
         let o = parse(g729.as_bytes()).unwrap();
         assert!(matches!(
-            answer(&o, "127.0.0.1:1".parse().unwrap(), Direction::SendRecv),
+            answer(
+                &o,
+                "127.0.0.1:1".parse().unwrap(),
+                Direction::SendRecv,
+                &plain()
+            ),
             Err(SdpError::NoCommonCodec(_))
         ));
         assert_eq!(parse(&[0xff, 0x00]), Err(SdpError::NotUtf8));
+    }
+
+    #[test]
+    fn an_encrypting_account_takes_the_secure_audio_line_and_answers_its_tag_with_its_own_key() {
+        let o = parse_offer(VIDEO_PHONE_OFFER.as_bytes(), SrtpPolicy::Optional).unwrap();
+        assert_eq!(
+            o.layout.audio, 1,
+            "the RTP/SAVP line, first audio we can take"
+        );
+        assert!(o.audio.secure);
+        let ours = Security::new(SrtpPolicy::Optional);
+        let a = answer(
+            &o.audio,
+            "127.0.0.1:50000".parse().unwrap(),
+            Direction::SendRecv,
+            &ours,
+        )
+        .unwrap();
+        let text = render_in(&o.layout, 5, 1, &a);
+        assert!(text.contains("m=audio 50000 RTP/SAVP 0\r\n"), "{text}");
+        let back = parse_offer(text.as_bytes(), SrtpPolicy::Required).unwrap();
+        let keys = keys_from_our_answer(&o.audio, &back.audio).unwrap();
+        assert_eq!(keys.send, ours.key);
+        assert_eq!(keys.receive, o.audio.keys()[0].key);
+        // Required: a plain offer is refused, with the transport warning.
+        let plain_only = VIDEO_PHONE_OFFER.replace("m=audio 40020 RTP/SAVP", "m=audio 0 RTP/SAVP");
+        let e = parse_offer(plain_only.as_bytes(), SrtpPolicy::Required).unwrap_err();
+        assert_eq!(
+            (e.warning().0, e),
+            (302, SdpError::Security(sdes::Refusal::Unencrypted))
+        );
+    }
+
+    #[test]
+    fn a_secure_offer_with_a_bad_or_doubled_key_is_refused_not_answered_in_the_clear() {
+        let with = |crypto: &str| {
+            format!(
+                "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=audio 4000 RTP/SAVP 0\r\n{crypto}"
+            )
+        };
+        let key = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
+        let cases = [
+            String::new(),
+            format!("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}AAAA\r\n"),
+            format!(
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n",
+                &key[..20]
+            ),
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!\r\n".to_string(),
+            format!("a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:{key}\r\n"),
+            format!(
+                "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}\r\n\
+                 a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:{key}\r\n"
+            ),
+        ];
+        for crypto in cases {
+            let e = parse_offer(with(&crypto).as_bytes(), SrtpPolicy::Optional).unwrap_err();
+            assert_eq!(e.warning().0, 306, "{crypto}: {e}");
+        }
+        let good = format!("a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:{key}\r\n");
+        let o = parse_offer(with(&good).as_bytes(), SrtpPolicy::Optional).unwrap();
+        assert_eq!(o.audio.keys()[0].tag, 7);
+    }
+
+    #[test]
+    fn our_encrypted_offer_needs_a_key_in_the_answer_when_required() {
+        let required = Security::new(SrtpPolicy::Required);
+        let o = offer(
+            "127.0.0.1:40000".parse().unwrap(),
+            Direction::SendRecv,
+            &required,
+        );
+        let text = render(1, 1, &o);
+        assert!(text.contains("RTP/SAVP"), "{text}");
+        assert_eq!(text.matches("a=crypto:").count(), 2);
+        let plain_answer = parse(ASTERISK_ANSWER.as_bytes()).unwrap();
+        assert!(keys_from_answer(&plain_answer, &required).is_err());
+        let optional = Security::new(SrtpPolicy::Optional);
+        let o = offer(
+            "127.0.0.1:40000".parse().unwrap(),
+            Direction::SendRecv,
+            &optional,
+        );
+        assert!(!o.secure);
+        assert_eq!(keys_from_answer(&plain_answer, &optional), Ok(None));
+        let theirs = ASTERISK_ANSWER.replace(
+            "a=ptime:20",
+            "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\na=ptime:20",
+        );
+        let k = keys_from_answer(&parse(theirs.as_bytes()).unwrap(), &optional)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (k.suite, k.send),
+            (sdes::Suite::AesCm128HmacSha1_32, optional.key)
+        );
     }
 
     #[test]

@@ -41,8 +41,6 @@ pub struct TransportOptions {
     /// A CA certificate file (PEM) trusted over TLS besides the system's, for a PBX whose
     /// certificate comes from a company's own CA.
     pub trusted_ca_file: Option<String>,
-    /// Encrypt call audio (SRTP) and refuse calls that cannot.
-    pub require_srtp: bool,
 }
 
 impl Store {
@@ -166,7 +164,6 @@ mod tests {
                 register_expiry_secs: Some(600),
                 skip_tls_verification: false,
                 trusted_ca_file: Some("/etc/company/pbx-ca.pem".into()),
-                require_srtp: true,
             },
         };
         s.save_account(&a).unwrap();
@@ -179,8 +176,10 @@ mod tests {
 
     #[test]
     fn transport_options_from_an_older_app_read_as_defaults() {
-        let options: TransportOptions = serde_json::from_str(r#"{"require_srtp":true}"#).unwrap();
-        assert!(options.require_srtp);
+        // An option this version no longer has is ignored; those it has take their defaults.
+        let options: TransportOptions =
+            serde_json::from_str(r#"{"require_srtp":true,"keep_alive_secs":25}"#).unwrap();
+        assert_eq!(options.keep_alive_secs, Some(25));
         assert_eq!(options.outbound_proxy, None);
     }
 }

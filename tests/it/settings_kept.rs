@@ -93,6 +93,8 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     type_into(&mut h, "Manager user", harness::pbx::DESK_AMI_USER);
     type_into(&mut h, "Manager secret", harness::pbx::DESK_AMI_SECRET);
     type_into(&mut h, "Queues you may log in to", "test657");
+    // Security.
+    pick(&mut h, "Encrypt calls (SRTP)", "When the other side can");
 
     // Every control changed what the page holds.
     let chosen = draft(&mut h);
@@ -124,6 +126,10 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     );
     assert_eq!(cc.manager_secret, harness::pbx::DESK_AMI_SECRET);
     assert_eq!(cc.queue_names(), ["test657"]);
+    assert_eq!(
+        chosen.encryption,
+        client::settings::Encryption::WhenPossible
+    );
 
     assert!(has(&h, "Unsaved changes"));
     h.get_by_label("Save").click();
@@ -146,6 +152,7 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
         ("When someone calls", "Ring both at once"),
         ("Outside business hours", "Forward to my mobile"),
         ("Delete voicemail after", "30 days"),
+        ("Encrypt calls (SRTP)", "When the other side can"),
     ] {
         assert_eq!(
             h.get_by_label(dropdown).value().as_deref(),

@@ -25,6 +25,10 @@ pub const PACKAGES: &[&str] = &[
     "cmake",
     "libasound2-dev",
     "libopus-dev",
+    // SRTP for encrypted calls (media/src/srtp.rs links libsrtp2), and tcpdump for the test
+    // that checks no audio crosses the wire in clear.
+    "libsrtp2-dev",
+    "tcpdump",
     "pulseaudio",
     "pulseaudio-utils",
     "libasound2-plugins",

@@ -190,7 +190,8 @@ impl Backend {
             let _ = inbox.send(Input::Sip(e));
         })
         .map_err(|e| SignInError::Engine(e.to_string()))?;
-        let account = self.account(&store, user, server, form);
+        let mut account = self.account(&store, user, server, form);
+        account.srtp = convert::srtp_policy(settings.encryption);
         sip.send(sipcore::Command::Register(account.clone()));
         self.emit(Event::Registration(Registration::Connecting));
         Ok(Engines {
@@ -361,6 +362,10 @@ impl Backend {
         }
         s.settings_unreadable = None;
         let old = std::mem::replace(&mut s.settings, (*form).clone());
+        if form.encryption != old.encryption {
+            s.account.srtp = convert::srtp_policy(form.encryption);
+            s.sip.send(sipcore::Command::SetEncryption(s.account.srtp));
+        }
         if form.audio != old.audio {
             s.fell_back = false;
             let media = s.media.clone();

@@ -49,12 +49,14 @@ fn side(
     remote: std::net::SocketAddr,
     codec: Codec,
     route: Route,
+    srtp: Option<srtp::Keys>,
 ) -> Side {
     let (tx, events) = channel();
     let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
     let recording = dir.join(format!("{name}.opus"));
     let mut cfg = StreamConfig::new(socket, remote, codec);
     cfg.route = route;
+    cfg.srtp = srtp;
     cfg.record = Some(Recording {
         path: recording.clone(),
         what: RecordWhat::Received,
@@ -68,12 +70,22 @@ fn side(
 }
 
 fn pair(codec: Codec, route_a: Route, route_b: Route) -> (Side, Side, tempfile::TempDir) {
+    pair_keyed(codec, route_a, route_b, None, None)
+}
+
+fn pair_keyed(
+    codec: Codec,
+    route_a: Route,
+    route_b: Route,
+    keys_a: Option<srtp::Keys>,
+    keys_b: Option<srtp::Keys>,
+) -> (Side, Side, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let sa = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sb = UdpSocket::bind("127.0.0.1:0").unwrap();
     let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
-    let a = side(dir.path(), "a", sa, ab, codec, route_a);
-    let b = side(dir.path(), "b", sb, aa, codec, route_b);
+    let a = side(dir.path(), "a", sa, ab, codec, route_a, keys_a);
+    let b = side(dir.path(), "b", sb, aa, codec, route_b, keys_b);
     (a, b, dir)
 }
 
@@ -150,6 +162,67 @@ fn tones_both_ways(codec: Codec) {
 #[test]
 fn pcmu_carries_a_tone_each_way() {
     tones_both_ways(Codec::pcmu());
+}
+
+#[test]
+fn srtp_carries_a_tone_each_way_with_rtcp_and_a_wrong_key_hears_nothing() {
+    let (ka, kb) = ([1u8; 30], [2u8; 30]);
+    for suite in [
+        srtp::Suite::AesCm128HmacSha1_80,
+        srtp::Suite::AesCm128HmacSha1_32,
+    ] {
+        let keys = |send, receive| {
+            Some(srtp::Keys {
+                suite,
+                send,
+                receive,
+            })
+        };
+        let (a, b, _dir) = pair_keyed(
+            Codec::pcmu(),
+            Route::Sine(600.0),
+            Route::Sine(1000.0),
+            keys(ka, kb),
+            keys(kb, ka),
+        );
+        let (heard_by_a, (_, _, rtt, _)) = finish(&a);
+        let (heard_by_b, _) = finish(&b);
+        assert_tone(&heard_by_a, 1000.0, 600.0, "A");
+        assert_tone(&heard_by_b, 600.0, 1000.0, "B");
+        assert!(rtt.is_some(), "SRTCP reports came through: {rtt:?}");
+    }
+    // B expects the wrong key for what A sends: every packet fails authentication.
+    let (a, b, _dir) = pair_keyed(
+        Codec::pcmu(),
+        Route::Sine(600.0),
+        Route::Sine(1000.0),
+        Some(srtp::Keys {
+            suite: srtp::Suite::AesCm128HmacSha1_80,
+            send: ka,
+            receive: kb,
+        }),
+        Some(srtp::Keys {
+            suite: srtp::Suite::AesCm128HmacSha1_80,
+            send: kb,
+            receive: [9; 30],
+        }),
+    );
+    for _ in 0..2 {
+        wait_event(&b.events, Duration::from_secs(5), "stats", |e| {
+            matches!(e, MediaEvent::Stats { .. }).then_some(())
+        });
+    }
+    b.engine.stop_stream(StreamId(1));
+    wait_event(&b.events, Duration::from_secs(5), "stream stopped", |e| {
+        matches!(e, MediaEvent::StreamStopped { .. }).then_some(())
+    });
+    let heard_by_b = OggOpusReader::read_all(&b.recording).unwrap();
+    assert!(
+        level_db(&heard_by_b) < -60.0,
+        "nothing decrypted with the wrong key: {} dB",
+        level_db(&heard_by_b)
+    );
+    drop(a);
 }
 
 #[test]
@@ -233,7 +306,15 @@ fn a_merged_call_hears_the_other_remote() {
     hub.start_stream(StreamId(2), StreamConfig::new(h2, r2a, Codec::pcmu()))
         .unwrap();
     hub.conference(&[StreamId(1), StreamId(2)]);
-    let one = side(dir.path(), "r1", r1, h1a, Codec::pcmu(), Route::Sine(600.0));
+    let one = side(
+        dir.path(),
+        "r1",
+        r1,
+        h1a,
+        Codec::pcmu(),
+        Route::Sine(600.0),
+        None,
+    );
     let two = side(
         dir.path(),
         "r2",
@@ -241,6 +322,7 @@ fn a_merged_call_hears_the_other_remote() {
         h2a,
         Codec::pcmu(),
         Route::Sine(1000.0),
+        None,
     );
     let (heard_by_1, _) = finish(&one);
     let (heard_by_2, _) = finish(&two);

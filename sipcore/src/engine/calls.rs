@@ -53,8 +53,9 @@ impl Core {
             (Ok(a), Ok(b)) => (a, b),
             _ => return self.fail_new_call(call, target, &format!("“{target}” cannot be called.")),
         };
-        let mut origin = SdpOrigin::fresh();
-        let offer = origin.render(&sdp::offer(local_rtp, Direction::SendRecv));
+        let mut origin = SdpOrigin::fresh(account.srtp);
+        let ours = origin.offer(local_rtp, Direction::SendRecv);
+        let offer = origin.render(&ours);
         // Tracked before the INVITE leaves, so that its challenge is answered by us.
         let call_id = self.new_call_id();
         self.dialog_auth.track(&call_id);
@@ -136,8 +137,13 @@ impl Core {
                 self.end_call(call, EndReason::Cancelled);
             }
             Ok(Some(resp)) if resp.status_code.kind() == StatusCodeKind::Successful => {
-                match sdp::parse(&resp.body).and_then(|a| Ok((sdp::chosen_from_answer(&a)?, a))) {
-                    Ok((codec, answer)) => {
+                let usable = sdp::parse(&resp.body).and_then(|a| {
+                    let keys = sdp::keys_from_answer(&a, &entry.sdp.security)?;
+                    Ok((sdp::chosen_from_answer(&a)?, keys, a))
+                });
+                match usable {
+                    Ok((codec, keys, answer)) => {
+                        entry.srtp = keys;
                         entry.remote_sdp = Some(answer.clone());
                         entry.phase = Phase::active();
                         self.session_timers
@@ -154,15 +160,20 @@ impl Core {
                     }
                     Err(e) => {
                         warn!(%call, "unusable answer: {e}");
-                        self.end_call(
-                            call,
-                            EndReason::Failed(format!(
-                                "The other side's audio could not be used ({e})."
-                            )),
-                        );
+                        let why = match e {
+                            sdp::SdpError::Security(_) => UNENCRYPTED.to_string(),
+                            e => format!("The other side's audio could not be used ({e})."),
+                        };
+                        self.end_call(call, EndReason::Failed(why));
                         self.hang_up_dialog(call);
                     }
                 }
+            }
+            Ok(Some(resp))
+                if resp.status_code.code() == 488
+                    && entry.sdp.security.policy == crate::sdes::SrtpPolicy::Required =>
+            {
+                self.end_call(call, EndReason::Failed(UNENCRYPTED.into()));
             }
             Ok(Some(resp)) => {
                 let reason = end_reason_for(resp.status_code.code(), &resp.status_code.to_string());
@@ -194,7 +205,9 @@ impl Core {
             session_timer::Verdict::Accept(s) => s,
         };
         // An offerless INVITE is not supported yet: refused like an offer with no audio.
-        let offer = match sdp::parse_offer(crate::bodies::multipart::offer_in(&tx.original)) {
+        let policy = self.sign_in.account().map(|a| a.srtp).unwrap_or_default();
+        let offer = match sdp::parse_offer(crate::bodies::multipart::offer_in(&tx.original), policy)
+        {
             Ok(o) => o,
             Err(e) => {
                 debug!("refusing an offer: {e}");
@@ -222,7 +235,7 @@ impl Core {
         self.dialog_auth.track(&call_id);
         info!(%call, %call_id, from = %from.number, "incoming call");
         let d = dialog.clone();
-        let entry = Call::incoming(from.clone(), dialog, offer);
+        let entry = Call::incoming(from.clone(), dialog, offer, policy);
         if let Some(s) = session {
             self.session_timers.negotiated(call, s);
         }
@@ -263,7 +276,8 @@ impl Core {
         let Ok(local_rtp) = socket.local_rtp() else {
             return;
         };
-        let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv) {
+        let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv, &entry.sdp.security)
+        {
             Ok(a) => a,
             Err(e) => {
                 self.events
@@ -284,6 +298,7 @@ impl Core {
             sockets: socket,
             local: local_rtp,
         };
+        entry.srtp = sdp::keys_from_our_answer(&offer, &answer);
         entry.phase = Phase::active();
         self.follow_our_answer(call, &offer, &answer);
     }
@@ -405,7 +420,9 @@ impl Core {
         entry.phase.ringing(early.is_some());
         if let Some(desc) = early
             && let Ok(codec) = sdp::chosen_from_answer(&desc)
+            && let Ok(keys) = sdp::keys_from_answer(&desc, &entry.sdp.security)
         {
+            entry.srtp = keys;
             entry.remote_sdp = Some(desc.clone());
             let direction = Direction::answer_to(desc.direction, Direction::SendRecv);
             self.start_or_update_media(call, &desc, codec, desc.telephone_event, direction);
@@ -427,7 +444,9 @@ impl Core {
             (Phase::Dialing { .. } | Phase::Ringing { .. }, TerminatedReason::UacCancel) => {
                 EndReason::Cancelled
             }
-            (Phase::Dialing { .. } | Phase::Ringing { .. }, r) => terminated_reason(r),
+            (Phase::Dialing { .. } | Phase::Ringing { .. }, r) => {
+                terminated_reason(r, entry.sdp.security.policy)
+            }
             (Phase::Active { .. }, TerminatedReason::Timeout) => {
                 EndReason::Failed("The call dropped: the other side stopped answering.".into())
             }
@@ -439,6 +458,10 @@ impl Core {
 }
 
 /// Final response codes in the words the call screen shows.
+/// Why a call that must be encrypted did not happen.
+const UNENCRYPTED: &str =
+    "The other side cannot encrypt the call, and your settings require encryption.";
+
 pub fn end_reason_for(code: u16, text: &str) -> EndReason {
     match code {
         486 | 600 => EndReason::Busy,
@@ -461,8 +484,15 @@ pub fn end_reason_for(code: u16, text: &str) -> EndReason {
     }
 }
 
-pub(super) fn terminated_reason(r: TerminatedReason) -> EndReason {
+/// Why a call we placed ended before it was answered; a 488 to an account that requires
+/// encryption is said as such.
+pub(super) fn terminated_reason(r: TerminatedReason, policy: crate::sdes::SrtpPolicy) -> EndReason {
     match r {
+        TerminatedReason::UasOther(s) | TerminatedReason::UacOther(s)
+            if s.code() == 488 && policy == crate::sdes::SrtpPolicy::Required =>
+        {
+            EndReason::Failed(UNENCRYPTED.into())
+        }
         TerminatedReason::UasBusy | TerminatedReason::UacBusy => EndReason::Busy,
         TerminatedReason::UasDecline => EndReason::Declined,
         TerminatedReason::Timeout => EndReason::NoAnswer,

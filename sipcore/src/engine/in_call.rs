@@ -45,22 +45,24 @@ impl Core {
             None
         } else {
             // A re-offer we cannot take leaves the session as it was (RFC 3264 §8).
-            match sdp::parse_offer(crate::bodies::multipart::offer_in(&req)) {
+            match sdp::parse_offer(
+                crate::bodies::multipart::offer_in(&req),
+                entry.sdp.security.policy,
+            ) {
                 Ok(o) => Some(o),
-                Err(e) => {
-                    let warning = super::sdp_warning(&e);
-                    tokio::spawn(async move {
-                        let _ = handle
-                            .respond(StatusCode::NotAcceptableHere, Some(vec![warning]), None)
-                            .await;
-                    });
-                    return;
-                }
+                Err(e) => return refuse_offer(handle, &e),
             }
         };
         let (body, update) = match offer {
-            Some(o) => match sdp::answer(&o.audio, local_rtp, ours) {
+            Some(o) => match sdp::answer(&o.audio, local_rtp, ours, &entry.sdp.security) {
                 Ok(a) => {
+                    let keys = sdp::keys_from_our_answer(&o.audio, &a);
+                    if entry.srtp.is_some() && keys.is_none() {
+                        // Taking this offer would send the call's audio in the clear.
+                        let e = sdp::SdpError::Security(crate::sdes::Refusal::Unencrypted);
+                        return refuse_offer(handle, &e);
+                    }
+                    entry.srtp = keys.or(entry.srtp.take());
                     entry.sdp.layout = o.layout;
                     (entry.sdp.render(&a), Some((o.audio, a)))
                 }
@@ -70,7 +72,10 @@ impl Core {
                 }
             },
             // No offer: ours goes in the 200 and the answer comes in the ACK.
-            None => (entry.sdp.render(&sdp::offer(local_rtp, ours)), None),
+            None => {
+                let ours = entry.sdp.offer(local_rtp, ours);
+                (entry.sdp.render(&ours), None)
+            }
         };
         let mut headers = vec![Header::ContentType("application/sdp".into())];
         headers.extend(
@@ -138,7 +143,8 @@ impl Core {
         } else {
             Direction::SendRecv
         };
-        let body = entry.sdp.render(&sdp::offer(local_rtp, direction));
+        let ours = entry.sdp.offer(local_rtp, direction);
+        let body = entry.sdp.render(&ours);
         let dialog = entry.dialog.clone();
         let inbox = self.inbox.clone();
         let mut headers = vec![Header::ContentType("application/sdp".into())];
@@ -179,6 +185,12 @@ impl Core {
             if let Ok(a) = sdp::parse(&resp.body)
                 && let Ok(codec) = sdp::chosen_from_answer(&a)
             {
+                match sdp::keys_from_answer(&a, &entry.sdp.security) {
+                    Ok(Some(keys)) => entry.srtp = Some(keys),
+                    Ok(None) => {}
+                    // The call keeps its keys: the other side may not drop them in a re-answer.
+                    Err(e) => warn!(%call, "re-INVITE answer without keys kept: {e}"),
+                }
                 let ours = if hold {
                     Direction::SendOnly
                 } else {
@@ -273,6 +285,7 @@ impl Core {
                 codec,
                 telephone_event,
                 direction,
+                srtp: entry.srtp.clone(),
             };
             if let Err(e) = self.media.update(call, update) {
                 self.events.emit(Event::Error(EngineError::AudioChange(e)));
@@ -290,6 +303,7 @@ impl Core {
             telephone_event,
             direction,
             ptime_ms: 20,
+            srtp: entry.srtp.clone(),
         };
         if let Err(e) = self.media.start(call, params) {
             entry.audio.start_failed();
@@ -307,4 +321,14 @@ impl Core {
         }
         respond(handle, StatusCode::OK);
     }
+}
+
+/// 488 with the `Warning` that says why the offer cannot be taken.
+fn refuse_offer(handle: TransactionHandle, e: &sdp::SdpError) {
+    let warning = super::sdp_warning(e);
+    tokio::spawn(async move {
+        let _ = handle
+            .respond(StatusCode::NotAcceptableHere, Some(vec![warning]), None)
+            .await;
+    });
 }

@@ -468,6 +468,7 @@ impl Core {
                 self.carry_out(actions);
             }
             Command::SetPresence(a) => self.set_presence(a),
+            Command::SetEncryption(policy) => self.sign_in.set_encryption(policy),
             Command::Shutdown => {}
         }
     }

@@ -64,9 +64,8 @@ impl Core {
         let Some(local_rtp) = entry.audio.local_rtp() else {
             return;
         };
-        let body = entry
-            .sdp
-            .render(&sdp::offer(local_rtp, entry.phase.our_direction()));
+        let ours = entry.sdp.offer(local_rtp, entry.phase.our_direction());
+        let body = entry.sdp.render(&ours);
         let mut all = vec![Header::ContentType("application/sdp".into())];
         all.extend(headers);
         tokio::spawn(async move {

@@ -53,6 +53,12 @@ impl SignIn {
         }
     }
 
+    pub fn set_encryption(&mut self, policy: crate::sdes::SrtpPolicy) {
+        if let SignIn::In(s) = self {
+            s.account.srtp = policy;
+        }
+    }
+
     /// Where requests go first: the outbound proxy, if the account has one.
     pub fn destination(&self) -> Option<rsipstack::transport::SipAddr> {
         match self {

@@ -21,6 +21,7 @@ mod registration;
 mod rfc4475;
 mod session_timers;
 mod sha256;
+mod srtp;
 mod tls;
 mod transfer;
 mod voicemail;
