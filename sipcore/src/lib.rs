@@ -50,6 +50,8 @@ mod command;
 mod engine;
 mod error;
 mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod media_adapter;
 pub mod media_control;
 mod message;

@@ -4,6 +4,7 @@
 mod assets;
 mod bench;
 mod demo;
+mod fuzz;
 mod pbx;
 mod test;
 
@@ -16,6 +17,7 @@ commands:
   test                      install what the suite needs, bring the PBX up, run every test
   bench [--full|--app-only] [--runs N]
                             measure the release app against the PBX and baresip; one table
+  fuzz [--runs N] [TARGET…] the fuzz targets in fuzz/ with cargo fuzz, 10 million runs each
   pbx up|down|status|logs   the local Asterisk on 127.0.0.1 (SIP 25060, AMI 5038)
   assets                    synthesise the ringtones and hold music under assets/ again";
 
@@ -26,6 +28,7 @@ fn main() {
         ["demo", rest @ ..] => demo::run(rest),
         ["test", rest @ ..] => test::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["fuzz", rest @ ..] => fuzz::run(rest),
         ["pbx", sub] => pbx::run(sub),
         ["assets"] => assets::run(),
         _ => {

@@ -13,6 +13,7 @@ mod audio;
 mod busy_lamp;
 mod calls;
 mod digest;
+mod flood;
 mod idle;
 mod network_change;
 mod presence_publish;
