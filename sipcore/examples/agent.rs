@@ -226,7 +226,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match &event {
             Event::Registration(RegistrationState::Registered { .. }) => registered = true,
             Event::IncomingCall { call, .. } if args.auto_answer => {
-                handle.send(Command::Answer(*call));
+                // A bot serves every caller at once; holding the others is a person's phone.
+                handle.send(Command::AnswerAlongside(*call));
             }
             Event::CallState {
                 call,

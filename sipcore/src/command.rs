@@ -24,6 +24,9 @@ pub enum Command {
     /// Answer a ringing call; every other call we are talking on goes on hold first (merged
     /// ones too).
     Answer(CallId),
+    /// Answer a ringing call and leave the others as they are: for bots and services that talk
+    /// to many callers side by side (the echo bot), not for a person's phone.
+    AnswerAlongside(CallId),
     /// 486 Busy Here, or 603 Decline when `decline` is set.
     Reject {
         call: CallId,

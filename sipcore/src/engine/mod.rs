@@ -438,6 +438,7 @@ impl Core {
                 }
                 self.answer(call);
             }
+            Command::AnswerAlongside(call) => self.answer(call),
             Command::Reject { call, decline } => self.reject(call, decline),
             Command::HangUp(call) => self.hang_up(call),
             Command::Hold(call) => self.set_hold(call, true),
