@@ -1,5 +1,5 @@
 //! Settings: one page with its categories (profile, call strategy, business hours,
-//! notifications, mailbox, call center, security, audio), a Save button at the bottom, and an "unsaved changes"
+//! notifications, mailbox, call center, security, network, audio), a Save button at the bottom, and an "unsaved changes"
 //! indication. The page edits a draft; Save sends it to the core, which stores it and reports
 //! back. Refresh and Log out live in the profile menu at the top.
 
@@ -137,6 +137,19 @@ impl SettingsPage {
                     ui.weak(
                         "Calls already under way keep their setting. The keys travel in the call \
                          setup: sign in over TLS for them to stay private.",
+                    );
+                });
+                category(ui, "Network", |ui| {
+                    let caption = ui.label("STUN server (calls through NAT)");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut d.stun_server)
+                            .hint_text("stun.example.com:3478")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(caption.id);
+                    ui.weak(
+                        "With a STUN server, calls find a path through routers and firewalls (ICE); \
+                         leave it empty when the phone system relays all audio.",
                     );
                 });
                 category(ui, "Audio", |ui| {

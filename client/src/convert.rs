@@ -90,6 +90,11 @@ pub fn srtp_policy(e: crate::settings::Encryption) -> sipcore::SrtpPolicy {
     }
 }
 
+/// The STUN server as Settings holds it: blank is none.
+pub fn stun_server(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// The transport's name as the store keeps it.
 pub fn transport_name(t: sipcore::Transport) -> &'static str {
     match t {

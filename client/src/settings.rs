@@ -28,6 +28,9 @@ pub struct SettingsForm {
     pub directory_url: String,
     pub call_center: CallCenter,
     pub encryption: Encryption,
+    /// `host[:port]` of a STUN server: calls then find their way through NAT with ICE. Empty
+    /// for none.
+    pub stun_server: String,
 }
 
 /// Whether calls are encrypted (SRTP with keys in the call setup, SDES).
@@ -68,6 +71,7 @@ impl Default for SettingsForm {
             directory_url: String::new(),
             call_center: CallCenter::default(),
             encryption: Encryption::default(),
+            stun_server: String::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod display;
 pub mod file_lock;
 pub mod host;
 pub mod kamailio;
+pub mod nat_lab;
 pub mod paths;
 pub mod pbx;
 pub mod pbx_config;

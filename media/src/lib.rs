@@ -73,6 +73,7 @@ pub mod dtmf;
 mod engine;
 pub mod g711;
 pub mod g722;
+pub mod ice;
 pub mod jitter_buffer;
 pub mod mixer;
 pub mod ogg_opus;
@@ -186,6 +187,8 @@ pub struct StreamConfig {
     pub symmetric: bool,
     /// SRTP keys (RFC 3711, SDES): the stream sends and accepts only encrypted packets.
     pub srtp: Option<srtp::Keys>,
+    /// ICE (RFC 8445) on the RTP socket, with rtcp-mux; see [`ice`].
+    pub ice: Option<ice::IceConfig>,
 }
 
 impl StreamConfig {
@@ -203,6 +206,7 @@ impl StreamConfig {
             record: None,
             symmetric: true,
             srtp: None,
+            ice: None,
         }
     }
 }
@@ -293,6 +297,11 @@ pub enum MediaEvent {
     },
     /// Microphone level in dBFS, about ten times a second while the meter is on.
     MicLevel(f32),
+    /// ICE nominated a pair: RTP now goes to `remote`.
+    IceNominated {
+        stream: StreamId,
+        remote: SocketAddr,
+    },
     /// A stream is gone and its recording file is complete.
     StreamStopped {
         stream: StreamId,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::codec::{CodecKind, Decoder, Encoder, MAX_PAYLOAD};
 use crate::devices::FRAME;
 use crate::dtmf::{DtmfReceiver, DtmfSender};
+use crate::ice::{self, Ice};
 use crate::jitter_buffer::{JitterBuffer, Playout};
 use crate::ogg_opus::OggOpusReader;
 use crate::recorder::Recorder;
@@ -36,6 +37,8 @@ pub(crate) struct Stream {
     telephone_event: Option<(u8, u32)>,
     /// SRTP: the keys, and the two contexts built from them.
     srtp: Option<Secured>,
+    /// ICE: the agent whose nominated pair says where RTP goes.
+    ice: Option<Ice>,
     pub direction: Direction,
     pub route: Route,
     pub in_conference: bool,
@@ -151,6 +154,7 @@ impl Stream {
             a
         });
         let codec_frame = (codec.pcm_rate() / 50) as usize;
+        let local = cfg.rtp_socket.local_addr()?;
         let mut s = Stream {
             id,
             socket: cfg.rtp_socket,
@@ -161,6 +165,7 @@ impl Stream {
             codec,
             telephone_event: cfg.telephone_event,
             srtp: cfg.srtp.map(Secured::new).transpose()?,
+            ice: cfg.ice.map(|c| Ice::new(c, local)),
             direction: cfg.direction,
             route: Route::Local,
             in_conference: false,
@@ -298,6 +303,16 @@ impl Stream {
 
     /// Reads every datagram waiting on the sockets.
     pub fn receive(&mut self, events: &crate::Events) -> Result<(), MediaError> {
+        if let Some(ice) = &mut self.ice
+            && let Some(remote) = ice.tick(&self.socket)
+        {
+            self.remote_rtp = remote;
+            self.remote_rtcp = remote;
+            let _ = events.send(MediaEvent::IceNominated {
+                stream: self.id,
+                remote,
+            });
+        }
         loop {
             let (n, from) = match self.socket.recv_from(&mut self.net_buf[..]) {
                 Ok(v) => v,
@@ -306,6 +321,12 @@ impl Stream {
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => continue,
                 Err(e) => return Err(e.into()),
             };
+            if let Some(ice) = &mut self.ice
+                && ice::is_stun(&self.net_buf[..n])
+            {
+                ice.on_packet(&self.net_buf[..n], from);
+                continue;
+            }
             if rtp::is_rtcp(&self.net_buf[..n]) {
                 if let Some(n) = self.unprotect(n, true) {
                     self.on_rtcp(n);
@@ -319,7 +340,8 @@ impl Stream {
             let Some((h, payload)) = rtp::parse_rtp(&self.net_buf[..n]) else {
                 continue;
             };
-            if self.symmetric && from != self.remote_rtp {
+            // With ICE the nominated pair says where RTP goes.
+            if self.symmetric && self.ice.is_none() && from != self.remote_rtp {
                 // Symmetric RTP (RFC 4961): answer where the peer really sends from (NAT).
                 self.remote_rtp = from;
                 if self.rtcp_socket.is_none() {

@@ -31,6 +31,8 @@ pub struct Account {
     pub trusted_ca: Option<PathBuf>,
     /// Whether calls are encrypted (SDES-SRTP); see [`crate::sdes`].
     pub srtp: crate::sdes::SrtpPolicy,
+    /// A STUN server (`host[:port]`): calls then run ICE for NAT traversal; see `ice.rs`.
+    pub stun_server: Option<String>,
 }
 
 impl Account {
@@ -46,6 +48,7 @@ impl Account {
             expires: 300,
             trusted_ca: None,
             srtp: Default::default(),
+            stun_server: None,
         }
     }
 
@@ -92,6 +95,7 @@ impl fmt::Debug for Account {
             .field("outbound_proxy", &self.outbound_proxy)
             .field("trusted_ca", &self.trusted_ca)
             .field("srtp", &self.srtp)
+            .field("stun_server", &self.stun_server)
             .finish_non_exhaustive()
     }
 }

@@ -342,6 +342,8 @@ pub struct SdpOrigin {
     version: u64,
     pub layout: crate::sdp::Layout,
     pub security: crate::sdp::Security,
+    /// Our ICE credentials and candidates, when the call runs ICE.
+    pub ice: Option<crate::ice::LocalIce>,
 }
 
 impl SdpOrigin {
@@ -352,12 +354,35 @@ impl SdpOrigin {
             version: 0,
             layout: Default::default(),
             security: crate::sdp::Security::new(policy),
+            ice: None,
         }
     }
 
-    /// Our offer in this session.
+    /// Our offer in this session, with our ICE candidates when it runs ICE.
     pub fn offer(&self, local_rtp: SocketAddr, direction: Direction) -> MediaDescription {
-        crate::sdp::offer(local_rtp, direction, &self.security)
+        let mut d = crate::sdp::offer(local_rtp, direction, &self.security);
+        if let Some(ice) = &self.ice {
+            d.rtp = ice.default;
+            d.ice = Some(ice.attributes());
+            d.rtcp_mux = true;
+        }
+        d
+    }
+
+    /// Our answer to `offer` in this session: ICE when both sides run it.
+    pub fn answer(
+        &self,
+        offer: &MediaDescription,
+        local_rtp: SocketAddr,
+        ours: Direction,
+    ) -> Result<MediaDescription, crate::sdp::SdpError> {
+        let mut d = crate::sdp::answer(offer, local_rtp, ours, &self.security)?;
+        if let (Some(ice), Some(_)) = (&self.ice, &offer.ice) {
+            d.rtp = ice.default;
+            d.ice = Some(ice.attributes());
+            d.rtcp_mux = offer.rtcp_mux;
+        }
+        Ok(d)
     }
 
     /// The next body of this session for our audio `media`.

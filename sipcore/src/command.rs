@@ -73,8 +73,12 @@ pub enum Command {
         content_type: String,
         body: String,
     },
-    /// Whether the account's next calls are encrypted; calls already up keep what they have.
-    SetEncryption(crate::sdes::SrtpPolicy),
+    /// How the account's next calls set up their media: encryption, and the STUN server that
+    /// turns ICE on. Calls already up keep what they have.
+    SetCallOptions {
+        srtp: crate::sdes::SrtpPolicy,
+        stun_server: Option<String>,
+    },
     /// Our own presence for others to see (PUBLISH): `Offline` removes it.
     SetPresence(crate::bodies::pidf::Availability),
     /// Watch these extensions' phone status (busy lamp) and presence from now on; extensions

@@ -6,16 +6,36 @@ use rsipstack::sip::{SipMessage, StatusCode};
 
 use crate::sdes::SrtpPolicy;
 
-/// A datagram as the transport hands it on: parsed by the stack, then every check and parse
+/// A datagram as the socket receives it: judged by our pre-parse (whose own answers must
+/// parse), parsed by the stack, then every check and parse
 /// an incoming request meets before its handler (RFC 3261 checks, the caller's identity, the
 /// session timer, the offer in a multipart or plain body, the event bodies by type). A
 /// response goes through the parts a response meets (its SDP answer, sipfrag).
 pub fn datagram(bytes: &[u8]) {
-    let Ok(text) = std::str::from_utf8(bytes) else {
+    let source = std::net::SocketAddr::from(([192, 0, 2, 1], 5060));
+    let passed = match crate::wire::raw_guard::judge(bytes, source) {
+        crate::wire::raw_guard::Verdict::Pass(b) => b.into_owned(),
+        crate::wire::raw_guard::Verdict::Answer(reply, _) => {
+            // Our own answer must be a response the other side can read.
+            let text = String::from_utf8(reply).expect("our answer is text");
+            assert!(
+                matches!(
+                    SipMessage::try_from(text.as_str()),
+                    Ok(SipMessage::Response(_))
+                ),
+                "our answer does not parse: {text:?}"
+            );
+            return;
+        }
+        crate::wire::raw_guard::Verdict::Drop => return,
+    };
+    let _ = crate::wire::raw_guard::untag(&passed);
+    let Ok(text) = std::str::from_utf8(&passed) else {
         return;
     };
     match SipMessage::try_from(text) {
-        Ok(SipMessage::Request(req)) => {
+        Ok(SipMessage::Request(mut req)) => {
+            crate::wire::raw_guard::strip_rport_marker(&mut req);
             let _ = crate::uas_checks::check(&req);
             let _ = crate::party::from_request(&req);
             let _ = crate::session_timer::for_request(&req, &Default::default());

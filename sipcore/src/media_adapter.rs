@@ -143,6 +143,7 @@ impl MediaControl for MediaEngine {
                     // wherever its NAT maps it, and answering there is what reaches it.
                     symmetric: true,
                     srtp: p.srtp,
+                    ice: p.ice,
                 },
             )
             .map_err(|e| StreamError::Refused(e.to_string()))

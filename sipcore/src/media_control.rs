@@ -55,6 +55,8 @@ pub struct StreamParams {
     pub direction: Direction,
     pub ptime_ms: u32,
     pub srtp: Option<crate::sdes::Keys>,
+    /// ICE on the RTP socket (then `sockets.rtcp` is `None`: rtcp-mux).
+    pub ice: Option<media::ice::IceConfig>,
 }
 
 /// What changes on a re-INVITE or UPDATE.

@@ -139,6 +139,19 @@ pub struct MediaDescription {
     pub secure: bool,
     /// The `a=crypto` attributes in order, each usable or why not.
     pub crypto: Vec<Result<Crypto, CryptoFault>>,
+    /// ICE credentials and candidates (RFC 8839), when the side runs ICE.
+    pub ice: Option<IceAttributes>,
+    /// `a=rtcp-mux` (RFC 5761): RTCP on the RTP port.
+    pub rtcp_mux: bool,
+}
+
+/// A side's ICE attributes: `a=ice-ufrag`, `a=ice-pwd` and its `a=candidate` lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IceAttributes {
+    pub ufrag: String,
+    pub pwd: String,
+    /// Each as written after `a=`, `candidate:` included.
+    pub candidates: Vec<String>,
 }
 
 /// The account's encryption policy and this call's own master key (one per call, kept for
@@ -165,9 +178,12 @@ impl std::fmt::Debug for Security {
 }
 
 impl MediaDescription {
-    /// The RTCP address: `a=rtcp` if given, else RTP port + 1 (RFC 3550 §11). We never offer
-    /// rtcp-mux, so an answer cannot select it.
+    /// The RTCP address: the RTP address with rtcp-mux, else `a=rtcp` if given, else RTP port
+    /// + 1 (RFC 3550 §11).
     pub fn rtcp_addr(&self) -> SocketAddr {
+        if self.rtcp_mux {
+            return self.rtp;
+        }
         self.rtcp
             .unwrap_or_else(|| SocketAddr::new(self.rtp.ip(), self.rtp.port().wrapping_add(1)))
     }
@@ -341,6 +357,15 @@ pub fn render(session_id: u64, session_version: u64, media: &MediaDescription) -
     for c in media.crypto.iter().flatten() {
         let _ = write!(s, "a=crypto:{}\r\n", sdes::render(c));
     }
+    if let Some(ice) = &media.ice {
+        let _ = write!(s, "a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", ice.ufrag, ice.pwd);
+        for c in &ice.candidates {
+            let _ = write!(s, "a={c}\r\n");
+        }
+    }
+    if media.rtcp_mux {
+        s.push_str("a=rtcp-mux\r\n");
+    }
     let _ = write!(
         s,
         "a=ptime:{}\r\na={}\r\n",
@@ -368,6 +393,8 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
     let mut secure = false;
     let mut crypto = Vec::new();
     let mut tags = Vec::new();
+    let (mut ufrag, mut pwd, mut candidates) = (None, None, Vec::new());
+    let mut rtcp_mux = false;
     for raw in text.lines() {
         let line = raw.trim_end_matches('\r');
         let Some((kind, value)) = line.split_once('=') else {
@@ -421,10 +448,24 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
                     }
                     continue;
                 }
+                if name == "ice-ufrag" || name == "ice-pwd" {
+                    // Media level overrides the session level (RFC 8839 §5.4).
+                    let slot = if name == "ice-ufrag" {
+                        &mut ufrag
+                    } else {
+                        &mut pwd
+                    };
+                    if in_audio || slot.is_none() {
+                        *slot = Some(arg.trim().to_string());
+                    }
+                    continue;
+                }
                 if !in_audio {
                     continue;
                 }
                 match name {
+                    "candidate" => candidates.push(value.trim().to_string()),
+                    "rtcp-mux" => rtcp_mux = true,
                     "rtpmap" => {
                         let (pt, enc) = arg
                             .split_once(' ')
@@ -508,6 +549,15 @@ pub fn parse(body: &[u8]) -> Result<MediaDescription, SdpError> {
         ptime,
         secure,
         crypto,
+        ice: match (ufrag, pwd) {
+            (Some(ufrag), Some(pwd)) if !candidates.is_empty() => Some(IceAttributes {
+                ufrag,
+                pwd,
+                candidates,
+            }),
+            _ => None,
+        },
+        rtcp_mux,
     })
 }
 
@@ -676,6 +726,9 @@ pub fn answer(
         direction: Direction::answer_to(offer.direction, ours),
         ptime: offer.ptime.or(Some(20)),
         secure: offer.secure,
+        // ICE and rtcp-mux are the engine's to add: it knows its candidates.
+        ice: None,
+        rtcp_mux: false,
         crypto: crypto
             .map(|c| Crypto {
                 key: security.key,
@@ -697,6 +750,8 @@ pub fn offer(local_rtp: SocketAddr, direction: Direction, security: &Security) -
         direction,
         ptime: Some(20),
         secure: security.policy == SrtpPolicy::Required,
+        ice: None,
+        rtcp_mux: false,
         crypto: sdes::offered(security.policy, &security.key)
             .into_iter()
             .map(Ok)

@@ -95,6 +95,8 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
     type_into(&mut h, "Queues you may log in to", "test657");
     // Security.
     pick(&mut h, "Encrypt calls (SRTP)", "When the other side can");
+    // Network.
+    type_into(&mut h, "STUN server (calls through NAT)", "127.0.0.1:3478");
 
     // Every control changed what the page holds.
     let chosen = draft(&mut h);
@@ -130,6 +132,7 @@ fn a_choice_in_every_category_is_saved_and_kept_after_a_restart() {
         chosen.encryption,
         client::settings::Encryption::WhenPossible
     );
+    assert_eq!(chosen.stun_server, "127.0.0.1:3478");
 
     assert!(has(&h, "Unsaved changes"));
     h.get_by_label("Save").click();

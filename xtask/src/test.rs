@@ -29,6 +29,10 @@ pub const PACKAGES: &[&str] = &[
     // that checks no audio crosses the wire in clear.
     "libsrtp2-dev",
     "tcpdump",
+    // Calls through NAT: a STUN server and the NAT itself (iptables masquerade in a network
+    // namespace of the test's own).
+    "coturn",
+    "iptables",
     "pulseaudio",
     "pulseaudio-utils",
     "libasound2-plugins",

@@ -162,7 +162,8 @@ impl Backend {
             media::MediaEvent::FileFinished => self.voicemail_position(None),
             media::MediaEvent::DtmfReceived { .. }
             | media::MediaEvent::StreamStopped { .. }
-            | media::MediaEvent::PlaybackFinished { .. } => {}
+            | media::MediaEvent::PlaybackFinished { .. }
+            | media::MediaEvent::IceNominated { .. } => {}
         }
     }
 }

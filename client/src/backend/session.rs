@@ -192,6 +192,7 @@ impl Backend {
         .map_err(|e| SignInError::Engine(e.to_string()))?;
         let mut account = self.account(&store, user, server, form);
         account.srtp = convert::srtp_policy(settings.encryption);
+        account.stun_server = convert::stun_server(&settings.stun_server);
         sip.send(sipcore::Command::Register(account.clone()));
         self.emit(Event::Registration(Registration::Connecting));
         Ok(Engines {
@@ -362,9 +363,13 @@ impl Backend {
         }
         s.settings_unreadable = None;
         let old = std::mem::replace(&mut s.settings, (*form).clone());
-        if form.encryption != old.encryption {
+        if form.encryption != old.encryption || form.stun_server != old.stun_server {
             s.account.srtp = convert::srtp_policy(form.encryption);
-            s.sip.send(sipcore::Command::SetEncryption(s.account.srtp));
+            s.account.stun_server = convert::stun_server(&form.stun_server);
+            s.sip.send(sipcore::Command::SetCallOptions {
+                srtp: s.account.srtp,
+                stun_server: s.account.stun_server.clone(),
+            });
         }
         if form.audio != old.audio {
             s.fell_back = false;

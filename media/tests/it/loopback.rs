@@ -454,3 +454,70 @@ fn dropping_the_last_handle_stops_the_engine_and_frees_its_sockets() {
     )
     .unwrap();
 }
+
+/// ICE between two streams on loopback: each side only knows the other's host candidate and
+/// credentials, and the SDP address each starts with is wrong (a closed port). The controlling
+/// side nominates a pair, both report it, and the tones cross on it.
+#[test]
+fn ice_finds_the_pair_and_the_audio_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sb = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (aa, ab) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
+    let nowhere = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (ca, cb) = (ice::IceCreds::new(), ice::IceCreds::new());
+    let host = |a| ice::Candidate::host(a, "udp").unwrap();
+    let start = |name: &str,
+                 socket,
+                 tone,
+                 controlling,
+                 local: &ice::IceCreds,
+                 remote: &ice::IceCreds,
+                 mine,
+                 theirs| {
+        let (tx, events) = channel();
+        let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
+        let recording = dir.path().join(format!("{name}.opus"));
+        let mut cfg = StreamConfig::new(socket, nowhere, Codec::pcmu());
+        cfg.route = Route::Sine(tone);
+        cfg.record = Some(Recording {
+            path: recording.clone(),
+            what: RecordWhat::Received,
+        });
+        cfg.ice = Some(ice::IceConfig {
+            controlling,
+            local: local.clone(),
+            remote: remote.clone(),
+            local_candidates: vec![host(mine)],
+            remote_candidates: vec![host(theirs)],
+        });
+        engine.start_stream(StreamId(1), cfg).unwrap();
+        Side {
+            engine,
+            events,
+            recording,
+        }
+    };
+    let a = start("a", sa, 600.0, true, &ca, &cb, aa, ab);
+    let b = start("b", sb, 1000.0, false, &cb, &ca, ab, aa);
+    let nominated = |s: &Side| {
+        wait_event(
+            &s.events,
+            Duration::from_secs(5),
+            "a nominated pair",
+            |e| match e {
+                MediaEvent::IceNominated { remote, .. } => Some(*remote),
+                _ => None,
+            },
+        )
+    };
+    assert_eq!(nominated(&a), ab);
+    assert_eq!(nominated(&b), aa);
+    let (heard_by_a, _) = finish(&a);
+    let (heard_by_b, _) = finish(&b);
+    assert_tone(&heard_by_a, 1000.0, 600.0, "A");
+    assert_tone(&heard_by_b, 600.0, 1000.0, "B");
+}

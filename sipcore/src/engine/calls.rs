@@ -45,6 +45,73 @@ impl Core {
             Ok(a) => a,
             Err(e) => return self.fail_new_call(call, target, &e.to_string()),
         };
+        match account.stun_server {
+            Some(server) => {
+                self.gathering.insert(call);
+                let next = AfterGathering::Dial(target.to_string());
+                self.gather(call, socket, local_rtp, server, next);
+            }
+            None => self.dial_on(call, target, socket, local_rtp, None),
+        }
+    }
+
+    /// Asks the STUN server for the RTP socket's public address off the engine's loop; the
+    /// call goes on in [`Core::gathered`].
+    fn gather(
+        &mut self,
+        call: CallId,
+        sockets: RtpSockets,
+        local_rtp: std::net::SocketAddr,
+        server: String,
+        next: AfterGathering,
+    ) {
+        let inbox = self.inbox.clone();
+        tokio::task::spawn_blocking(move || {
+            let reflexive = sockets
+                .rtp
+                .try_clone()
+                .ok()
+                .and_then(|probe| crate::ice::gather(&probe, &server));
+            let _ = inbox.send(Msg::Gathered {
+                call,
+                sockets,
+                local_rtp,
+                reflexive,
+                next,
+            });
+        });
+    }
+
+    pub(super) fn gathered(
+        &mut self,
+        call: CallId,
+        sockets: RtpSockets,
+        local_rtp: std::net::SocketAddr,
+        reflexive: Option<std::net::SocketAddr>,
+        next: AfterGathering,
+    ) {
+        debug!(%call, ?reflexive, "gathered");
+        let ice = Some(crate::ice::LocalIce::new(local_rtp, reflexive));
+        match next {
+            // Hung up while gathering: nothing was sent, nothing to end.
+            AfterGathering::Dial(_) if !self.gathering.remove(&call) => {}
+            AfterGathering::Dial(target) => self.dial_on(call, &target, sockets, local_rtp, ice),
+            AfterGathering::Answer => self.answer_on(call, sockets, local_rtp, ice),
+        }
+    }
+
+    fn dial_on(
+        &mut self,
+        call: CallId,
+        target: &str,
+        socket: RtpSockets,
+        local_rtp: std::net::SocketAddr,
+        ice: Option<crate::ice::LocalIce>,
+    ) {
+        let Some(account) = self.sign_in.account().cloned() else {
+            self.fail_new_call(call, target, "Sign in before placing a call.");
+            return;
+        };
         let uri = account.target_uri(target);
         let (callee, caller) = match (
             rsipstack::sip::Uri::try_from(uri.as_str()),
@@ -54,6 +121,7 @@ impl Core {
             _ => return self.fail_new_call(call, target, &format!("“{target}” cannot be called.")),
         };
         let mut origin = SdpOrigin::fresh(account.srtp);
+        origin.ice = ice;
         let ours = origin.offer(local_rtp, Direction::SendRecv);
         let offer = origin.render(&ours);
         // Tracked before the INVITE leaves, so that its challenge is answered by us.
@@ -255,17 +323,17 @@ impl Core {
     }
 
     pub(super) fn answer(&mut self, call: CallId) {
-        let bind_ip = self.config.bind_ip;
-        let Some(entry) = self.calls.get_mut(&call) else {
+        let stun = self.sign_in.account().and_then(|a| a.stun_server.clone());
+        let Some(they_run_ice) = self
+            .calls
+            .get(&call)
+            .filter(|c| c.phase == Phase::Incoming)
+            .and_then(|c| c.remote_sdp.as_ref())
+            .map(|offer| offer.ice.is_some())
+        else {
             return;
         };
-        if entry.phase != Phase::Incoming {
-            return;
-        }
-        let Some(offer) = entry.remote_sdp.clone() else {
-            return;
-        };
-        let socket = match RtpSockets::bind(bind_ip) {
+        let socket = match RtpSockets::bind(self.config.bind_ip) {
             Ok(s) => s,
             Err(e) => {
                 self.events
@@ -276,8 +344,38 @@ impl Core {
         let Ok(local_rtp) = socket.local_rtp() else {
             return;
         };
-        let answer = match sdp::answer(&offer, local_rtp, Direction::SendRecv, &entry.sdp.security)
-        {
+        match (they_run_ice, stun) {
+            (true, Some(server)) => {
+                self.gather(call, socket, local_rtp, server, AfterGathering::Answer)
+            }
+            // They run ICE and we know no STUN server: our host candidate is still one.
+            (true, None) => {
+                let ice = Some(crate::ice::LocalIce::new(local_rtp, None));
+                self.answer_on(call, socket, local_rtp, ice)
+            }
+            (false, _) => self.answer_on(call, socket, local_rtp, None),
+        }
+    }
+
+    fn answer_on(
+        &mut self,
+        call: CallId,
+        socket: RtpSockets,
+        local_rtp: std::net::SocketAddr,
+        ice: Option<crate::ice::LocalIce>,
+    ) {
+        // Gathering took a moment: the caller may have given up, or it was answered twice.
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if entry.phase != Phase::Incoming {
+            return;
+        }
+        let Some(offer) = entry.remote_sdp.clone() else {
+            return;
+        };
+        entry.sdp.ice = ice;
+        let answer = match entry.sdp.answer(&offer, local_rtp, Direction::SendRecv) {
             Ok(a) => a,
             Err(e) => {
                 self.events
@@ -324,6 +422,13 @@ impl Core {
     /// Hanging up a merged call ends the whole conference, as on a desk phone; otherwise the
     /// one call.
     pub(super) fn hang_up(&mut self, call: CallId) {
+        if self.gathering.remove(&call) {
+            self.events.emit(Event::CallState {
+                call,
+                state: CallState::Ended(EndReason::Cancelled),
+            });
+            return;
+        }
         match self.end_conference_of(call) {
             Some(members) => {
                 for member in members {
@@ -458,6 +563,15 @@ impl Core {
 }
 
 /// Final response codes in the words the call screen shows.
+/// What a call waits for its candidates to do next.
+#[derive(Debug)]
+pub(super) enum AfterGathering {
+    /// Send the INVITE to this target.
+    Dial(String),
+    /// Answer the ringing call.
+    Answer,
+}
+
 /// Why a call that must be encrypted did not happen.
 const UNENCRYPTED: &str =
     "The other side cannot encrypt the call, and your settings require encryption.";

@@ -7,7 +7,7 @@ use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind};
 use tracing::warn;
 
 use super::{Core, DialogFailure, Msg, respond};
-use crate::call::{HoldAnswer, HoldStep, Phase, UNCONFIRMED_RETRY_EVERY};
+use crate::call::{HoldAnswer, HoldStep, Phase, Role, UNCONFIRMED_RETRY_EVERY};
 use crate::error::EngineError;
 use crate::event::{CallId, Event};
 
@@ -54,7 +54,7 @@ impl Core {
             }
         };
         let (body, update) = match offer {
-            Some(o) => match sdp::answer(&o.audio, local_rtp, ours, &entry.sdp.security) {
+            Some(o) => match entry.sdp.answer(&o.audio, local_rtp, ours) {
                 Ok(a) => {
                     let keys = sdp::keys_from_our_answer(&o.audio, &a);
                     if entry.srtp.is_some() && keys.is_none() {
@@ -292,9 +292,17 @@ impl Core {
             }
             return;
         }
-        let Some(socket) = entry.audio.take_for_start() else {
+        let Some(mut socket) = entry.audio.take_for_start() else {
             return;
         };
+        let ice = match (&entry.sdp.ice, &remote_sdp.ice) {
+            (Some(ours), Some(theirs)) => ours.config(theirs, entry.role == Role::Outgoing),
+            _ => None,
+        };
+        if ice.is_some() {
+            // One component: RTCP shares the RTP socket (rtcp-mux).
+            socket.rtcp = None;
+        }
         let params = StreamParams {
             sockets: socket,
             remote,
@@ -304,6 +312,7 @@ impl Core {
             direction,
             ptime_ms: 20,
             srtp: entry.srtp.clone(),
+            ice,
         };
         if let Err(e) = self.media.start(call, params) {
             entry.audio.start_failed();

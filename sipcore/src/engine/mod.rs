@@ -42,6 +42,7 @@ mod calls;
 mod config;
 mod in_call;
 mod lines;
+mod memory;
 mod rebind;
 mod requests;
 mod session_refresh;
@@ -189,6 +190,16 @@ enum Msg {
         call: CallId,
         result: Result<Option<rsipstack::sip::Response>, DialogFailure>,
     },
+    /// A call's server-reflexive address came back from the STUN server (or did not).
+    Gathered {
+        call: CallId,
+        sockets: crate::media_control::RtpSockets,
+        local_rtp: SocketAddr,
+        reflexive: Option<SocketAddr>,
+        next: calls::AfterGathering,
+    },
+    /// Give back what a burst of requests freed ([`memory`]).
+    Trim,
     /// A hold or resume re-INVITE the stack was not ready to send is due again.
     HoldRetry {
         call: CallId,
@@ -246,6 +257,10 @@ struct Core {
     /// Call-ID header value → our call, for dialog events whose tags change on the way.
     by_call_id: HashMap<String, CallId>,
     next_incoming: u64,
+    /// Calls we are placing whose candidates are still being gathered: not yet a `Call`, but
+    /// a hang-up must still reach them.
+    gathering: std::collections::HashSet<CallId>,
+    trim: memory::Trim,
     /// One queue per dialog for the requests the far end sends in it, and our BYE after them.
     /// rsipstack answers 500 to a request whose CSeq is below the last one it saw, so two
     /// NOTIFYs sent back to back must reach it in order, not raced on separate tasks.
@@ -282,17 +297,15 @@ impl Core {
         let token = CancellationToken::new();
         let transport = TransportLayer::new(token.clone());
         let udp_token = token.child_token();
-        let udp = UdpConnection::create_connection(bind, None, Some(udp_token.clone()))
+        let udp = crate::wire::guarded_udp::bind(bind, udp_token.clone())
             .await
-            .map_err(|e| StartError::Bind {
-                addr: bind,
-                reason: e.to_string(),
-            })?;
+            .map_err(|reason| StartError::Bind { addr: bind, reason })?;
         transport.add_transport(udp.clone().into());
         let dialog_auth = DialogAuth::new();
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&config.user_agent)
             .with_inspector(dialog_auth.inspector())
+            .with_transport_inspector(Box::new(crate::wire::guarded_udp::ViaFix))
             .with_transport_layer(transport)
             .with_cancel_token(token)
             .with_option(EndpointOption {
@@ -342,6 +355,8 @@ impl Core {
                 merged: Vec::new(),
                 by_call_id: HashMap::new(),
                 next_incoming: 1 << 40,
+                gathering: Default::default(),
+                trim: Default::default(),
                 in_dialog: HashMap::new(),
                 udp,
                 udp_token,
@@ -366,8 +381,19 @@ impl Core {
                 }
                 Msg::Command(c) => self.command(c),
                 Msg::Dialog(state) => self.dialog_state(state),
-                Msg::Incoming(tx) => self.incoming(*tx),
+                Msg::Incoming(tx) => {
+                    self.trim.after_activity(&self.inbox);
+                    self.incoming(*tx)
+                }
+                Msg::Trim => self.trim.now(&self.inbox),
                 Msg::InviteDone { call, result } => self.invite_done(call, result),
+                Msg::Gathered {
+                    call,
+                    sockets,
+                    local_rtp,
+                    reflexive,
+                    next,
+                } => self.gathered(call, sockets, local_rtp, reflexive, next),
                 Msg::ReinviteDone { call, hold, result } => self.reinvite_done(call, hold, result),
                 Msg::HoldRetry { call, hold } => self.send_hold(call, hold),
                 Msg::Registration(state) => {
@@ -469,7 +495,9 @@ impl Core {
                 self.carry_out(actions);
             }
             Command::SetPresence(a) => self.set_presence(a),
-            Command::SetEncryption(policy) => self.sign_in.set_encryption(policy),
+            Command::SetCallOptions { srtp, stun_server } => {
+                self.sign_in.set_call_options(srtp, stun_server)
+            }
             Command::Shutdown => {}
         }
     }

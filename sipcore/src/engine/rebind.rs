@@ -55,7 +55,7 @@ impl Core {
         let token = CancellationToken::new();
         let inbox = self.inbox.clone();
         tokio::spawn(async move {
-            let opened = UdpConnection::create_connection(bind, None, Some(token.clone()))
+            let opened = crate::wire::guarded_udp::bind(bind, token.clone())
                 .await
                 .map(|udp| (udp, token))
                 .map_err(|e| {

@@ -53,9 +53,10 @@ impl SignIn {
         }
     }
 
-    pub fn set_encryption(&mut self, policy: crate::sdes::SrtpPolicy) {
+    pub fn set_call_options(&mut self, srtp: crate::sdes::SrtpPolicy, stun_server: Option<String>) {
         if let SignIn::In(s) = self {
-            s.account.srtp = policy;
+            s.account.srtp = srtp;
+            s.account.stun_server = stun_server;
         }
     }
 

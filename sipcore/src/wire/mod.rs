@@ -9,10 +9,15 @@
 //! - [`dialog_auth`]: the same answers for the requests rsipstack's dialogs send (INVITE,
 //!   re-INVITE, BYE, in-dialog SUBSCRIBE, …), which rsipstack re-sends itself.
 //!
+//! - [`raw_guard`]: our own strict look at each UDP datagram before the stack parses it, and
+//!   where answers go (`rport` or the Via's port).
+//!
 //! REGISTER keeps its own loop ([`crate::registration`]) for the refresh timing, on the same
 //! next hop and [`digest::DigestSession`].
 
 pub(crate) mod dialog_auth;
 pub mod digest;
+pub(crate) mod guarded_udp;
 pub(crate) mod next_hop;
 pub mod out_of_dialog;
+pub(crate) mod raw_guard;

@@ -183,8 +183,10 @@ fn a_required_account_will_not_call_in_the_clear_and_an_optional_one_does() {
         "The other side cannot encrypt the call, and your settings require encryption."
     );
 
-    p.ua.handle
-        .send(Command::SetEncryption(SrtpPolicy::Optional));
+    p.ua.handle.send(Command::SetCallOptions {
+        srtp: SrtpPolicy::Optional,
+        stun_server: None,
+    });
     let id = CallId(2);
     p.ua.handle.send(Command::Dial {
         call: id,
