@@ -168,8 +168,11 @@ impl Shell {
                     can_message: true,
                     registration: &model.registration,
                     on_a_call: model.on_a_call(),
+                    do_not_disturb: model.settings.do_not_disturb,
                 };
-                left_bar::show(ui, &me, &mut self.section);
+                if let Some(on) = left_bar::show(ui, &me, &mut self.section) {
+                    self.commands.send(Command::SetDoNotDisturb(on));
+                }
             });
         let want_meter = self.section == Section::Settings;
         if want_meter != self.meter_on {

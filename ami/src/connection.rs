@@ -72,6 +72,12 @@ pub enum Action {
         paused: bool,
         reason: String,
     },
+    /// Writes a value to the PBX's database, which its dialplan reads (the user's routing).
+    DbPut {
+        family: String,
+        key: String,
+        value: String,
+    },
 }
 
 impl Action {
@@ -121,6 +127,13 @@ impl Action {
                 ("Interface", interface),
                 ("Paused", if *paused { "true" } else { "false" }),
                 ("Reason", reason),
+            ]),
+            Action::DbPut { family, key, value } => Message::new(&[
+                ("Action", "DBPut"),
+                ("ActionID", id),
+                ("Family", family),
+                ("Key", key),
+                ("Val", value),
             ]),
         }
     }

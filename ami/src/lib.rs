@@ -7,7 +7,8 @@
 //! ```text
 //! Client::start(Config { addr, user, secret, tls }, |Report| …) -> Client   own thread,
 //!                              reconnects; plain TCP or TLS (rustls) when `tls` is given
-//! Client::send(Action)         QueueStatus · ShowDialPlan · QueueAdd · QueueRemove · QueuePause
+//! Client::send(Action)         QueueStatus · ShowDialPlan · QueueAdd · QueueRemove · QueuePause ·
+//!                              DbPut (the user's call routing, read by the dialplan)
 //! Report     Connected · Event(Event) · Reply { action, result } · Down { error, retry_in }
 //! Event      Params · Member · MemberRemoved · Waiting · CallerJoin · CallerLeave ·
 //!            CallerAbandon · AgentCalled · AgentConnect · AgentComplete · StatusComplete ·

@@ -59,12 +59,16 @@ pub struct Me<'a> {
     pub can_message: bool,
     pub registration: &'a Registration,
     pub on_a_call: bool,
+    pub do_not_disturb: bool,
 }
 
-pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) {
+/// Draws the bar; returns do-not-disturb's new value when the avatar menu toggled it.
+pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) -> Option<bool> {
+    let mut toggled = None;
     ui.vertical_centered(|ui| {
         ui.add_space(theme::SPACING);
         let presence = match me.registration {
+            Registration::Registered if me.do_not_disturb => Presence::Busy,
             Registration::Registered => Presence::Online,
             _ => Presence::Offline,
         };
@@ -82,20 +86,31 @@ pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) {
             (None, false) => Face::Phone,
         };
         let status = match me.registration {
+            Registration::Registered if me.do_not_disturb => {
+                format!("{}, do not disturb", avatar::phone_words(phone))
+            }
             Registration::Registered => avatar::phone_words(phone).to_string(),
             Registration::Connecting => "connecting".to_string(),
             Registration::Offline => "offline".to_string(),
             Registration::Failed(why) => format!("not connected: {why}"),
         };
         let label = format!("{}, {status}", me.name);
-        ui.add(Avatar {
-            face,
-            size: 44.0,
-            presence: Some(presence),
-            phone: Some(phone),
-            label: label.clone(),
-        })
-        .on_hover_text(label);
+        let avatar = ui
+            .add(Avatar {
+                face,
+                size: 44.0,
+                presence: Some(presence),
+                phone: Some(phone),
+                label: label.clone(),
+            })
+            .on_hover_text(label);
+        egui::Popup::menu(&avatar).show(|ui| {
+            let mut on = me.do_not_disturb;
+            if ui.checkbox(&mut on, "Do not disturb").changed() {
+                toggled = Some(on);
+            }
+            ui.small("Callers go straight to voicemail; colleagues see you busy.");
+        });
         ui.add_space(theme::SPACING * 2.0);
         for section in Section::ALL {
             let selected = *current == section;
@@ -111,6 +126,7 @@ pub fn show(ui: &mut egui::Ui, me: &Me<'_>, current: &mut Section) {
             }
         }
     });
+    toggled
 }
 
 #[cfg(test)]
@@ -122,6 +138,7 @@ mod tests {
         registration: Registration,
         on_a_call: bool,
         section: Section,
+        do_not_disturb: bool,
     }
 
     #[test]
@@ -137,13 +154,17 @@ mod tests {
                         can_message: true,
                         registration: &s.registration,
                         on_a_call: s.on_a_call,
+                        do_not_disturb: s.do_not_disturb,
                     };
-                    show(ui, &me, &mut s.section);
+                    if let Some(on) = show(ui, &me, &mut s.section) {
+                        s.do_not_disturb = on;
+                    }
                 },
                 State {
                     registration: Registration::Registered,
                     on_a_call: false,
                     section: Section::Voice,
+                    do_not_disturb: false,
                 },
             );
         h.run();
@@ -162,5 +183,18 @@ mod tests {
             h.run();
             assert_eq!(h.state().section, section);
         }
+        // The avatar's menu turns do-not-disturb on, and the avatar says so.
+        h.state_mut().registration = Registration::Registered;
+        h.state_mut().on_a_call = false;
+        h.run();
+        h.get_by_label("Ada Lovelace, available").click();
+        h.run();
+        h.get_by_label("Do not disturb").click();
+        h.run();
+        assert!(h.state().do_not_disturb);
+        assert!(
+            h.query_by_label("Ada Lovelace, available, do not disturb")
+                .is_some()
+        );
     }
 }

@@ -115,10 +115,13 @@ impl SettingsPage {
                     )
                     .labelled_by(caption.id);
                 });
+                let at_pbx = d.call_center.configured();
                 category(ui, "Call Strategy", |ui| {
+                    routing_note(ui, at_pbx);
                     call_strategy(ui, &mut d.call_strategy)
                 });
                 category(ui, "Business Hours", |ui| {
+                    routing_note(ui, at_pbx);
                     business_hours(ui, &mut d.business_hours)
                 });
                 category(ui, "Notifications", |ui| {
@@ -311,8 +314,22 @@ fn profile(
     action
 }
 
+/// Where the routing is carried out, in one line: the PBX follows it even while the app is
+/// closed, and without the manager access the PBX keeps its default.
+fn routing_note(ui: &mut egui::Ui, at_pbx: bool) {
+    ui.small(if at_pbx {
+        ROUTING_AT_PBX
+    } else {
+        ROUTING_NEEDS_PBX
+    });
+}
+
+pub const ROUTING_AT_PBX: &str = "Your phone system follows this, also while the app is closed.";
+pub const ROUTING_NEEDS_PBX: &str = "Needs the phone system's manager access (Call Center, below); \
+     until then your line rings 20 s, then voicemail, and only do-not-disturb works, while the \
+     app runs.";
+
 fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
-    ui.small("Stored now; incoming calls will follow it in a coming release.");
     let modes: Vec<(CallStrategyMode, String)> = CallStrategyMode::ALL
         .iter()
         .map(|m| (*m, m.label().to_string()))
@@ -336,7 +353,6 @@ fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
 }
 
 fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours) {
-    ui.small("Stored now; incoming calls will follow them in a coming release.");
     ui.checkbox(&mut b.enabled, "Use business hours");
     ui.add_enabled_ui(b.enabled, |ui| {
         egui::Grid::new("business-days")
@@ -727,12 +743,12 @@ mod tests {
     fn the_settings_that_do_nothing_yet_say_so_in_one_line() {
         let mut h = harness();
         h.run();
-        for line in [
-            "Stored now; incoming calls will follow it in a coming release.",
-            "Stored now; incoming calls will follow them in a coming release.",
-            "Stored now; the local mailbox will follow it in a coming release.",
-        ] {
-            assert!(h.query_by_label(line).is_some(), "{line}");
-        }
+        assert!(
+            h.query_by_label("Stored now; the local mailbox will follow it in a coming release.")
+                .is_some()
+        );
+        // The routing says where it is carried out, for both its pages.
+        assert_eq!(h.query_all_by_label(ROUTING_NEEDS_PBX).count(), 2);
+        assert!(h.query_by_label(ROUTING_AT_PBX).is_none());
     }
 }

@@ -100,6 +100,8 @@ pub enum Command {
     /// Our own presence as colleagues see it (online or away; the backend says offline itself
     /// on sign-out and quit).
     SetPresence(crate::model::Presence),
+    /// Do-not-disturb on or off: kept with the settings, written to the PBX's routing.
+    SetDoNotDisturb(bool),
     /// The window is closing: hang up, unregister and stop, then say `Event::Stopped`.
     Quit,
     /// Reload contacts, history, voicemail and settings from their sources.

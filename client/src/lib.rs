@@ -14,6 +14,8 @@
 //! settings::SettingsForm               every setting, loaded once per sign-in
 //! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
 //! call_center::CallCenter          queue tiles from the manager interface's events
+//! routing::entries                 the call strategy, hours and do-not-disturb as the PBX's
+//!                                      routing (its `//!` has the design)
 //! watching::Watching                  whose status is subscribed to: all of a small company, else
 //!                                      what is on screen and the people the user keeps
 //! ```
@@ -32,6 +34,7 @@ pub mod directory;
 pub mod event;
 pub mod idle;
 pub mod model;
+pub mod routing;
 pub mod settings;
 pub mod voicemail_player;
 pub mod watching;

@@ -31,6 +31,8 @@ pub struct SettingsForm {
     /// `host[:port]` of a STUN server: calls then find their way through NAT with ICE. Empty
     /// for none.
     pub stun_server: String,
+    /// Callers go straight to voicemail and colleagues see the user busy (the avatar menu).
+    pub do_not_disturb: bool,
 }
 
 /// Whether calls are encrypted (SRTP with keys in the call setup, SDES).
@@ -72,6 +74,7 @@ impl Default for SettingsForm {
             call_center: CallCenter::default(),
             encryption: Encryption::default(),
             stun_server: String::new(),
+            do_not_disturb: false,
         }
     }
 }

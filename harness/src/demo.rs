@@ -23,7 +23,11 @@ pub struct Bot {
     pub what: &'static str,
 }
 
-/// The four bots: an echo, music, a texter, and a desk phone on the app's own line.
+/// Ada's mobile number, on the demo PBX's mobile network (0770090 and the bot's extension).
+pub const MY_MOBILE: &str = "07700904001";
+
+/// The five bots: an echo, music, a texter, a desk phone on the app's own line and Ada's
+/// mobile.
 pub fn bots() -> Vec<Bot> {
     let music = crate::paths::workspace_root().join("assets/sounds/hold-music.opus");
     vec![
@@ -55,6 +59,13 @@ pub fn bots() -> Vec<Bot> {
             extension: ME,
             args: vec![],
             what: "is Ada's desk phone (rings, never answers)",
+        },
+        // Ada's mobile: Settings → Call Strategy with 07700904001 as the mobile number makes
+        // calls to 1001 reach it, before, after or with the desk, as chosen.
+        Bot {
+            extension: "4001",
+            args: vec!["--auto-answer".into(), "--echo".into()],
+            what: "is Ada's mobile, 07700904001 (answers and echoes your audio)",
         },
     ]
 }

@@ -256,7 +256,7 @@ impl Pbx {
     /// Leases the first free extension of the test pool (2001 and up).
     pub fn lease_any(&self) -> anyhow::Result<Lease> {
         self.lease_first_free(|u| {
-            !u.is_demo() && !u.requires_session_timers() && !u.requires_srtp()
+            !u.is_demo() && !u.requires_session_timers() && !u.requires_srtp() && !u.is_mobile()
         })
     }
 
@@ -525,6 +525,12 @@ impl Pbx {
             let d = root.join(dir);
             fs::create_dir_all(&d)?;
             chown_root_recursive(&d)?;
+        }
+        // The database holds the users' call routing (and registrations): a run starts from
+        // the dialplan's defaults, never from what an earlier run's tests left.
+        let astdb = root.join("var/lib/asterisk/astdb.sqlite3");
+        if astdb.exists() {
+            fs::remove_file(&astdb)?;
         }
         // Keep the previous run's log for a look after a failure; start this run's afresh.
         let log = self.log_path();

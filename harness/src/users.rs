@@ -30,6 +30,12 @@ impl User {
     pub fn requires_srtp(&self) -> bool {
         self.extension.starts_with("31")
     }
+
+    /// Users 4001 and up are mobile phones of the demo's users (07700904001 and so on): never
+    /// leased to tests as lines of their own.
+    pub fn is_mobile(&self) -> bool {
+        self.extension.starts_with("40")
+    }
 }
 
 pub fn parse(text: &str) -> anyhow::Result<Vec<User>> {

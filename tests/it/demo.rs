@@ -1,5 +1,5 @@
 //! `cargo xtask demo` as the README promises it, from this build: the demo's cast from
-//! `harness::demo` (bots on 1002–1004 and a desk phone on 1001) and the real app under Xvfb with
+//! `harness::demo` (bots on 1002–1004, a desk phone on 1001 and Ada's mobile on 4001) and the real app under Xvfb with
 //! the demo's command line, signed in as 1001. The app's screenshot tour then calls the echo bot
 //! on 1002 instead of the PBX's echo test; the bot answers, and the call view shows it talking.
 
@@ -11,7 +11,7 @@ use crate::support::*;
 fn the_demo_signs_in_as_1001_and_calls_the_echo_bot() {
     let pbx = pbx();
     // The demo's extensions are fixed; leased, no other test registers them meanwhile.
-    let _leases: Vec<Lease> = ["1001", "1002", "1003", "1004"]
+    let _leases: Vec<Lease> = ["1001", "1002", "1003", "1004", "4001"]
         .iter()
         .map(|e| pbx.lease(e).unwrap())
         .collect();

@@ -7,6 +7,7 @@
 mod support;
 
 mod call_center;
+mod call_routing;
 mod contact_status;
 mod contacts;
 mod demo;

@@ -56,14 +56,31 @@ impl Phone {
     /// Calls `target` and waits until it is answered (a queue answers at once, then plays
     /// music).
     pub fn call(&mut self, target: &str) -> sipcore::CallId {
+        let call = self.dial(target);
+        self.wait_active(call);
+        call
+    }
+
+    /// Calls `target` without waiting for an answer.
+    pub fn dial(&mut self, target: &str) -> sipcore::CallId {
         let call = sipcore::CallId(self.next);
         self.next += 1;
         self.sip.send(sipcore::Command::Dial {
             call,
             target: target.into(),
         });
-        self.wait_active(call);
         call
+    }
+
+    /// Waits until `call` ends unanswered or hung up: why.
+    pub fn wait_ended(&self, call: sipcore::CallId) -> sipcore::EndReason {
+        harness::wait::next_matching(&self.events, TIMEOUT, "the call to end", |e| match e {
+            sipcore::Event::CallState {
+                call: c,
+                state: sipcore::CallState::Ended(reason),
+            } if *c == call => Some(reason.clone()),
+            _ => None,
+        })
     }
 
     pub fn wait_active(&self, call: sipcore::CallId) {

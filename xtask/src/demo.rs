@@ -1,4 +1,4 @@
-//! `cargo xtask demo`: the demo PBX, four bots, and the app signed in as 1001.
+//! `cargo xtask demo`: the demo PBX, five bots (Ada's mobile among them), and the app signed in as 1001.
 //! - 1002 answers and echoes your audio back;
 //! - 1003 answers and plays music;
 //! - 1004 replies to any text;

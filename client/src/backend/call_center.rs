@@ -12,7 +12,7 @@ use crate::event::Event;
 
 /// The running client and what it has told.
 pub(super) struct Queues {
-    client: ami::Client,
+    pub(super) client: ami::Client,
     model: CallCenter,
     config: ami::Config,
 }
@@ -84,7 +84,10 @@ impl Backend {
         };
         let Some(q) = s.queues.as_mut() else { return };
         match report {
-            ami::Report::Connected => q.model.set_link(Link::Live),
+            ami::Report::Connected => {
+                q.model.set_link(Link::Live);
+                self.push_routing();
+            }
             ami::Report::Down { error, retry_in } => q.model.set_link(Link::Down {
                 reason: error.to_string(),
                 retrying: retry_in.is_some(),
@@ -99,6 +102,9 @@ impl Backend {
                         }
                         ami::Action::QueueStatus { .. } | ami::Action::ShowDialPlan => {
                             "read the queues".into()
+                        }
+                        ami::Action::DbPut { .. } => {
+                            "save your call routing on the phone system".into()
                         }
                     };
                     self.notice(format!("Could not {what}: {why}"));

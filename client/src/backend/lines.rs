@@ -115,12 +115,22 @@ impl Backend {
     }
 
     pub(super) fn incoming_call(&mut self, id: CallId, from: sipcore::Party) {
+        if self.refused_by_do_not_disturb(id) {
+            return;
+        }
         let mut c = model::Call::new(id, Direction::Incoming, from.number.clone());
         c.remote_name = from.name.clone();
         c.queue = self.queue_ringing_me(&from.number);
         c.state = CallState::Ringing;
         self.track_call(c, None);
-        self.ring();
+        // With calls handled on the desk phone, it rings; the app only shows the call.
+        let desk = self
+            .session
+            .engines()
+            .is_some_and(|s| s.settings.call_strategy.use_desk_phone);
+        if !desk {
+            self.ring();
+        }
     }
 
     /// The far end of `call` handed us on: the new call is ours, like one we dialled.

@@ -29,6 +29,7 @@ mod contacts;
 mod directory;
 mod history;
 mod lines;
+mod routing;
 mod session;
 mod voicemail;
 
@@ -203,7 +204,17 @@ impl Backend {
             | Command::QueueLogOut(_)
             | Command::QueuePause { .. }
             | Command::LoadQueueHistory { .. }) => self.call_center_command(c),
+            Command::SetDoNotDisturb(on) => self.set_do_not_disturb(on),
             Command::SetPresence(p) => {
+                let dnd = self
+                    .session
+                    .engines()
+                    .is_some_and(|s| s.settings.do_not_disturb);
+                // Back from idle under do-not-disturb is still busy to colleagues.
+                let p = match p {
+                    crate::model::Presence::Online if dnd => crate::model::Presence::Busy,
+                    p => p,
+                };
                 if let Some(a) = crate::convert::availability(p) {
                     self.sip(sipcore::Command::SetPresence(a));
                 }

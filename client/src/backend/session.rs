@@ -284,12 +284,14 @@ impl Backend {
                  kept as they were until you save settings again. ({why})"
             ));
         }
+        let dnd = s.settings.do_not_disturb;
         self.session = Session::SignedIn {
             engines: s,
             asked_desk_phone: false,
         };
-        // Colleagues see us online; the window reports away after idle time from here on.
-        self.sip(sipcore::Command::SetPresence(sipcore::Availability::Online));
+        // Colleagues see us online (busy under do-not-disturb); the window reports away after
+        // idle time from here on.
+        self.sip(sipcore::Command::SetPresence(own_availability(dnd)));
         self.load_contacts();
         self.send_history();
         self.send_voicemails();
@@ -371,6 +373,11 @@ impl Backend {
                 stun_server: s.account.stun_server.clone(),
             });
         }
+        if form.do_not_disturb != old.do_not_disturb {
+            s.sip.send(sipcore::Command::SetPresence(own_availability(
+                form.do_not_disturb,
+            )));
+        }
         if form.audio != old.audio {
             s.fell_back = false;
             let media = s.media.clone();
@@ -379,12 +386,16 @@ impl Backend {
         let directory_changed = super::directory::directory_url(&self.config, &old)
             != super::directory::directory_url(&self.config, &form);
         let call_center_changed = form.call_center != old.call_center;
+        let routing_changed = super::routing::routing_changed(&old, &form);
         self.emit(Event::SettingsSaved(form));
         if directory_changed {
             self.load_contacts();
         }
         if call_center_changed {
+            // A new manager connection writes the routing once it is up.
             self.start_call_center();
+        } else if routing_changed {
+            self.push_routing();
         }
     }
 
@@ -421,6 +432,15 @@ impl Backend {
         }
         self.lines.clear();
         self.emit(Event::Stopped);
+    }
+}
+
+/// What colleagues see while the user is at the computer: busy under do-not-disturb.
+fn own_availability(do_not_disturb: bool) -> sipcore::Availability {
+    if do_not_disturb {
+        sipcore::Availability::Busy
+    } else {
+        sipcore::Availability::Online
     }
 }
 
