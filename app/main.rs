@@ -36,6 +36,7 @@ environment:
   SWITCHBOARD_MANAGER      USER:SECRET@HOST:PORT of the PBX's manager interface, for the
                            call-center tiles until one is set in Settings
   SWITCHBOARD_QUEUES       queues to show besides those the user is a member of (commas)
+  SWITCHBOARD_VOICEMAIL    host:port of the PBX's voicemail store (IMAP), as the demo sets it
   SWITCHBOARD_DATA_DIR     where profiles are kept (default: the XDG data directory)
   SWITCHBOARD_FRAME_LOG    append one line of timings per frame to this file
   RUST_LOG                 log filter (default: info)";
@@ -199,6 +200,7 @@ fn main() -> anyhow::Result<()> {
                 directory_refresh: None,
                 data_dir: backend::default_data_dir(),
                 call_center: call_center_from_env(),
+                voicemail_server: std::env::var("SWITCHBOARD_VOICEMAIL").ok(),
             };
             let (commands, events) = backend::start(config, waker);
             let mut window = Window::new(commands.clone(), events, args.server.clone());

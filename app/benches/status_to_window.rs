@@ -76,6 +76,7 @@ fn main() {
         directory_refresh: None,
         data_dir: data.path().to_path_buf(),
         call_center: None,
+        voicemail_server: None,
     };
     let (commands, events) = backend::start(
         config,

@@ -324,6 +324,9 @@ fn routing_note(ui: &mut egui::Ui, at_pbx: bool) {
     });
 }
 
+pub const MAILBOX_LATER: &str =
+    "Stored now; deleting after, email and transcription will follow in a coming release.";
+
 pub const ROUTING_AT_PBX: &str = "Your phone system follows this, also while the app is closed.";
 pub const ROUTING_NEEDS_PBX: &str = "Needs the phone system's manager access (Call Center, below); \
      until then your line rings 20 s, then voicemail, and only do-not-disturb works, while the \
@@ -454,7 +457,17 @@ fn notifications(
 }
 
 fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
-    ui.small("Stored now; the local mailbox will follow it in a coming release.");
+    ui.horizontal(|ui| {
+        let c = ui.label("Voicemail server (IMAP)");
+        ui.add(
+            egui::TextEdit::singleline(&mut m.voicemail_server)
+                .hint_text("host:port, or imaps://host:port")
+                .desired_width(240.0),
+        )
+        .labelled_by(c.id);
+    });
+    ui.small("Voicemails left on the phone system are listed, played and deleted from there.");
+    ui.small(MAILBOX_LATER);
     let options: Vec<(RetentionDays, String)> = RetentionDays::CHOICES
         .iter()
         .map(|r| (*r, r.label()))
@@ -743,10 +756,7 @@ mod tests {
     fn the_settings_that_do_nothing_yet_say_so_in_one_line() {
         let mut h = harness();
         h.run();
-        assert!(
-            h.query_by_label("Stored now; the local mailbox will follow it in a coming release.")
-                .is_some()
-        );
+        assert!(h.query_by_label(MAILBOX_LATER).is_some());
         // The routing says where it is carried out, for both its pages.
         assert_eq!(h.query_all_by_label(ROUTING_NEEDS_PBX).count(), 2);
         assert!(h.query_by_label(ROUTING_AT_PBX).is_none());

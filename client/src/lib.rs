@@ -5,7 +5,8 @@
 //! # The API in one screen
 //! ```text
 //! backend::start(BackendConfig, Waker) -> (Commands, Receiver<Event>)
-//!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir, call_center }
+//!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir, call_center,
+//!                     voicemail_server }
 //!     Commands::send(Command)          never blocks; the backend runs it off the UI thread
 //! Command   SignIn · Dial · Answer · Hold · Transfer · Merge · SaveSettings · PlayVoicemail …
 //! Event     SignedIn · Registration · Profile · Call · CallRemoved · Contacts · History · Notice …

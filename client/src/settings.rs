@@ -283,6 +283,9 @@ impl RetentionDays {
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Mailbox {
+    /// The PBX's voicemail store (IMAP), `host:port`, or `imaps://host:port` over TLS: the
+    /// voicemails left on the PBX are listed from there. Empty for none.
+    pub voicemail_server: String,
     pub delete_after: RetentionDays,
     pub email_notification: bool,
     pub email_address: String,

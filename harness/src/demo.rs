@@ -141,6 +141,10 @@ pub fn app_command(app: &Path) -> anyhow::Result<Command> {
             ),
         )
         // 1001 is a member of sales; support is shown too, to log in to when it gets busy.
-        .env("SWITCHBOARD_QUEUES", "support");
+        .env("SWITCHBOARD_QUEUES", "support")
+        .env(
+            "SWITCHBOARD_VOICEMAIL",
+            crate::voicemail_store::imap_addr().to_string(),
+        );
     Ok(cmd)
 }

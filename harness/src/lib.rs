@@ -26,6 +26,7 @@ pub mod relay;
 pub mod sip_probe;
 pub mod tcp_relay;
 pub mod users;
+pub mod voicemail_store;
 pub mod wait;
 
 pub use pbx::{Lease, Pbx};

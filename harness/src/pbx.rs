@@ -36,14 +36,17 @@ pub const DESK_AMI_SECRET: &str = "desk-queues";
 pub const HTTP_PORT: u16 = 25080;
 /// The SIP domain users register to.
 pub const DOMAIN: &str = "127.0.0.1";
+/// Asterisk's voicemail built for IMAP storage (it replaces `asterisk-voicemail`).
+const VOICEMAIL_PACKAGE: &str = "asterisk-voicemail-imapstorage";
 /// What the PBX calls itself in SIP replies; the health check insists on it.
 const USER_AGENT: &str = "Switchboard demo PBX";
 
-/// Packages inside the chroot, all from bullseye main, so asterisk-voicemail matches asterisk.
+/// Packages inside the chroot, all from bullseye main, so the voicemail module matches
+/// asterisk. Voicemail is kept in IMAP mailboxes ([`crate::voicemail_store`]).
 const CHROOT_PACKAGES: &[&str] = &[
     "asterisk",
     "asterisk-modules",
-    "asterisk-voicemail",
+    VOICEMAIL_PACKAGE,
     "asterisk-opus",
     "asterisk-moh-opsound-gsm",
     "asterisk-core-sounds-en-gsm",
@@ -150,6 +153,7 @@ impl Pbx {
         self.check_ports_free()?;
         self.install_config()?;
         let started = Instant::now();
+        self.voicemail_store().start(&users::all()?)?;
         self.start_asterisk()?;
         let status =
             crate::wait::wait_for("Asterisk to be healthy", Duration::from_secs(60), || {
@@ -173,7 +177,14 @@ impl Pbx {
     /// Stops Asterisk if it runs. The chroot stays for the next `up`.
     pub fn down(&self) -> anyhow::Result<()> {
         let _guard = self.lock("up.lock")?;
-        self.stop_asterisk()
+        self.stop_asterisk()?;
+        self.voicemail_store().stop();
+        Ok(())
+    }
+
+    /// Where Asterisk keeps voicemail: Dovecot beside it.
+    pub fn voicemail_store(&self) -> crate::voicemail_store::VoicemailStore {
+        crate::voicemail_store::VoicemailStore::new(&self.dir)
     }
 
     /// Healthy means: our Asterisk process runs with the repo's current config, reports fully
@@ -182,6 +193,7 @@ impl Pbx {
     pub fn status(&self) -> anyhow::Result<Status> {
         let pid = self.running_pid().context("Asterisk is not running")?;
         self.installed_config_is_current()?;
+        self.voicemail_store().status(&users::all()?)?;
         self.cli("core waitfullybooted")
             .context("Asterisk is not fully booted")?;
         let transports = self.cli("pjsip show transports")?;
@@ -322,16 +334,13 @@ impl Pbx {
     /// message and a recount (the poll now sees at least one), then the deletion and a recount
     /// (it sees zero, differing, and publishes 0/0).
     pub fn clear_voicemail(&self, extension: &str) -> anyhow::Result<()> {
-        let dir = self.mailbox_dir(extension);
-        let inbox = dir.join("INBOX");
-        fs::create_dir_all(&inbox)?;
-        fs::write(
-            inbox.join("msg9999.txt"),
-            format!(";\n[message]\norigmailbox={extension}\n"),
+        let store = self.voicemail_store();
+        store.deliver(
+            extension,
+            "From: harness\r\nSubject: placeholder\r\n\r\nA placeholder for a recount.\r\n",
         )?;
-        fs::write(inbox.join("msg9999.wav"), b"")?;
         self.recount_voicemail(extension)?;
-        fs::remove_dir_all(&dir)?;
+        store.clear(extension)?;
         self.recount_voicemail(extension)
     }
 
@@ -409,6 +418,7 @@ impl Pbx {
     fn ensure_rootfs(&self) -> anyhow::Result<Option<Duration>> {
         let root = self.rootfs();
         if root.join("usr/sbin/asterisk").is_file() {
+            self.ensure_imap_voicemail(&root)?;
             return Ok(None);
         }
         if !crate::host::is_root() {
@@ -454,6 +464,36 @@ impl Pbx {
         )?;
         fs::rename(&partial, &root)?;
         Ok(Some(started.elapsed()))
+    }
+
+    /// A chroot built before voicemail moved to IMAP gets the IMAP build of the module.
+    fn ensure_imap_voicemail(&self, root: &Path) -> anyhow::Result<()> {
+        let marker = format!("var/lib/dpkg/info/{VOICEMAIL_PACKAGE}.list");
+        if root.join(&marker).is_file() {
+            return Ok(());
+        }
+        for args in [
+            &["apt-get", "update"][..],
+            &[
+                "apt-get",
+                "install",
+                "-y",
+                "--no-install-recommends",
+                VOICEMAIL_PACKAGE,
+            ][..],
+            &["apt-get", "clean"][..],
+        ] {
+            let mut cmd = Command::new("chroot");
+            cmd.arg(root)
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            run_checked(
+                &mut cmd,
+                Duration::from_secs(300),
+                "installing IMAP voicemail in the chroot",
+            )?;
+        }
+        Ok(())
     }
 
     /// Every file `install_config` puts under `/etc/switchboard`, by path relative to it, with

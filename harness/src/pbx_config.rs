@@ -33,7 +33,12 @@ pub fn render_user_config(users: &[User]) -> Vec<(&'static str, String)> {
                 ""
             },
         );
-        let _ = writeln!(voicemail, "{e} => {e},{},{}", u.name, u.email);
+        // The mailbox's IMAP account is the user's own, with the SIP password.
+        let _ = writeln!(
+            voicemail,
+            "{e} => {e},{},{},,imapuser={e}|imappassword={}",
+            u.name, u.email, u.password
+        );
         let _ = write!(
             dialplan,
             "exten => {e},hint,PJSIP/{e}\nexten => {e},1,Gosub(user-call,s,1({e}))\n same => n,Hangup()\n"
@@ -90,7 +95,11 @@ mod tests {
         assert!(pjsip.contains("[3001](user-endpoint-timers)"));
         assert!(pjsip.contains("password = pw2"));
         assert!(pjsip.contains("callerid = \"Ada Lovelace\" <1001>"));
-        assert!(files[1].1.contains("1001 => 1001,Ada Lovelace,ada@x"));
+        assert!(
+            files[1]
+                .1
+                .contains("1001 => 1001,Ada Lovelace,ada@x,,imapuser=1001|imappassword=pw1")
+        );
         assert!(files[2].1.contains("exten => 2001,hint,PJSIP/2001"));
     }
 }

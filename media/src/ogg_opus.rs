@@ -136,6 +136,44 @@ impl OggOpusWriter {
     }
 }
 
+/// Writes `samples` (mono, -1..1, at `rate` Hz) to an Ogg Opus file: a voicemail fetched from
+/// the PBX as 8 kHz WAV becomes a file the player and the transcriber read like the rest.
+/// `rate` must be one the resampler takes in 20 ms frames (8, 16, 24, 32, 44.1 or 48 kHz).
+pub fn write_pcm(path: &Path, rate: u32, samples: &[f32], bitrate: u32) -> Result<(), MediaError> {
+    let mut resampler = crate::resample::Resampler::new(rate, 48_000, 20)?;
+    let mut writer = OggOpusWriter::create(path, bitrate)?;
+    let mut input = vec![0.0f32; resampler.input_len()];
+    let mut output = vec![0.0f32; resampler.output_len()];
+    // The filter's delay comes out first: skip it, and push the tail through with silence.
+    let mut skip = resampler.delay();
+    let chunks = samples.len().div_ceil(input.len()) + skip.div_ceil(input.len()) + 1;
+    let mut pending: Vec<f32> = Vec::with_capacity(FRAME * 2);
+    let wanted = samples.len() * 48_000 / rate as usize;
+    let mut written = 0;
+    for c in 0..chunks {
+        input.fill(0.0);
+        let from = c * input.len();
+        if from < samples.len() {
+            let to = (from + input.len()).min(samples.len());
+            input[..to - from].copy_from_slice(&samples[from..to]);
+        }
+        resampler.process(&input, &mut output)?;
+        let take = skip.min(output.len());
+        skip -= take;
+        pending.extend_from_slice(&output[take..]);
+        while pending.len() >= FRAME && written < wanted {
+            writer.write_frame(&pending[..FRAME])?;
+            pending.drain(..FRAME);
+            written += FRAME;
+        }
+    }
+    if written < wanted && !pending.is_empty() {
+        pending.resize(FRAME, 0.0);
+        writer.write_frame(&pending)?;
+    }
+    writer.finish()
+}
+
 /// Decodes an Ogg Opus file frame by frame as 48 kHz mono.
 pub struct OggOpusReader {
     reader: PacketReader<BufReader<File>>,
@@ -344,5 +382,24 @@ mod tests {
             OggOpusReader::open(&path),
             Err(MediaError::File { .. })
         ));
+    }
+
+    #[test]
+    fn telephone_pcm_becomes_an_ogg_opus_file_of_the_same_length_and_pitch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vm.ogg");
+        let tone: Vec<f32> = (0..16_000)
+            .map(|i| (i as f32 / 8000.0 * 440.0 * std::f32::consts::TAU).sin() * 0.5)
+            .collect();
+        write_pcm(&path, 8000, &tone, 24_000).unwrap();
+        let back = OggOpusReader::read_all(&path).unwrap();
+        let secs = back.len() as f32 / 48_000.0;
+        assert!((secs - 2.0).abs() < 0.03, "{secs} s");
+        let mid = &back[24_000..72_000];
+        let crossings = mid.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        assert!(
+            (435..=445).contains(&crossings),
+            "{crossings} rising crossings in 1 s"
+        );
     }
 }

@@ -162,6 +162,11 @@ const STEPS: &[&str] = &[
         talk_secs INTEGER CHECK (talk_secs IS NULL OR talk_secs >= 0)
     );
     CREATE INDEX queue_call_by_queue ON queue_call(queue, joined_at);",
+    // 4: voicemails kept on the PBX (its IMAP mailbox) are known by their message there, so a
+    // sync adds each once and a deletion reaches the server.
+    "ALTER TABLE voicemail ADD COLUMN server_ref TEXT;
+    CREATE UNIQUE INDEX voicemail_by_server_ref ON voicemail(server_ref)
+        WHERE server_ref IS NOT NULL;",
 ];
 
 pub const LATEST: i64 = STEPS.len() as i64;
@@ -232,6 +237,9 @@ mod tests {
         "UPDATE call_history SET queue = 'support' WHERE kind = 'missed';
          INSERT INTO queue_call(queue, uniqueid, caller_number, caller_name, joined_at, outcome, agent, wait_secs, talk_secs)
            VALUES ('support', '1700000000.1', '+15550199', 'Customer', 700, 'answered', 'Alan Turing', 12, 60);",
+        // 4
+        "INSERT INTO voicemail(caller_name, caller_number, received_at, duration_ms, audio_path, server_ref)
+           VALUES ('Alan Turing', '1003', 800, 4000, 'voicemail/2.ogg', '1796647004/1');",
     ];
 
     /// That the rows of `SEEDS[version - 1]` read back through today's API.
@@ -271,7 +279,11 @@ mod tests {
                     hits[0].attachments[0].path,
                     s.dir().join("attachments/plan.pdf")
                 );
-                let vm = &s.voicemails().unwrap()[0];
+                let vms = s.voicemails().unwrap();
+                let vm = vms
+                    .iter()
+                    .find(|v| v.voicemail.caller_number == "1002")
+                    .unwrap();
                 assert_eq!(vm.voicemail.transcript.as_deref(), Some("Call me"));
                 assert!(!vm.heard);
                 assert_eq!(s.faxes(None, 10).unwrap()[0].fax.pages, 3);
@@ -285,6 +297,13 @@ mod tests {
                 let q = &s.queue_calls("support", QueueCallFilter::All, 10).unwrap()[0];
                 assert_eq!(q.outcome, QueueOutcome::Answered);
                 assert_eq!((q.wait_secs, q.talk_secs), (Some(12), Some(60)));
+            }
+            4 => {
+                let on_server = s.voicemails_on_server().unwrap();
+                assert_eq!(on_server.len(), 1);
+                assert_eq!(on_server[0].1, "1796647004/1");
+                let vm = s.voicemail(on_server[0].0).unwrap().unwrap();
+                assert_eq!(vm.voicemail.caller_number, "1003");
             }
             _ => panic!("schema {version} has no check: add its seed and check here"),
         }
@@ -316,6 +335,7 @@ mod tests {
             duration_ms: 1000,
             audio_path: s.dir().join("voicemail/new.ogg"),
             transcript: None,
+            server_ref: None,
         })
         .unwrap();
         s.add_fax(&NewFax {

@@ -19,6 +19,8 @@ pub struct NewVoicemail {
     /// Where the audio is; paths inside the profile folder are stored relative to it.
     pub audio_path: PathBuf,
     pub transcript: Option<String>,
+    /// The message on the PBX this voicemail was fetched from (its IMAP mailbox), if any.
+    pub server_ref: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +50,8 @@ pub struct RetentionReport {
     pub files_left: Vec<(PathBuf, std::io::Error)>,
 }
 
-const COLUMNS: &str =
-    "id, caller_name, caller_number, received_at, duration_ms, audio_path, transcript, heard";
+const COLUMNS: &str = "id, caller_name, caller_number, received_at, duration_ms, audio_path, \
+                       transcript, heard, server_ref";
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -63,6 +65,7 @@ fn from_row(dir: &Path, r: &Row) -> rusqlite::Result<Voicemail> {
             duration_ms: r.get::<_, i64>(4)?.max(0) as u64,
             audio_path: file_refs::from_text(dir, &r.get::<_, String>(5)?),
             transcript: r.get(6)?,
+            server_ref: r.get(8)?,
         },
         heard: r.get(7)?,
     })
@@ -80,8 +83,8 @@ impl Store {
         let audio = file_refs::to_text(&self.dir, &v.audio_path)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO voicemail(caller_name, caller_number, received_at, duration_ms, audio_path, transcript)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO voicemail(caller_name, caller_number, received_at, duration_ms, audio_path, transcript, server_ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             (
                 &v.caller_name,
                 &v.caller_number,
@@ -89,11 +92,21 @@ impl Store {
                 v.duration_ms as i64,
                 audio,
                 &v.transcript,
+                &v.server_ref,
             ),
         )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The voicemails fetched from the PBX, with their message there.
+    pub fn voicemails_on_server(&self) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, server_ref FROM voicemail WHERE server_ref IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn voicemail(&self, id: i64) -> Result<Option<Voicemail>> {
@@ -218,7 +231,35 @@ mod tests {
             duration_ms: 12_500,
             audio_path: dir.join("voicemail").join(name),
             transcript: None,
+            server_ref: None,
         }
+    }
+
+    #[test]
+    fn a_voicemail_from_the_server_is_kept_once_and_found_by_its_message_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let mut from_server = vm(dir.path(), "a.ogg", 1000);
+        from_server.server_ref = Some("7/12".into());
+        let a = s.add_voicemail(&from_server).unwrap();
+        s.add_voicemail(&vm(dir.path(), "b.ogg", 2000)).unwrap();
+        assert!(
+            s.add_voicemail(&from_server).is_err(),
+            "the same message twice"
+        );
+        assert_eq!(
+            s.voicemails_on_server().unwrap(),
+            vec![(a, "7/12".to_string())]
+        );
+        assert_eq!(
+            s.voicemail(a)
+                .unwrap()
+                .unwrap()
+                .voicemail
+                .server_ref
+                .as_deref(),
+            Some("7/12")
+        );
     }
 
     #[test]

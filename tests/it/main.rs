@@ -19,6 +19,7 @@ mod screenshots;
 mod settings_kept;
 mod sign_in_errors;
 mod tls_sign_in;
+mod visual_voicemail;
 mod voicemail_count;
 mod voicemail_playback;
 mod window_calls;

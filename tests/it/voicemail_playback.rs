@@ -51,6 +51,7 @@ fn a_stored_voicemail_plays_pauses_resumes_and_is_deleted_with_its_audio() {
                 duration_ms: 3000,
                 audio_path: audio.clone(),
                 transcript: Some("Call me back about the release.".into()),
+                server_ref: None,
             })
             .unwrap()
     };

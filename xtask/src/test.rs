@@ -16,6 +16,8 @@ pub const PACKAGES: &[&str] = &[
     // A second server for what Asterisk 16 lacks: SHA-256 digest auth and a presence server.
     "kamailio",
     "kamailio-presence-modules",
+    // The PBX keeps voicemail in IMAP mailboxes (harness/src/voicemail_store.rs).
+    "dovecot-imapd",
     // The RFC 4475 test runs the stack in a network namespace of its own (unshare, ip).
     "iproute2",
     "util-linux",

@@ -29,6 +29,7 @@ mod contacts;
 mod directory;
 mod history;
 mod lines;
+mod mailbox;
 mod routing;
 mod session;
 mod voicemail;
@@ -58,6 +59,9 @@ pub struct BackendConfig {
     /// A manager account for the call-center tiles, used until the user sets one in Settings
     /// (the demo's).
     pub call_center: Option<crate::settings::CallCenter>,
+    /// The PBX's voicemail server (IMAP), used until the user sets one in Settings (the
+    /// demo's).
+    pub voicemail_server: Option<String>,
 }
 
 /// Everything the backend reacts to, on its one inbox.
@@ -75,6 +79,10 @@ pub(crate) enum Input {
     RefreshDirectory,
     /// The call-center client's news.
     Ami(ami::Report),
+    /// A voicemail sync with the PBX's mailbox finished ([`mailbox`]).
+    MailboxSynced(Result<mailbox::Synced, ::mailbox::MailboxError>),
+    /// Background work that has something to tell the user.
+    Notice(String),
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -104,6 +112,8 @@ struct Backend {
     player: Player,
     /// The last directory fetch failed (and the user was told).
     directory_failing: bool,
+    /// The last voicemail sync failed (and the user was told): not again until one works.
+    mailbox_failing: bool,
 }
 
 impl Backend {
@@ -124,6 +134,7 @@ impl Backend {
             queue_history_query: None,
             player: Player::default(),
             directory_failing: false,
+            mailbox_failing: false,
         }
     }
 
@@ -154,6 +165,8 @@ impl Backend {
                 Input::Directory { url, result } => self.directory_fetched(url, result),
                 Input::RefreshDirectory => self.load_contacts(),
                 Input::Ami(r) => self.ami_report(r),
+                Input::MailboxSynced(result) => self.mailbox_synced(result),
+                Input::Notice(text) => self.notice(text),
             }
         }
         self.sign_out(false);
@@ -168,6 +181,7 @@ impl Backend {
                 self.load_contacts();
                 self.send_history();
                 self.send_voicemails();
+                self.sync_mailbox();
             }
             Command::Dial(target) => self.place_call(target, None),
             Command::SaveContact(draft) => self.save_contact(draft),
@@ -247,7 +261,9 @@ impl Backend {
             } => self.transfer_progress(call, convert::transfer(target, state)),
             sipcore::Event::Conference { members } => self.conference(members),
             sipcore::Event::MessageWaiting { new, old } => {
-                self.emit(Event::MessageWaiting { new, old })
+                self.emit(Event::MessageWaiting { new, old });
+                // The count moved: a voicemail came, or went elsewhere.
+                self.sync_mailbox();
             }
             sipcore::Event::PhoneStatus { extension, status } => self.emit(Event::ContactStatus {
                 extension,

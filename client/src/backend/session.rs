@@ -56,6 +56,8 @@ pub(super) struct Engines {
     pub watching: crate::watching::Watching,
     /// The call-center client, when the settings name a manager account.
     pub queues: Option<super::call_center::Queues>,
+    /// The voicemail sync with the PBX's mailbox.
+    pub syncing: super::mailbox::Syncing,
 }
 
 impl Session {
@@ -164,6 +166,11 @@ impl Backend {
         {
             settings.call_center = given.clone();
         }
+        if settings.mailbox.voicemail_server.trim().is_empty()
+            && let Some(given) = &self.config.voicemail_server
+        {
+            settings.mailbox.voicemail_server = given.clone();
+        }
 
         let events = media::Events::to(self.inbox.clone(), Input::Media);
         let media = match media::Engine::start(self.engine_config(&settings.audio), events.clone())
@@ -205,6 +212,7 @@ impl Backend {
             fell_back: false,
             watching: Default::default(),
             queues: None,
+            syncing: Default::default(),
         })
     }
 
@@ -295,6 +303,7 @@ impl Backend {
         self.load_contacts();
         self.send_history();
         self.send_voicemails();
+        self.sync_mailbox();
         self.start_call_center();
     }
 
@@ -386,10 +395,15 @@ impl Backend {
         let directory_changed = super::directory::directory_url(&self.config, &old)
             != super::directory::directory_url(&self.config, &form);
         let call_center_changed = form.call_center != old.call_center;
+        let voicemail_server_changed =
+            form.mailbox.voicemail_server != old.mailbox.voicemail_server;
         let routing_changed = super::routing::routing_changed(&old, &form);
         self.emit(Event::SettingsSaved(form));
         if directory_changed {
             self.load_contacts();
+        }
+        if voicemail_server_changed {
+            self.sync_mailbox();
         }
         if call_center_changed {
             // A new manager connection writes the routing once it is up.

@@ -32,10 +32,11 @@ impl Backend {
                     Ok(None) => return self.send_voicemails(),
                     Err(e) => return self.notice(format!("This voicemail could not be read: {e}")),
                 };
-                if !vm.heard
-                    && let Err(e) = s.store.set_voicemail_heard(id, true)
-                {
-                    tracing::warn!("marking voicemail {id} heard: {e}");
+                if !vm.heard {
+                    if let Err(e) = s.store.set_voicemail_heard(id, true) {
+                        tracing::warn!("marking voicemail {id} heard: {e}");
+                    }
+                    self.heard_on_server(id);
                 }
                 let duration = vm.voicemail.duration_ms as f32 / 1000.0;
                 let action = self.player.play(id, duration);
@@ -53,6 +54,10 @@ impl Backend {
                 (Some(id), self.player.seek(id, secs, duration))
             }
             Command::DeleteVoicemail(id) => {
+                self.delete_on_server(id);
+                let Some(s) = self.session.engines_mut() else {
+                    return;
+                };
                 let action = self.player.deleted(id);
                 match s.store.delete_voicemail(id) {
                     Ok(report) => {

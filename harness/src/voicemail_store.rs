@@ -1,0 +1,196 @@
+//! The demo PBX's voicemail store: Debian's Dovecot on 127.0.0.1, one IMAP mailbox per user
+//! with the user's SIP password, where Asterisk's IMAP voicemail storage keeps every message
+//! (`pbx/asterisk/voicemail.conf`) and from which the app lists, plays and deletes them.
+//!
+//! It runs beside Asterisk for as long as the PBX is up: `Pbx::up` starts it first and
+//! `Pbx::down` stops it, by the PID it wrote. Its config, state and maildirs live under
+//! `.cache/pbx/dovecot/`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::process::{pid_alive, terminate_pid};
+use crate::users::User;
+
+/// The Debian packages the store needs on the host.
+pub const PACKAGES: &[&str] = &["dovecot-imapd"];
+
+pub const IMAP_PORT: u16 = 25143;
+
+pub fn imap_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], IMAP_PORT))
+}
+
+pub struct VoicemailStore {
+    dir: PathBuf,
+}
+
+impl VoicemailStore {
+    /// The store of the PBX whose state is under `pbx_dir`.
+    pub fn new(pbx_dir: &Path) -> Self {
+        Self {
+            dir: pbx_dir.join("dovecot"),
+        }
+    }
+
+    /// Healthy: our Dovecot runs with the repo's config and greets on the IMAP port.
+    pub fn status(&self, users: &[User]) -> anyhow::Result<()> {
+        let pid = self.pid().context("the voicemail store is not running")?;
+        if !pid_alive(pid) {
+            bail!("the voicemail store has stopped");
+        }
+        for (path, wanted) in self.wanted_files(users)? {
+            if fs::read_to_string(&path).ok().as_deref() != Some(wanted.as_str()) {
+                bail!("the voicemail store runs an older {}", path.display());
+            }
+        }
+        greeting(imap_addr()).context("the voicemail store does not answer IMAP")?;
+        Ok(())
+    }
+
+    /// Writes the config and users, and starts Dovecot in its own session so that it outlives
+    /// `cargo xtask pbx up`; waits for its greeting.
+    pub fn start(&self, users: &[User]) -> anyhow::Result<()> {
+        crate::host::ensure_packages(PACKAGES)?;
+        self.stop();
+        for sub in ["run", "state", "mail"] {
+            fs::create_dir_all(self.dir.join(sub))?;
+        }
+        for (path, text) in self.wanted_files(users)? {
+            fs::write(path, text)?;
+        }
+        // Mail is written as the `dovecot` user (Dovecot will not deliver as root).
+        let chown = Command::new("chown")
+            .args(["-R", "dovecot:dovecot"])
+            .arg(self.dir.join("mail"))
+            .status()
+            .context("chown of the maildirs")?;
+        if !chown.success() {
+            bail!("could not give the maildirs to the dovecot user");
+        }
+        let mut cmd = Command::new("dovecot");
+        cmd.args(["-F", "-c"])
+            .arg(self.dir.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(self.dir.join("console.log"))?);
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .context("starting dovecot (is dovecot-imapd installed?)")?;
+        fs::write(self.pid_path(), child.id().to_string())?;
+        crate::wait::wait_for("the voicemail store", Duration::from_secs(20), || {
+            greeting(imap_addr()).ok()
+        })
+        .map_err(|e| {
+            let log = fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default();
+            let console = fs::read_to_string(self.dir.join("console.log")).unwrap_or_default();
+            anyhow::anyhow!("{e}\n{console}\n{log}")
+        })?;
+        Ok(())
+    }
+
+    pub fn stop(&self) {
+        if let Some(pid) = self.pid()
+            && pid_alive(pid)
+        {
+            terminate_pid(pid, Duration::from_secs(5));
+        }
+        let _ = fs::remove_file(self.pid_path());
+    }
+
+    /// The files of one user's mailbox folder: `INBOX` (new) or `Old` (heard), each a message.
+    pub fn messages(&self, extension: &str) -> Vec<PathBuf> {
+        let maildir = self.dir.join("mail").join(extension).join("Maildir");
+        let mut out = Vec::new();
+        for folder in [maildir.clone(), maildir.join(".Old")] {
+            for sub in ["new", "cur"] {
+                if let Ok(entries) = fs::read_dir(folder.join(sub)) {
+                    out.extend(entries.filter_map(|e| Some(e.ok()?.path())));
+                }
+            }
+        }
+        out
+    }
+
+    /// Removes every message of one user, new and heard.
+    pub fn clear(&self, extension: &str) -> anyhow::Result<()> {
+        for path in self.messages(extension) {
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Puts a message in one user's INBOX directly, as a delivery would.
+    pub fn deliver(&self, extension: &str, message: &str) -> anyhow::Result<()> {
+        let new = self.dir.join("mail").join(extension).join("Maildir/new");
+        fs::create_dir_all(&new)?;
+        let name = format!(
+            "{}.harness{}.switchboard",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos(),
+            std::process::id()
+        );
+        fs::write(new.join(name), message)?;
+        Command::new("chown")
+            .args(["-R", "dovecot:dovecot"])
+            .arg(self.dir.join("mail").join(extension))
+            .status()?;
+        Ok(())
+    }
+
+    fn wanted_files(&self, users: &[User]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+        let source = crate::paths::workspace_root().join("pbx/dovecot/dovecot.conf");
+        let conf = fs::read_to_string(&source)
+            .with_context(|| format!("reading {}", source.display()))?
+            .replace("@DIR@", &self.dir.display().to_string())
+            .replace("@PORT@", &IMAP_PORT.to_string());
+        let mut passwd = String::new();
+        for u in users {
+            let _ = writeln!(passwd, "{}:{}", u.extension, u.password);
+        }
+        Ok(vec![
+            (self.dir.join("dovecot.conf"), conf),
+            (self.dir.join("users"), passwd),
+        ])
+    }
+
+    fn pid_path(&self) -> PathBuf {
+        self.dir.join("dovecot.pid")
+    }
+
+    fn pid(&self) -> Option<i32> {
+        fs::read_to_string(self.pid_path())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// The server's first line, when it is an IMAP greeting.
+fn greeting(addr: SocketAddr) -> anyhow::Result<String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line)?;
+    if !line.starts_with("* OK") {
+        bail!("not an IMAP greeting: {line:?}");
+    }
+    Ok(line)
+}
