@@ -9,7 +9,7 @@ use crate::widgets::icon_button::IconButton;
 pub use client::model::ProfileFacts;
 use client::settings::{
     AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Encryption,
-    Mailbox, Notifications, RetentionDays, SettingsForm, WEEKDAYS,
+    Mailbox, Notifications, RetentionDays, SettingsForm, SmtpSecurity, WEEKDAYS,
 };
 
 /// What the page asks of the window and the core.
@@ -324,8 +324,7 @@ fn routing_note(ui: &mut egui::Ui, at_pbx: bool) {
     });
 }
 
-pub const MAILBOX_LATER: &str =
-    "Stored now; deleting after, email and transcription will follow in a coming release.";
+pub const MAILBOX_LATER: &str = "Stored now; transcription will follow in a coming release.";
 
 pub const ROUTING_AT_PBX: &str = "Your phone system follows this, also while the app is closed.";
 pub const ROUTING_NEEDS_PBX: &str = "Needs the phone system's manager access (Call Center, below); \
@@ -467,7 +466,6 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
         .labelled_by(c.id);
     });
     ui.small("Voicemails left on the phone system are listed, played and deleted from there.");
-    ui.small(MAILBOX_LATER);
     let options: Vec<(RetentionDays, String)> = RetentionDays::CHOICES
         .iter()
         .map(|r| (*r, r.label()))
@@ -484,8 +482,39 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
                 .labelled_by(c.id);
         });
         ui.checkbox(&mut m.attach_audio, "Attach the voicemail to the email");
+        let s = &mut m.smtp;
+        ui.horizontal(|ui| {
+            let c = ui.label("Outgoing mail server");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.host)
+                    .hint_text("smtp.example.com")
+                    .desired_width(200.0),
+            )
+            .labelled_by(c.id);
+            let p = ui.label("Port");
+            ui.add(egui::DragValue::new(&mut s.port).range(1..=65535))
+                .labelled_by(p.id);
+        });
+        let choices: Vec<(SmtpSecurity, String)> = SmtpSecurity::ALL
+            .iter()
+            .map(|x| (*x, x.label().to_string()))
+            .collect();
+        combo(ui, "Mail server security", &mut s.security, &choices);
+        ui.horizontal(|ui| {
+            let c = ui.label("Mail user");
+            ui.add(egui::TextEdit::singleline(&mut s.user).desired_width(160.0))
+                .labelled_by(c.id);
+            let p = ui.label("Mail password");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.password)
+                    .password(true)
+                    .desired_width(160.0),
+            )
+            .labelled_by(p.id);
+        });
     });
     ui.checkbox(&mut m.transcription, "Transcribe voicemail");
+    ui.small(MAILBOX_LATER);
 }
 
 fn audio(
@@ -577,7 +606,7 @@ mod tests {
         };
         egui_kittest::Harness::builder()
             .with_context_setup(crate::theme::install)
-            .with_size(egui::vec2(800.0, 2400.0))
+            .with_size(egui::vec2(800.0, 3000.0))
             .build_ui_state(
                 move |ui, (page, actions): &mut State| {
                     if let Some(a) = page.ui(ui, &facts, None, 0.25, &choices) {
@@ -750,6 +779,31 @@ mod tests {
         h.get_by_label("Discard changes").click();
         h.run();
         assert_eq!(h.state().0.draft, elsewhere);
+    }
+
+    #[test]
+    fn the_mailbox_takes_the_voicemail_server_and_the_outgoing_mail_server() {
+        let mut h = harness();
+        h.run();
+        h.get_by_label("Email me when a voicemail arrives").click();
+        h.run();
+        for label in [
+            "Voicemail server (IMAP)",
+            "Email address",
+            "Attach the voicemail to the email",
+            "Outgoing mail server",
+            "Mail server security",
+            "Mail user",
+            "Mail password",
+        ] {
+            assert!(h.query_by_label(label).is_some(), "{label}");
+        }
+        h.get_by_label("Mail user").click();
+        h.get_by_label("Mail user").type_text("ada");
+        h.run();
+        let draft = &h.state().0.draft.mailbox;
+        assert!(draft.email_notification);
+        assert_eq!(draft.smtp.user, "ada");
     }
 
     #[test]

@@ -184,3 +184,12 @@ pub fn voicemail(v: storage::Voicemail) -> model::Voicemail {
         heard: v.heard,
     }
 }
+
+pub fn smtp_security(s: crate::settings::SmtpSecurity) -> mailbox::email::Security {
+    use crate::settings::SmtpSecurity;
+    match s {
+        SmtpSecurity::StartTls => mailbox::email::Security::StartTls,
+        SmtpSecurity::Tls => mailbox::email::Security::Tls,
+        SmtpSecurity::Plain => mailbox::email::Security::Plain,
+    }
+}

@@ -291,6 +291,69 @@ pub struct Mailbox {
     pub email_address: String,
     pub transcription: bool,
     pub attach_audio: bool,
+    /// The outgoing mail server voicemails are emailed through.
+    pub smtp: Smtp,
+}
+
+/// An outgoing mail server (SMTP).
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// Empty for a server that takes mail without a login.
+    pub user: String,
+    /// Kept in the system keyring, never in the settings file.
+    #[serde(skip)]
+    pub password: String,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: SmtpSecurity::default(),
+            user: String::new(),
+            password: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum SmtpSecurity {
+    #[default]
+    StartTls,
+    Tls,
+    Plain,
+}
+
+impl SmtpSecurity {
+    pub const ALL: [SmtpSecurity; 3] = [
+        SmtpSecurity::StartTls,
+        SmtpSecurity::Tls,
+        SmtpSecurity::Plain,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SmtpSecurity::StartTls => "STARTTLS (port 587)",
+            SmtpSecurity::Tls => "TLS (port 465)",
+            SmtpSecurity::Plain => "None (this machine only)",
+        }
+    }
 }
 
 /// Device ids from the media engine; `None` is the system default.

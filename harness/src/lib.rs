@@ -24,6 +24,7 @@ pub mod private_pbx;
 pub mod process;
 pub mod relay;
 pub mod sip_probe;
+pub mod smtp;
 pub mod tcp_relay;
 pub mod users;
 pub mod voicemail_store;

@@ -183,6 +183,46 @@ impl VoicemailStore {
     }
 }
 
+/// A voicemail email as Asterisk's IMAP storage writes one: `X-Asterisk-VM-*` headers for the
+/// caller, time and duration, and `wav` attached.
+pub fn voicemail_email(caller_number: &str, caller_name: &str, at_secs: i64, wav: &[u8]) -> String {
+    let duration = wav.len().saturating_sub(44) / 16_000;
+    format!(
+        "Date: Mon, 07 Dec 2026 12:36:44 +0000\r\n\
+         From: Asterisk PBX <asterisk@vm>\r\n\
+         Subject: [PBX]: New message\r\n\
+         X-Asterisk-VM-Caller-ID-Num: {caller_number}\r\n\
+         X-Asterisk-VM-Caller-ID-Name: {caller_name}\r\n\
+         X-Asterisk-VM-Duration: {duration}\r\n\
+         X-Asterisk-VM-Orig-time: {at_secs}\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nA message.\r\n\
+         --b1\r\nContent-Type: audio/x-wav; name=\"msg0000.wav\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        data_encoding::BASE64.encode(wav)
+    )
+}
+
+/// A tone as Asterisk records voicemail: 8 kHz 16-bit mono WAV.
+pub fn tone_wav(freq: f32, secs: f32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::new(&mut out, spec).expect("a WAV in memory");
+    for i in 0..(secs * 8000.0) as usize {
+        let t = i as f32 / 8000.0;
+        w.write_sample(((t * freq * std::f32::consts::TAU).sin() * 8000.0) as i16)
+            .expect("a WAV in memory");
+    }
+    w.finalize().expect("a WAV in memory");
+    out.into_inner()
+}
+
 /// The server's first line, when it is an IMAP greeting.
 fn greeting(addr: SocketAddr) -> anyhow::Result<String> {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;

@@ -15,13 +15,17 @@
 //! mark_heard · delete (&Account, &Reference)
 //! wav::decode(&[u8]) -> Pcm { rate, samples }   the attachment as samples, -1..1
 //! message::parse_headers · message::audio       the email itself, no network
+//! email::send(&SmtpServer, &VoicemailEmail)     a voicemail emailed to the user (lettre),
+//!     email::render without the network; Security StartTls · Tls · Plain
 //! MailboxError  Unreachable · LoginRefused · Tls · NotImap · Silent · Gone · NotVoicemail ·
-//!               BadAudio · Protocol — each a sentence
+//!               BadAudio · Protocol · BadAddress · SmtpLoginRefused · SmtpRefused — each a
+//!               sentence
 //! ```
 //!
 //! Every call is one short session (connect, log in, act, log out) that blocks the calling
 //! thread: the app runs them on a worker, so nothing stays connected between syncs.
 
+pub mod email;
 pub mod message;
 mod server;
 pub mod wav;
@@ -50,4 +54,12 @@ pub enum MailboxError {
     BadAudio(String),
     #[error("The voicemail server answered unexpectedly: {0}.")]
     Protocol(String),
+    #[error("The email address is not valid: {0}.")]
+    BadAddress(String),
+    #[error(
+        "The mail server at {addr} refused the login: check the user and password in Settings → Mailbox."
+    )]
+    SmtpLoginRefused { addr: String },
+    #[error("The mail server at {addr} did not take the email: {reason}.")]
+    SmtpRefused { addr: String, reason: String },
 }

@@ -3,6 +3,7 @@
 //! duration, its recording decodes, heard and deleted reach the server; a wrong password and
 //! a closed port are said in words.
 
+use harness::voicemail_store::{tone_wav, voicemail_email};
 use mailbox::{Account, MailboxError};
 
 fn account(user: &harness::User) -> Account {
@@ -14,42 +15,6 @@ fn account(user: &harness::User) -> Account {
     }
 }
 
-fn wav_of_a_second() -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
-    for i in 0..8000 {
-        let t = i as f32 / 8000.0;
-        w.write_sample(((t * 440.0 * std::f32::consts::TAU).sin() * 8000.0) as i16)
-            .unwrap();
-    }
-    w.finalize().unwrap();
-    out.into_inner()
-}
-
-fn voicemail_email(wav: &[u8]) -> String {
-    format!(
-        "Date: Mon, 07 Dec 2026 12:36:44 +0000\r\n\
-         From: Asterisk PBX <asterisk@vm>\r\n\
-         Subject: [PBX]: New message 1\r\n\
-         X-Asterisk-VM-Caller-ID-Num: 1002\r\n\
-         X-Asterisk-VM-Caller-ID-Name: Grace Hopper\r\n\
-         X-Asterisk-VM-Duration: 1\r\n\
-         X-Asterisk-VM-Orig-time: 1796647004\r\n\
-         MIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain\r\n\r\nA message.\r\n\
-         --b1\r\nContent-Type: audio/x-wav; name=\"msg0000.wav\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
-        data_encoding::BASE64.encode(wav)
-    )
-}
-
 #[test]
 fn a_voicemail_is_listed_played_heard_and_deleted_on_the_server() {
     let pbx = harness::Pbx::ensure_up().unwrap();
@@ -57,7 +22,10 @@ fn a_voicemail_is_listed_played_heard_and_deleted_on_the_server() {
     let store = pbx.voicemail_store();
     store.clear(&lease.user.extension).unwrap();
     store
-        .deliver(&lease.user.extension, &voicemail_email(&wav_of_a_second()))
+        .deliver(
+            &lease.user.extension,
+            &voicemail_email("1002", "Grace Hopper", 1_796_647_004, &tone_wav(440.0, 1.0)),
+        )
         .unwrap();
     // Other mail in the box is not a voicemail and is left alone.
     store
@@ -116,5 +84,57 @@ fn a_wrong_password_and_a_closed_port_are_said_in_words() {
     let mut nowhere = account(&lease.user);
     nowhere.addr = format!("127.0.0.1:{port}");
     let err = mailbox::list(&nowhere).unwrap_err();
+    assert!(matches!(err, MailboxError::Unreachable { .. }), "{err:?}");
+}
+
+/// A real mail server (aiosmtpd) takes the voicemail email with its recording; a wrong
+/// password and a closed port are said in words.
+#[test]
+fn a_voicemail_is_emailed_with_its_recording_and_a_wrong_password_is_said_in_words() {
+    use mailbox::email::{Security, SmtpServer, VoicemailEmail, send};
+    let server = harness::smtp::SmtpServer::start("ada", "mail-secret").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("vm.ogg");
+    std::fs::write(&audio, b"OggS the recording").unwrap();
+    let mut smtp = SmtpServer {
+        host: "127.0.0.1".into(),
+        port: server.addr.port(),
+        security: Security::Plain,
+        user: "ada".into(),
+        password: "mail-secret".into(),
+        extra_root_pem: None,
+    };
+    let email = VoicemailEmail {
+        from: "Switchboard <1001@switchboard.test>".into(),
+        to: "ada@switchboard.test".into(),
+        caller: "Grace Hopper (1002)".into(),
+        received: "Mon 7 Dec 2026, 12:36 UTC".into(),
+        duration: "0:07".into(),
+        transcript: None,
+        attachment: Some(audio),
+    };
+    send(&smtp, &email).unwrap();
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("Subject: Voicemail from Grace Hopper (1002) (0:07)"));
+    assert!(got[0].contains("filename=\"voicemail.ogg\""));
+
+    smtp.password = "wrong".into();
+    let err = send(&smtp, &email).unwrap_err();
+    assert!(
+        matches!(err, MailboxError::SmtpLoginRefused { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("refused the login"), "{err}");
+    assert_eq!(
+        server.messages().len(),
+        1,
+        "nothing taken without the login"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    smtp.port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = send(&smtp, &email).unwrap_err();
     assert!(matches!(err, MailboxError::Unreachable { .. }), "{err:?}");
 }

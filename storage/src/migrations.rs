@@ -167,6 +167,8 @@ const STEPS: &[&str] = &[
     "ALTER TABLE voicemail ADD COLUMN server_ref TEXT;
     CREATE UNIQUE INDEX voicemail_by_server_ref ON voicemail(server_ref)
         WHERE server_ref IS NOT NULL;",
+    // 5: a voicemail whose email is still to be sent (a failed send is tried again later).
+    "ALTER TABLE voicemail ADD COLUMN email_pending INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub const LATEST: i64 = STEPS.len() as i64;
@@ -240,6 +242,8 @@ mod tests {
         // 4
         "INSERT INTO voicemail(caller_name, caller_number, received_at, duration_ms, audio_path, server_ref)
            VALUES ('Alan Turing', '1003', 800, 4000, 'voicemail/2.ogg', '1796647004/1');",
+        // 5
+        "UPDATE voicemail SET email_pending = 1 WHERE caller_number = '1003';",
     ];
 
     /// That the rows of `SEEDS[version - 1]` read back through today's API.
@@ -304,6 +308,11 @@ mod tests {
                 assert_eq!(on_server[0].1, "1796647004/1");
                 let vm = s.voicemail(on_server[0].0).unwrap().unwrap();
                 assert_eq!(vm.voicemail.caller_number, "1003");
+            }
+            5 => {
+                let pending = s.voicemails_to_email().unwrap();
+                assert_eq!(pending.len(), 1);
+                assert_eq!(pending[0].voicemail.caller_number, "1003");
             }
             _ => panic!("schema {version} has no check: add its seed and check here"),
         }

@@ -36,6 +36,8 @@ const SERVICE: &str = "Switchboard";
 pub enum Secret {
     Password,
     ManagerSecret,
+    /// The password of the outgoing mail server voicemails are emailed through.
+    SmtpPassword,
 }
 
 impl Secret {
@@ -43,6 +45,7 @@ impl Secret {
         match self {
             Secret::Password => "password",
             Secret::ManagerSecret => "manager-secret",
+            Secret::SmtpPassword => "smtp-password",
         }
     }
 }
@@ -51,6 +54,7 @@ fn entry(dir: &Path, which: Secret) -> keyring::Result<keyring::Entry> {
     let user = match which {
         Secret::Password => dir.to_string_lossy().into_owned(),
         Secret::ManagerSecret => format!("{}#manager", dir.to_string_lossy()),
+        Secret::SmtpPassword => format!("{}#smtp", dir.to_string_lossy()),
     };
     keyring::Entry::new(SERVICE, &user)
 }

@@ -48,6 +48,8 @@ pub struct RetentionReport {
     pub files_already_gone: usize,
     /// Files that could not be removed (the rows are gone all the same), with why.
     pub files_left: Vec<(PathBuf, std::io::Error)>,
+    /// The PBX messages of the removed voicemails that came from there: to delete there too.
+    pub server_refs: Vec<String>,
 }
 
 const COLUMNS: &str = "id, caller_name, caller_number, received_at, duration_ms, audio_path, \
@@ -98,6 +100,27 @@ impl Store {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Marks a voicemail to be emailed (a send failed, or it just arrived), or emailed.
+    pub fn set_voicemail_email_pending(&mut self, id: i64, pending: bool) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE voicemail SET email_pending = ?2 WHERE id = ?1",
+            (id, pending),
+        )?;
+        if n == 0 {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// The voicemails whose email is still to be sent, oldest first.
+    pub fn voicemails_to_email(&self) -> Result<Vec<Voicemail>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM voicemail WHERE email_pending ORDER BY received_at, id"
+        ))?;
+        let rows = stmt.query_map([], |r| from_row(&self.dir, r))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The voicemails fetched from the PBX, with their message there.
@@ -190,20 +213,25 @@ impl Store {
         param: i64,
     ) -> Result<Option<RetentionReport>> {
         let tx = self.conn.transaction()?;
-        let files: Vec<String> = tx
+        let removed: Vec<(String, Option<String>)> = tx
             .prepare(&format!(
-                "DELETE FROM voicemail WHERE {condition} RETURNING audio_path"
+                "DELETE FROM voicemail WHERE {condition} RETURNING audio_path, server_ref"
             ))?
-            .query_map([param], |r| r.get(0))?
+            .query_map([param], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         tx.commit()?;
-        if files.is_empty() {
+        if removed.is_empty() {
             return Ok(None);
         }
         let mut report = RetentionReport {
-            voicemails_removed: files.len(),
+            voicemails_removed: removed.len(),
             ..Default::default()
         };
+        let mut files = Vec::new();
+        for (file, server_ref) in removed {
+            files.push(file);
+            report.server_refs.extend(server_ref);
+        }
         for text in files {
             let path = file_refs::from_text(&self.dir, &text);
             match file_refs::remove(&path) {
@@ -236,6 +264,27 @@ mod tests {
     }
 
     #[test]
+    fn a_voicemail_waits_for_its_email_until_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let a = s.add_voicemail(&vm(dir.path(), "a.ogg", 1000)).unwrap();
+        let b = s.add_voicemail(&vm(dir.path(), "b.ogg", 2000)).unwrap();
+        assert!(s.voicemails_to_email().unwrap().is_empty());
+        s.set_voicemail_email_pending(b, true).unwrap();
+        s.set_voicemail_email_pending(a, true).unwrap();
+        let ids: Vec<i64> = s
+            .voicemails_to_email()
+            .unwrap()
+            .iter()
+            .map(|v| v.id)
+            .collect();
+        assert_eq!(ids, [a, b], "oldest first");
+        s.set_voicemail_email_pending(a, false).unwrap();
+        assert_eq!(s.voicemails_to_email().unwrap()[0].id, b);
+        assert!(s.set_voicemail_email_pending(999, true).is_err());
+    }
+
+    #[test]
     fn a_voicemail_from_the_server_is_kept_once_and_found_by_its_message_there() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
@@ -260,6 +309,12 @@ mod tests {
                 .as_deref(),
             Some("7/12")
         );
+        // Removed by retention, it is named for deletion on the server.
+        let report = s
+            .apply_voicemail_retention(Retention::Days(1), 1500 + DAY_MS)
+            .unwrap();
+        assert_eq!(report.voicemails_removed, 1);
+        assert_eq!(report.server_refs, ["7/12"]);
     }
 
     #[test]

@@ -21,5 +21,6 @@ mod sign_in_errors;
 mod tls_sign_in;
 mod visual_voicemail;
 mod voicemail_count;
+mod voicemail_email;
 mod voicemail_playback;
 mod window_calls;

@@ -34,14 +34,7 @@ fn a_voicemail_left_while_the_app_was_closed_is_listed_played_and_deleted_on_the
 
     let data = tempfile::tempdir().unwrap();
     let server = harness::pbx::sip_addr().to_string();
-    let (commands, events) = start_backend(client::BackendConfig {
-        voicemail_server: Some(harness::voicemail_store::imap_addr().to_string()),
-        ..test_config(data.path())
-    });
-    let mut h = window_harness(
-        Window::new(commands, events, Some(server.clone())),
-        egui::vec2(1100.0, 720.0),
-    );
+    let (mut h, _) = window_with_voicemail_server(data.path());
     sign_in(&mut h, &me.user);
     h.get_by_label_contains("Voicemails").click();
     let play = format!("Play voicemail from {caller_name}");
@@ -127,4 +120,23 @@ fn an_unreachable_voicemail_server_is_said_in_words() {
         ))
         .is_some()
     });
+}
+
+/// The window on a backend that reads voicemail from the harness PBX's store, and its commands.
+pub fn window_with_voicemail_server(
+    data: &std::path::Path,
+) -> (egui_kittest::Harness<'static, Window>, client::Commands) {
+    let (commands, events) = start_backend(client::BackendConfig {
+        voicemail_server: Some(harness::voicemail_store::imap_addr().to_string()),
+        ..test_config(data)
+    });
+    let h = window_harness(
+        Window::new(
+            commands.clone(),
+            events,
+            Some(harness::pbx::sip_addr().to_string()),
+        ),
+        egui::vec2(1100.0, 720.0),
+    );
+    (h, commands)
 }

@@ -90,11 +90,12 @@ impl Backend {
         };
         s.syncing = Syncing::Running { again: false };
         let dir = s.store.dir().join("voicemail");
+        let cutoff = super::retention::cutoff(s.settings.mailbox.delete_after, super::now_ms());
         let inbox = self.inbox.clone();
         std::thread::Builder::new()
             .name("voicemail sync".into())
             .spawn(move || {
-                let result = sync(&account, &known, &dir);
+                let result = sync(&account, &known, &dir, cutoff);
                 let _ = inbox.send(Input::MailboxSynced(result));
             })
             .expect("spawning a thread");
@@ -119,9 +120,11 @@ impl Backend {
         };
         self.mailbox_failing = false;
         let mut problems = Vec::new();
+        let mut added = Vec::new();
         for vm in &synced.fetched {
-            if let Err(e) = s.store.add_voicemail(vm) {
-                problems.push(format!("a voicemail could not be saved: {e}"));
+            match s.store.add_voicemail(vm) {
+                Ok(id) => added.push(id),
+                Err(e) => problems.push(format!("a voicemail could not be saved: {e}")),
             }
         }
         let on_server: std::collections::HashMap<&str, bool> = synced
@@ -162,6 +165,9 @@ impl Backend {
             ));
         }
         self.send_voicemails();
+        self.email_new_voicemails(&added);
+        // Emails that failed earlier go with this sync's.
+        self.send_pending_emails();
         if again {
             self.sync_mailbox();
         }
@@ -185,14 +191,29 @@ impl Backend {
         self.on_server(id, "deleted", mailbox::delete);
     }
 
+    /// Deletes a message on the server that is no longer stored here (retention).
+    pub(super) fn delete_reference_on_server(&self, reference: mailbox::Reference) {
+        self.act_on_server(reference, "deleted", mailbox::delete);
+    }
+
     fn on_server(
         &self,
         id: i64,
         what: &'static str,
         act: fn(&mailbox::Account, &mailbox::Reference) -> Result<(), mailbox::MailboxError>,
     ) {
-        let (Some(reference), Some(account)) = (self.server_reference(id), self.mailbox_account())
-        else {
+        if let Some(reference) = self.server_reference(id) {
+            self.act_on_server(reference, what, act);
+        }
+    }
+
+    fn act_on_server(
+        &self,
+        reference: mailbox::Reference,
+        what: &'static str,
+        act: fn(&mailbox::Account, &mailbox::Reference) -> Result<(), mailbox::MailboxError>,
+    ) {
+        let Some(account) = self.mailbox_account() else {
             return;
         };
         let inbox = self.inbox.clone();
@@ -209,20 +230,30 @@ impl Backend {
     }
 }
 
-/// Lists the box and fetches what is not stored yet (on the worker thread).
+/// Lists the box and fetches what is not stored yet (on the worker thread). Messages older
+/// than `cutoff` are past the user's retention: deleted on the server, never brought over.
 fn sync(
     account: &mailbox::Account,
     known: &HashSet<String>,
     dir: &Path,
+    cutoff: Option<i64>,
 ) -> Result<Synced, mailbox::MailboxError> {
-    let listed = mailbox::list(account)?;
+    let mut listed = mailbox::list(account)?;
+    let mut expired_failed = Vec::new();
+    listed.retain(|l| {
+        let expired = cutoff.is_some_and(|c| l.voicemail.received_at_ms < c);
+        if expired && let Err(e) = mailbox::delete(account, &l.reference) {
+            expired_failed.push((l.reference.to_string(), e));
+        }
+        !expired
+    });
     let mut synced = Synced {
         on_server: listed
             .iter()
             .map(|l| (l.reference.to_string(), l.seen))
             .collect(),
         fetched: Vec::new(),
-        failed: Vec::new(),
+        failed: expired_failed,
     };
     for l in listed {
         let reference = l.reference.to_string();

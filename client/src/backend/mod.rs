@@ -30,9 +30,11 @@ mod directory;
 mod history;
 mod lines;
 mod mailbox;
+mod retention;
 mod routing;
 mod session;
 mod voicemail;
+mod voicemail_email;
 
 use lines::Lines;
 use session::Session;
@@ -83,6 +85,10 @@ pub(crate) enum Input {
     MailboxSynced(Result<mailbox::Synced, ::mailbox::MailboxError>),
     /// Background work that has something to tell the user.
     Notice(String),
+    /// Emails of voicemails were sent, or not, by voicemail id.
+    EmailsSent(Vec<(i64, Result<(), ::mailbox::MailboxError>)>),
+    /// Hourly: retention, and emails still to send.
+    Housekeeping,
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -114,6 +120,8 @@ struct Backend {
     directory_failing: bool,
     /// The last voicemail sync failed (and the user was told): not again until one works.
     mailbox_failing: bool,
+    /// The last voicemail email failed (and the user was told): not again until one works.
+    email_failing: bool,
 }
 
 impl Backend {
@@ -135,6 +143,7 @@ impl Backend {
             player: Player::default(),
             directory_failing: false,
             mailbox_failing: false,
+            email_failing: false,
         }
     }
 
@@ -156,6 +165,7 @@ impl Backend {
 
     fn run(mut self, inbox: Receiver<Input>) {
         directory::start_refresh_timer(self.inbox.clone(), self.config.directory_refresh);
+        retention::start_timer(self.inbox.clone());
         self.sign_in_remembered();
         for input in inbox {
             match input {
@@ -167,6 +177,11 @@ impl Backend {
                 Input::Ami(r) => self.ami_report(r),
                 Input::MailboxSynced(result) => self.mailbox_synced(result),
                 Input::Notice(text) => self.notice(text),
+                Input::EmailsSent(results) => self.emails_sent(results),
+                Input::Housekeeping => {
+                    self.apply_retention();
+                    self.send_pending_emails();
+                }
             }
         }
         self.sign_out(false);

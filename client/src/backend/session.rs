@@ -58,6 +58,8 @@ pub(super) struct Engines {
     pub queues: Option<super::call_center::Queues>,
     /// The voicemail sync with the PBX's mailbox.
     pub syncing: super::mailbox::Syncing,
+    /// Voicemail emails being sent.
+    pub sending: super::voicemail_email::Sending,
 }
 
 impl Session {
@@ -161,6 +163,9 @@ impl Backend {
         if let Ok(Some((secret, _))) = storage::secrets::load(&dir, Secret::ManagerSecret) {
             settings.call_center.manager_secret = secret;
         }
+        if let Ok(Some((password, _))) = storage::secrets::load(&dir, Secret::SmtpPassword) {
+            settings.mailbox.smtp.password = password;
+        }
         if !settings.call_center.configured()
             && let Some(given) = &self.config.call_center
         {
@@ -213,6 +218,7 @@ impl Backend {
             watching: Default::default(),
             queues: None,
             syncing: Default::default(),
+            sending: Default::default(),
         })
     }
 
@@ -302,8 +308,10 @@ impl Backend {
         self.sip(sipcore::Command::SetPresence(own_availability(dnd)));
         self.load_contacts();
         self.send_history();
+        self.apply_retention();
         self.send_voicemails();
         self.sync_mailbox();
+        self.send_pending_emails();
         self.start_call_center();
     }
 
@@ -361,12 +369,27 @@ impl Backend {
         if let Err(e) = s.store.set_setting(SETTINGS, &*form) {
             return self.emit(Event::SettingsFailed(e.to_string()));
         }
-        let secret = &form.call_center.manager_secret;
-        if *secret != s.settings.call_center.manager_secret {
+        // Secrets go to the keyring, never to the settings file.
+        let secrets = [
+            (
+                &form.call_center.manager_secret,
+                s.settings.call_center.manager_secret != form.call_center.manager_secret,
+                Secret::ManagerSecret,
+            ),
+            (
+                &form.mailbox.smtp.password,
+                s.settings.mailbox.smtp.password != form.mailbox.smtp.password,
+                Secret::SmtpPassword,
+            ),
+        ];
+        for (secret, changed, which) in secrets {
+            if !changed {
+                continue;
+            }
             let kept = if secret.is_empty() {
-                storage::secrets::forget(s.store.dir(), Secret::ManagerSecret)
+                storage::secrets::forget(s.store.dir(), which)
             } else {
-                storage::secrets::save(s.store.dir(), Secret::ManagerSecret, secret).map(|_| ())
+                storage::secrets::save(s.store.dir(), which, secret).map(|_| ())
             };
             if let Err(e) = kept {
                 return self.emit(Event::SettingsFailed(e.to_string()));
@@ -397,6 +420,7 @@ impl Backend {
         let call_center_changed = form.call_center != old.call_center;
         let voicemail_server_changed =
             form.mailbox.voicemail_server != old.mailbox.voicemail_server;
+        let mailbox_changed = form.mailbox != old.mailbox;
         let routing_changed = super::routing::routing_changed(&old, &form);
         self.emit(Event::SettingsSaved(form));
         if directory_changed {
@@ -404,6 +428,12 @@ impl Backend {
         }
         if voicemail_server_changed {
             self.sync_mailbox();
+        }
+        if mailbox_changed {
+            // A shorter retention applies now; a fixed mail server gets what waited for it.
+            self.apply_retention();
+            self.email_failing = false;
+            self.send_pending_emails();
         }
         if call_center_changed {
             // A new manager connection writes the routing once it is up.
