@@ -122,7 +122,7 @@ impl SettingsPage {
                 });
                 category(ui, "Business Hours", |ui| {
                     routing_note(ui, at_pbx);
-                    business_hours(ui, &mut d.business_hours)
+                    business_hours(ui, &mut d.business_hours, &d.time_zone)
                 });
                 category(ui, "Notifications", |ui| {
                     if let Some(a) = notifications(ui, &mut d.notifications, choices) {
@@ -354,8 +354,17 @@ fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
     });
 }
 
-fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours) {
+fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours, time_zone: &str) {
     ui.checkbox(&mut b.enabled, "Use business hours");
+    if b.enabled {
+        // As the PBX reads them at each call: in the user's time zone.
+        let open = client::routing::open_at(b, time_zone, chrono::Utc::now());
+        ui.small(if open {
+            format!("Open now ({time_zone}).")
+        } else {
+            format!("Closed now ({time_zone}): the after-hours choice applies.")
+        });
+    }
     ui.add_enabled_ui(b.enabled, |ui| {
         egui::Grid::new("business-days")
             .num_columns(3)
@@ -804,6 +813,19 @@ mod tests {
         let draft = &h.state().0.draft.mailbox;
         assert!(draft.email_notification);
         assert_eq!(draft.smtp.user, "ada");
+    }
+
+    #[test]
+    fn business_hours_say_whether_they_are_open_now_in_the_users_time_zone() {
+        let mut h = harness();
+        h.run();
+        assert!(h.query_by_label_contains("now (UTC)").is_none());
+        h.get_by_label("Use business hours").click();
+        h.run();
+        assert!(
+            h.query_by_label_contains("Open now (UTC)").is_some()
+                || h.query_by_label_contains("Closed now (UTC)").is_some()
+        );
     }
 
     #[test]
