@@ -36,7 +36,8 @@ fn the_test_tone_plays_on_the_real_speaker_and_the_meter_hears_it() {
     let server = format!("127.0.0.1:{}", harness::pbx::SIP_PORT);
     let mut h = window_harness(
         Window::new(commands, events, Some(server)),
-        egui::vec2(1100.0, 2400.0),
+        // Tall enough for the whole Settings page: a click lands only on what is on screen.
+        egui::vec2(1100.0, 3000.0),
     );
     sign_in(&mut h, &me.user);
 
