@@ -4,7 +4,9 @@
 //!
 //! It runs beside Asterisk for as long as the PBX is up: `Pbx::up` starts it first and
 //! `Pbx::down` stops it, by the PID it wrote. Its config, state and maildirs live under
-//! `.cache/pbx/dovecot/`.
+//! `/var/tmp/switchboard-dovecot/<checkout>/`, not in the checkout: Dovecot's login and mail
+//! processes run as its own unprivileged users, which cannot reach into a checkout under a
+//! private home folder.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -33,10 +35,18 @@ pub struct VoicemailStore {
 }
 
 impl VoicemailStore {
-    /// The store of the PBX whose state is under `pbx_dir`.
+    /// The store of the PBX whose state is under `pbx_dir`: one per checkout.
     pub fn new(pbx_dir: &Path) -> Self {
+        // FNV-1a of the path: the same folder for the same checkout, whatever the toolchain.
+        let hash = pbx_dir
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
         Self {
-            dir: pbx_dir.join("dovecot"),
+            dir: Path::new("/var/tmp/switchboard-dovecot").join(format!("{hash:016x}")),
         }
     }
 

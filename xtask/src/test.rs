@@ -16,8 +16,10 @@ pub const PACKAGES: &[&str] = &[
     // A second server for what Asterisk 16 lacks: SHA-256 digest auth and a presence server.
     "kamailio",
     "kamailio-presence-modules",
-    // The PBX keeps voicemail in IMAP mailboxes (harness/src/voicemail_store.rs).
+    // The PBX keeps voicemail in IMAP mailboxes (harness/src/voicemail_store.rs), and the
+    // tests read voicemail emails back from a real mail server (harness/src/smtp.rs).
     "dovecot-imapd",
+    "python3-aiosmtpd",
     // The RFC 4475 test runs the stack in a network namespace of its own (unshare, ip).
     "iproute2",
     "util-linux",
