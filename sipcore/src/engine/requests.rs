@@ -2,7 +2,9 @@
 //! MESSAGE, OPTIONS, unsolicited NOTIFY), sorting what arrives inside one (to the call, its
 //! transfer, or a subscription), and sending MESSAGE.
 
-use rsipstack::dialog::dialog::DialogState;
+use std::time::Duration;
+
+use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::sip::{Header, HeadersExt, Method, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use tokio::sync::mpsc;
@@ -22,6 +24,87 @@ pub(super) enum InDialog {
     /// right after they put us on hold must not overtake our 200 to their re-INVITE or UPDATE
     /// (strict peers, sipp among them, abort the call on that).
     Bye(rsipstack::dialog::invite_dialog::InviteDialog),
+}
+
+/// How long a re-INVITE that overtook the ACK of our 200 waits for it. The 200 is resent
+/// until its ACK comes (RFC 3261 §13.3.1.4), so a late ACK arrives well within this.
+const ACK_AWAITED: Duration = Duration::from_secs(4);
+
+/// A dialog's queue: each request is answered before the next is looked at.
+async fn serve_dialog(mut dialog: Dialog, mut jobs: mpsc::UnboundedReceiver<InDialog>) {
+    while let Some(job) = jobs.recv().await {
+        match job {
+            InDialog::Request(tx) if overtakes_ack(&dialog, &tx) => {
+                await_ack_then_answer(&mut dialog, &mut jobs, tx).await
+            }
+            job => run(&mut dialog, job).await,
+        }
+    }
+}
+
+/// A re-INVITE while our 200 to the dialog's INVITE still waits for its ACK. A proxy with
+/// several workers can pass on the caller's ACK and its next re-INVITE (a hold at once after
+/// answering) in either order; the stack, still waiting for the ACK, would never answer it.
+fn overtakes_ack(dialog: &Dialog, tx: &Transaction) -> bool {
+    tx.original.method == Method::Invite && dialog.state().waiting_ack()
+}
+
+/// Holds the re-INVITE (with a 100 so no proxy gives up on it) while the queue goes on, the
+/// ACK among what follows; answers it once the dialog is confirmed. With no ACK in time it is
+/// refused as RFC 3261 §14.2 has a second INVITE refused while the first is unfinished: 500
+/// with Retry-After, so the caller tries again.
+async fn await_ack_then_answer(
+    dialog: &mut Dialog,
+    jobs: &mut mpsc::UnboundedReceiver<InDialog>,
+    mut reinvite: Box<Transaction>,
+) {
+    debug!("re-INVITE before the ACK of our 200: held for the ACK");
+    reinvite.send_trying().await.ok();
+    let deadline = tokio::time::Instant::now() + ACK_AWAITED;
+    // The ACK is handed on by the queue; the stack confirms the dialog a moment later.
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    while dialog.state().waiting_ack() && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            job = jobs.recv() => match job {
+                Some(InDialog::Request(tx)) if tx.original.method == Method::Invite => {
+                    reply_with(*tx, StatusCode::ServerInternalError, vec![retry_after()])
+                }
+                Some(job) => run(dialog, job).await,
+                None => break,
+            },
+            _ = tick.tick() => {}
+        }
+    }
+    if dialog.state().waiting_ack() {
+        debug!("no ACK for our 200: the re-INVITE is refused for now");
+        reply_with(
+            *reinvite,
+            StatusCode::ServerInternalError,
+            vec![retry_after()],
+        );
+    } else {
+        run(dialog, InDialog::Request(reinvite)).await;
+    }
+}
+
+fn retry_after() -> Header {
+    Header::Other("Retry-After".into(), "1".into())
+}
+
+async fn run(dialog: &mut Dialog, job: InDialog) {
+    match job {
+        // Returns once our final answer to it has been sent.
+        InDialog::Request(mut tx) => {
+            if let Err(e) = dialog.handle(&mut tx).await {
+                debug!("in-dialog request failed: {e}");
+            }
+        }
+        InDialog::Bye(call) => {
+            if let Err(e) = call.bye().await {
+                warn!("BYE failed: {e}");
+            }
+        }
+    }
 }
 
 impl Core {
@@ -101,31 +184,14 @@ impl Core {
     }
 
     /// One queue per dialog, so the stack sees its requests in order.
-    fn queue_in_dialog(&mut self, dialog: rsipstack::dialog::dialog::Dialog, tx: Transaction) {
+    fn queue_in_dialog(&mut self, dialog: Dialog, tx: Transaction) {
         // Forget the queues of dialogs that have ended (their tasks then finish).
         let dialogs = &self.dialogs;
         self.in_dialog
             .retain(|id, q| !q.is_closed() && dialogs.get_dialog(id).is_some());
         let queue = self.in_dialog.entry(dialog.id()).or_insert_with(|| {
-            let (q, mut jobs) = mpsc::unbounded_channel::<InDialog>();
-            let mut dialog = dialog.clone();
-            tokio::spawn(async move {
-                while let Some(job) = jobs.recv().await {
-                    match job {
-                        // Returns once our final answer to it has been sent.
-                        InDialog::Request(mut tx) => {
-                            if let Err(e) = dialog.handle(&mut tx).await {
-                                debug!("in-dialog request failed: {e}");
-                            }
-                        }
-                        InDialog::Bye(call) => {
-                            if let Err(e) = call.bye().await {
-                                warn!("BYE failed: {e}");
-                            }
-                        }
-                    }
-                }
-            });
+            let (q, jobs) = mpsc::unbounded_channel::<InDialog>();
+            tokio::spawn(serve_dialog(dialog.clone(), jobs));
             q
         });
         if let Err(mpsc::error::SendError(InDialog::Request(tx))) =

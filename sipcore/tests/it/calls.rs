@@ -667,6 +667,28 @@ fn a_call_addressed_with_tel_uris_rings_and_is_answered() {
     caller.finish(TIMEOUT).unwrap();
 }
 
+/// A hold whose re-INVITE overtakes the ACK of our 200 (as a proxy with several workers can
+/// reorder them) is answered once the ACK is in: recvonly (sipp checks), and we show it.
+#[test]
+fn a_hold_that_overtakes_the_ack_is_answered() {
+    let mut ua = Ua::start();
+    let caller = harness::peers::SippServer::calling(
+        &harness::peers::sipp_scenario("uac-reinvite-before-ack"),
+        ua.handle.local_addr,
+        "desk",
+    )
+    .unwrap();
+    let (call, _) = ua.wait_incoming("the hasty phone's call");
+    ua.handle.send(Command::Answer(call));
+    ua.wait("held by the caller", |e| {
+        state_of(e, call) == Some(&CallState::Active { hold: Hold::Remote })
+    });
+    ua.wait("hung up by the caller", |e| {
+        matches!(state_of(e, call), Some(CallState::Ended(_)))
+    });
+    caller.finish(TIMEOUT).unwrap();
+}
+
 /// Audio offered only over SRTP is refused with 488 and Warning 302, before any ringing.
 #[test]
 fn audio_offered_only_over_srtp_is_refused_with_a_warning() {
