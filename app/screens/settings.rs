@@ -107,13 +107,13 @@ impl SettingsPage {
                             .map(|a| (*a, a.label().to_string()))
                             .collect();
                     combo(ui, "Appearance", &mut d.appearance, &looks);
-                    let caption = ui.label("Company directory (phonebook or vCard URL)");
-                    ui.add(
+                    labelled(
+                        ui,
+                        "Company directory (phonebook or vCard URL)",
                         egui::TextEdit::singleline(&mut d.directory_url)
                             .hint_text("https://pbx.example.com/phonebook.xml")
                             .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(caption.id);
+                    );
                 });
                 let at_pbx = d.call_center.configured();
                 category(ui, "Call Strategy", |ui| {
@@ -143,13 +143,13 @@ impl SettingsPage {
                     );
                 });
                 category(ui, "Network", |ui| {
-                    let caption = ui.label("STUN server (calls through NAT)");
-                    ui.add(
+                    labelled(
+                        ui,
+                        "STUN server (calls through NAT)",
                         egui::TextEdit::singleline(&mut d.stun_server)
                             .hint_text("stun.example.com:3478")
                             .desired_width(320.0),
-                    )
-                    .labelled_by(caption.id);
+                    );
                     ui.weak(
                         "With a STUN server, calls find a path through routers and firewalls (ICE); \
                          leave it empty when the phone system relays all audio.",
@@ -199,14 +199,14 @@ fn category(ui: &mut egui::Ui, title: &str, body: impl FnOnce(&mut egui::Ui)) {
 fn call_center(ui: &mut egui::Ui, c: &mut client::settings::CallCenter) {
     ui.label("Your administrator gives these when your account may see call-center queues.");
     let field = |ui: &mut egui::Ui, caption: &str, value: &mut String, hint: &str, secret: bool| {
-        let caption = ui.label(caption);
-        ui.add(
+        labelled(
+            ui,
+            caption,
             egui::TextEdit::singleline(value)
                 .hint_text(hint)
                 .password(secret)
                 .desired_width(320.0),
-        )
-        .labelled_by(caption.id);
+        );
     };
     field(
         ui,
@@ -224,6 +224,12 @@ fn call_center(ui: &mut egui::Ui, c: &mut client::settings::CallCenter) {
         "support, sales",
         false,
     );
+}
+
+/// `widget` after its caption, which gives it its accessible name.
+fn labelled(ui: &mut egui::Ui, label: &str, widget: impl egui::Widget) -> egui::Response {
+    let caption = ui.label(label);
+    ui.add(widget).labelled_by(caption.id)
 }
 
 /// A labelled combo box whose accessible name is `label`.
@@ -338,14 +344,18 @@ fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
         .collect();
     combo(ui, "When someone calls", &mut s.mode, &modes);
     ui.horizontal(|ui| {
-        let c = ui.label("Ring for (seconds)");
-        ui.add(egui::DragValue::new(&mut s.ring_seconds).range(5..=120))
-            .labelled_by(c.id);
+        labelled(
+            ui,
+            "Ring for (seconds)",
+            egui::DragValue::new(&mut s.ring_seconds).range(5..=120),
+        );
     });
     ui.horizontal(|ui| {
-        let c = ui.label("Mobile number");
-        ui.add(egui::TextEdit::singleline(&mut s.mobile_number).desired_width(200.0))
-            .labelled_by(c.id);
+        labelled(
+            ui,
+            "Mobile number",
+            egui::TextEdit::singleline(&mut s.mobile_number).desired_width(200.0),
+        );
     });
     ui.horizontal(|ui| {
         ui.label("Handle calls");
@@ -400,9 +410,11 @@ fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours, time_zone: &str) {
             .collect();
         combo(ui, "Outside business hours", &mut b.after_hours, &modes);
         ui.horizontal(|ui| {
-            let c = ui.label("Ring for, after hours (seconds)");
-            ui.add(egui::DragValue::new(&mut b.after_hours_ring_seconds).range(5..=120))
-                .labelled_by(c.id);
+            labelled(
+                ui,
+                "Ring for, after hours (seconds)",
+                egui::DragValue::new(&mut b.after_hours_ring_seconds).range(5..=120),
+            );
         });
     });
 }
@@ -451,9 +463,11 @@ fn notifications(
         });
     }
     ui.horizontal(|ui| {
-        let c = ui.label("Volume");
-        ui.add(egui::Slider::new(&mut n.volume, 0.0..=1.0).show_value(false))
-            .labelled_by(c.id);
+        labelled(
+            ui,
+            "Volume",
+            egui::Slider::new(&mut n.volume, 0.0..=1.0).show_value(false),
+        );
         if ui.button(format!("{} Preview", icons::PLAY)).clicked() {
             action = Some(SettingsAction::PreviewRingtone {
                 ringtone: n.ringtone.clone(),
@@ -466,13 +480,13 @@ fn notifications(
 
 fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
     ui.horizontal(|ui| {
-        let c = ui.label("Voicemail server (IMAP)");
-        ui.add(
+        labelled(
+            ui,
+            "Voicemail server (IMAP)",
             egui::TextEdit::singleline(&mut m.voicemail_server)
                 .hint_text("host:port, or imaps://host:port")
                 .desired_width(240.0),
-        )
-        .labelled_by(c.id);
+        );
     });
     ui.small("Voicemails left on the phone system are listed, played and deleted from there.");
     let options: Vec<(RetentionDays, String)> = RetentionDays::CHOICES
@@ -486,23 +500,27 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
     );
     ui.add_enabled_ui(m.email_notification, |ui| {
         ui.horizontal(|ui| {
-            let c = ui.label("Email address");
-            ui.add(egui::TextEdit::singleline(&mut m.email_address).desired_width(240.0))
-                .labelled_by(c.id);
+            labelled(
+                ui,
+                "Email address",
+                egui::TextEdit::singleline(&mut m.email_address).desired_width(240.0),
+            );
         });
         ui.checkbox(&mut m.attach_audio, "Attach the voicemail to the email");
         let s = &mut m.smtp;
         ui.horizontal(|ui| {
-            let c = ui.label("Outgoing mail server");
-            ui.add(
+            labelled(
+                ui,
+                "Outgoing mail server",
                 egui::TextEdit::singleline(&mut s.host)
                     .hint_text("smtp.example.com")
                     .desired_width(200.0),
-            )
-            .labelled_by(c.id);
-            let p = ui.label("Port");
-            ui.add(egui::DragValue::new(&mut s.port).range(1..=65535))
-                .labelled_by(p.id);
+            );
+            labelled(
+                ui,
+                "Port",
+                egui::DragValue::new(&mut s.port).range(1..=65535),
+            );
         });
         let choices: Vec<(SmtpSecurity, String)> = SmtpSecurity::ALL
             .iter()
@@ -510,16 +528,18 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
             .collect();
         combo(ui, "Mail server security", &mut s.security, &choices);
         ui.horizontal(|ui| {
-            let c = ui.label("Mail user");
-            ui.add(egui::TextEdit::singleline(&mut s.user).desired_width(160.0))
-                .labelled_by(c.id);
-            let p = ui.label("Mail password");
-            ui.add(
+            labelled(
+                ui,
+                "Mail user",
+                egui::TextEdit::singleline(&mut s.user).desired_width(160.0),
+            );
+            labelled(
+                ui,
+                "Mail password",
                 egui::TextEdit::singleline(&mut s.password)
                     .password(true)
                     .desired_width(160.0),
-            )
-            .labelled_by(p.id);
+            );
         });
     });
     ui.checkbox(&mut m.transcription, "Transcribe voicemail");

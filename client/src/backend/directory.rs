@@ -44,19 +44,9 @@ fn fetch_directory(url: &str) -> Result<Vec<Entry>, FetchError> {
     Ok(parsed.entries)
 }
 
-/// Asks the backend to fetch the directory again every `every`, for as long as it runs.
-pub(super) fn start_refresh_timer(inbox: std::sync::mpsc::Sender<Input>, every: Option<Duration>) {
-    let every = every.unwrap_or(DEFAULT_REFRESH);
-    let _ = std::thread::Builder::new()
-        .name("directory-refresh".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(every);
-                if inbox.send(Input::RefreshDirectory).is_err() {
-                    return;
-                }
-            }
-        });
+/// How often the directory is fetched again: as configured, or every 15 minutes.
+pub(super) fn refresh_period(configured: Option<Duration>) -> Duration {
+    configured.unwrap_or(DEFAULT_REFRESH)
 }
 
 impl Backend {

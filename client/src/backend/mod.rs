@@ -164,8 +164,19 @@ impl Backend {
     }
 
     fn run(mut self, inbox: Receiver<Input>) {
-        directory::start_refresh_timer(self.inbox.clone(), self.config.directory_refresh);
-        retention::start_timer(self.inbox.clone());
+        let directory_every = self.config.directory_refresh;
+        every(
+            &self.inbox,
+            "directory-refresh",
+            directory::refresh_period(directory_every),
+            || Input::RefreshDirectory,
+        );
+        every(
+            &self.inbox,
+            "housekeeping",
+            retention::HOUSEKEEPING_EVERY,
+            || Input::Housekeeping,
+        );
         self.sign_in_remembered();
         for input in inbox {
             match input {
@@ -304,6 +315,21 @@ impl Backend {
             | sipcore::Event::MessageResult { .. } => {}
         }
     }
+}
+
+/// Sends `input()` to the backend's inbox every `period`, for as long as the backend runs.
+fn every(inbox: &Sender<Input>, name: &str, period: std::time::Duration, input: fn() -> Input) {
+    let inbox = inbox.clone();
+    let _ = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(period);
+                if inbox.send(input()).is_err() {
+                    return;
+                }
+            }
+        });
 }
 
 fn now_ms() -> i64 {

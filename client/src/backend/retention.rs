@@ -5,26 +5,12 @@
 
 use std::time::Duration;
 
-use super::{Backend, Input, now_ms};
+use super::{Backend, now_ms};
 use crate::settings::RetentionDays;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60 * 60);
-
-/// Asks the backend for its hourly housekeeping (retention, emails still to send), for as long
-/// as it runs.
-pub(super) fn start_timer(inbox: std::sync::mpsc::Sender<Input>) {
-    let _ = std::thread::Builder::new()
-        .name("housekeeping".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(HOUSEKEEPING_EVERY);
-                if inbox.send(Input::Housekeeping).is_err() {
-                    return;
-                }
-            }
-        });
-}
+/// How often the backend does its housekeeping (retention, emails still to send).
+pub(super) const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Unix milliseconds before which voicemails are not kept; `None` to keep them all.
 pub(super) fn cutoff(setting: RetentionDays, now_ms: i64) -> Option<i64> {
