@@ -201,6 +201,7 @@ fn main() -> anyhow::Result<()> {
                 data_dir: backend::default_data_dir(),
                 call_center: call_center_from_env(),
                 voicemail_server: std::env::var("SWITCHBOARD_VOICEMAIL").ok(),
+                speech_model: None,
             };
             let (commands, events) = backend::start(config, waker);
             let mut window = Window::new(commands.clone(), events, args.server.clone());

@@ -42,6 +42,8 @@ pub struct Shell {
     pub dial_pad: DialPad,
     pub contacts: Contacts,
     pub history: History,
+    /// What the Voicemails tab is searched for.
+    pub voicemail_search: String,
     pub settings: SettingsPage,
     pub call_view: CallView,
     pub call_center: CallCenter,
@@ -70,6 +72,7 @@ impl Shell {
             dial_pad: DialPad::default(),
             contacts: Contacts::default(),
             history: History::default(),
+            voicemail_search: String::new(),
             settings: SettingsPage::new(model.settings.clone()),
             call_view: CallView::default(),
             call_center: CallCenter::default(),
@@ -317,6 +320,7 @@ impl Shell {
                     VoiceTab::Voicemails => voicemails::show(
                         ui,
                         &model.voicemails,
+                        &mut self.voicemail_search,
                         model.waiting,
                         model.playback.as_ref(),
                         tz,

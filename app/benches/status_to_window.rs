@@ -77,6 +77,7 @@ fn main() {
         data_dir: data.path().to_path_buf(),
         call_center: None,
         voicemail_server: None,
+        speech_model: None,
     };
     let (commands, events) = backend::start(
         config,

@@ -330,7 +330,9 @@ fn routing_note(ui: &mut egui::Ui, at_pbx: bool) {
     });
 }
 
-pub const MAILBOX_LATER: &str = "Stored now; transcription will follow in a coming release.";
+/// What "Transcribe voicemail" does, and what it does not.
+pub const TRANSCRIPTION_NOTE: &str = "Voicemails are transcribed on this computer (Whisper); \
+     no audio leaves it. Emails wait for the transcript.";
 
 pub const ROUTING_AT_PBX: &str = "Your phone system follows this, also while the app is closed.";
 pub const ROUTING_NEEDS_PBX: &str = "Needs the phone system's manager access (Call Center, below); \
@@ -543,7 +545,7 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
         });
     });
     ui.checkbox(&mut m.transcription, "Transcribe voicemail");
-    ui.small(MAILBOX_LATER);
+    ui.small(TRANSCRIPTION_NOTE);
 }
 
 fn audio(
@@ -849,10 +851,10 @@ mod tests {
     }
 
     #[test]
-    fn the_settings_that_do_nothing_yet_say_so_in_one_line() {
+    fn the_settings_that_work_only_in_part_say_so_in_one_line() {
         let mut h = harness();
         h.run();
-        assert!(h.query_by_label(MAILBOX_LATER).is_some());
+        assert!(h.query_by_label(TRANSCRIPTION_NOTE).is_some());
         // The routing says where it is carried out, for both its pages.
         assert_eq!(h.query_all_by_label(ROUTING_NEEDS_PBX).count(), 2);
         assert!(h.query_by_label(ROUTING_AT_PBX).is_none());

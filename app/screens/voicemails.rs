@@ -1,5 +1,6 @@
 //! Voicemails: newest first, with play, pause and seek, the transcript when there is one, and
-//! delete. New messages are marked until played. The counts come from message-waiting.
+//! delete; a search by caller or by what they said. New messages are marked until played. The
+//! counts come from message-waiting.
 
 use chrono_tz::Tz;
 
@@ -13,9 +14,11 @@ use client::model::{Playback, Voicemail, format_duration};
 /// The PBX's voicemail access code (Asterisk's usual `*97`).
 pub const VOICEMAIL_ACCESS: &str = "*97";
 
+#[allow(clippy::too_many_arguments)]
 pub fn show(
     ui: &mut egui::Ui,
     voicemails: &[Voicemail],
+    search: &mut String,
     waiting: Option<(u32, u32)>,
     playback: Option<&Playback>,
     tz: Tz,
@@ -35,10 +38,21 @@ pub fn show(
         ui.weak("No voicemail.");
         return;
     }
+    ui.add(
+        egui::TextEdit::singleline(search)
+            .hint_text("Search voicemails")
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(ui.label("Search").id);
+    let found: Vec<&Voicemail> = voicemails.iter().filter(|v| v.matches(search)).collect();
+    if found.is_empty() {
+        ui.weak("No voicemail matches.");
+        return;
+    }
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            for vm in voicemails {
+            for vm in found {
                 let caller = vm.caller_name.as_deref().unwrap_or(&vm.caller_number);
                 let when = time_format::short(vm.received_at_ms, now_ms, tz);
                 ui.horizontal(|ui| {
@@ -87,7 +101,7 @@ pub fn show(
                         commands.send(Command::SeekVoicemail(vm.id, pos));
                     }
                 }
-                if let Some(t) = &vm.transcript {
+                if let Some(t) = vm.transcript.as_deref().filter(|t| !t.is_empty()) {
                     ui.label(egui::RichText::new(t).italics());
                 }
                 ui.separator();
@@ -116,10 +130,11 @@ mod tests {
             .with_context_setup(crate::theme::install)
             .with_size(egui::vec2(360.0, 400.0))
             .build_ui_state(
-                move |ui, state: &mut (Vec<Voicemail>, Option<Playback>)| {
+                move |ui, state: &mut (Vec<Voicemail>, Option<Playback>, String)| {
                     show(
                         ui,
                         &state.0,
+                        &mut state.2,
                         Some((1, 0)),
                         state.1.as_ref(),
                         chrono_tz::UTC,
@@ -127,7 +142,7 @@ mod tests {
                         &commands,
                     )
                 },
-                (vms, None),
+                (vms, None, String::new()),
             );
         h.run();
         assert!(h.query_by_label("1 new, 0 old on the server").is_some());
@@ -154,5 +169,60 @@ mod tests {
         h.get_by_label("Delete voicemail from Grace Hopper").click();
         h.run();
         assert_eq!(rx.try_recv(), Ok(Command::DeleteVoicemail(7)));
+    }
+
+    #[test]
+    fn voicemails_are_found_by_caller_or_by_what_was_said() {
+        let (commands, _rx) = Commands::channel();
+        let vm = |id, name: &str, transcript: Option<&str>| Voicemail {
+            id,
+            caller_name: Some(name.into()),
+            caller_number: format!("100{id}"),
+            received_at_ms: 0,
+            duration_secs: 12,
+            transcript: transcript.map(Into::into),
+            heard: true,
+        };
+        let vms = vec![
+            vm(1, "Grace Hopper", Some("Call me back about the release.")),
+            vm(2, "Alan Turing", Some("The invoice is overdue.")),
+            vm(3, "Ada Lovelace", Some("")),
+        ];
+        let mut h = egui_kittest::Harness::builder()
+            .with_context_setup(crate::theme::install)
+            .with_size(egui::vec2(360.0, 500.0))
+            .build_ui_state(
+                move |ui, state: &mut (Vec<Voicemail>, String)| {
+                    show(
+                        ui,
+                        &state.0,
+                        &mut state.1,
+                        None,
+                        None,
+                        chrono_tz::UTC,
+                        0,
+                        &commands,
+                    )
+                },
+                (vms, String::new()),
+            );
+        h.run();
+        let listed = |h: &egui_kittest::Harness<'_, _>| {
+            ["Grace Hopper", "Alan Turing", "Ada Lovelace"].map(|n| {
+                h.query_by_label(&format!("Play voicemail from {n}"))
+                    .is_some()
+            })
+        };
+        assert_eq!(listed(&h), [true, true, true]);
+        h.get_by_label("Search").click();
+        h.get_by_label("Search").type_text("Invoice overdue");
+        h.run();
+        assert_eq!(listed(&h), [false, true, false], "by what was said");
+        h.state_mut().1 = "lovelace".into();
+        h.run();
+        assert_eq!(listed(&h), [false, false, true], "by who called");
+        h.state_mut().1 = "holiday".into();
+        h.run();
+        assert!(h.query_by_label("No voicemail matches.").is_some());
     }
 }

@@ -492,6 +492,24 @@ pub struct Voicemail {
     pub heard: bool,
 }
 
+impl Voicemail {
+    /// Whether each word of `query` is in the caller's name or number or in the transcript,
+    /// case aside: search by who called or by what they said.
+    pub fn matches(&self, query: &str) -> bool {
+        let text = format!(
+            "{} {} {}",
+            self.caller_name.as_deref().unwrap_or_default(),
+            self.caller_number,
+            self.transcript.as_deref().unwrap_or_default()
+        )
+        .to_lowercase();
+        query
+            .to_lowercase()
+            .split_whitespace()
+            .all(|word| text.contains(word))
+    }
+}
+
 /// The voicemail being played, as the media engine reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Playback {

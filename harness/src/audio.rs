@@ -165,6 +165,41 @@ pub fn has_tone(samples: &[f32], rate: u32, freq: f32, reference: &[f32]) -> boo
             .all(|r| on > 100.0 * goertzel_power(samples, rate, *r))
 }
 
+/// `text` spoken by espeak-ng, as 16-bit mono WAV, passed through each of `rates` in turn:
+/// `&[8000]` as Asterisk records a voicemail, `&[8000, 16000]` the phone band heard at 16 kHz.
+pub fn spoken_wav(text: &str, rates: &[u32]) -> anyhow::Result<Vec<u8>> {
+    let dir = tempfile::tempdir()?;
+    let mut wav = dir.path().join("espeak.wav");
+    let spoke = Command::new("espeak-ng")
+        .args(["-s", "150", "-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .context("running espeak-ng")?;
+    anyhow::ensure!(spoke.success(), "espeak-ng failed ({spoke})");
+    for rate in rates {
+        let next = dir.path().join(format!("{rate}.wav"));
+        let converted = Command::new("sox")
+            .arg(&wav)
+            .args(["-r", &rate.to_string(), "-c", "1", "-b", "16"])
+            .arg(&next)
+            .status()
+            .context("running sox")?;
+        anyhow::ensure!(converted.success(), "sox failed ({converted})");
+        wav = next;
+    }
+    Ok(std::fs::read(wav)?)
+}
+
+/// A 16-bit WAV's samples, -1..1.
+pub fn wav_samples(wav: &[u8]) -> anyhow::Result<Vec<f32>> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(wav))?;
+    Ok(reader
+        .into_samples::<i16>()
+        .map(|s| s.map(|v| v as f32 / 32768.0))
+        .collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

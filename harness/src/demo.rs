@@ -145,6 +145,7 @@ pub fn app_command(app: &Path) -> anyhow::Result<Command> {
         .env(
             "SWITCHBOARD_VOICEMAIL",
             crate::voicemail_store::imap_addr().to_string(),
-        );
+        )
+        .env("SWITCHBOARD_SPEECH_MODEL", crate::paths::speech_model());
     Ok(cmd)
 }

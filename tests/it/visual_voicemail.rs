@@ -122,12 +122,14 @@ fn an_unreachable_voicemail_server_is_said_in_words() {
     });
 }
 
-/// The window on a backend that reads voicemail from the harness PBX's store, and its commands.
+/// The window on a backend that reads voicemail from the harness PBX's store (and transcribes
+/// with the suite's speech model when asked), and its commands.
 pub fn window_with_voicemail_server(
     data: &std::path::Path,
 ) -> (egui_kittest::Harness<'static, Window>, client::Commands) {
     let (commands, events) = start_backend(client::BackendConfig {
         voicemail_server: Some(harness::voicemail_store::imap_addr().to_string()),
+        speech_model: Some(harness::paths::speech_model()),
         ..test_config(data)
     });
     let h = window_harness(

@@ -1,7 +1,9 @@
-//! Voicemail by email and "delete after N days", against the real PBX's voicemail store and a
-//! real mail server (aiosmtpd): a voicemail that arrives is emailed with its recording when
-//! asked and without it when not; a refused login is said in words and the email is sent once
-//! the password is right; voicemails past the retention are deleted here and on the PBX.
+//! Voicemail by email, transcripts and "delete after N days", against the real PBX's voicemail
+//! store and a real mail server (aiosmtpd): a voicemail that arrives is emailed with its
+//! recording when asked and without it when not; a refused login is said in words and the
+//! email is sent once the password is right; a spoken voicemail is transcribed on the machine
+//! (the suite's Whisper model), shown, found by what was said, and its email carries the
+//! transcript; voicemails past the retention are deleted here and on the PBX.
 
 use std::time::Duration;
 
@@ -50,16 +52,16 @@ impl Signed {
 
     /// A voicemail arrives on the PBX: in the user's box, and the app told to look.
     fn voicemail_arrives(&mut self, caller: &str, at_secs: i64) {
+        self.voicemail_arrives_saying(caller, at_secs, &tone_wav(440.0, 2.0));
+    }
+
+    /// [`Signed::voicemail_arrives`] with this recording (8 kHz WAV, as Asterisk's).
+    fn voicemail_arrives_saying(&mut self, caller: &str, at_secs: i64, wav: &[u8]) {
         pbx()
             .voicemail_store()
             .deliver(
                 &self.me.user.extension,
-                &voicemail_email(
-                    caller,
-                    &format!("Caller {caller}"),
-                    at_secs,
-                    &tone_wav(440.0, 2.0),
-                ),
+                &voicemail_email(caller, &format!("Caller {caller}"), at_secs, wav),
             )
             .unwrap();
         self.commands.send(client::Command::Refresh);
@@ -77,6 +79,21 @@ fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// The plain-text parts of a delivered email, decoded.
+fn plain_text(raw: &str) -> String {
+    fn collect(part: &mailparse::ParsedMail, out: &mut String) {
+        if part.ctype.mimetype == "text/plain" {
+            out.push_str(&part.get_body().unwrap());
+        }
+        for sub in &part.subparts {
+            collect(sub, out);
+        }
+    }
+    let mut out = String::new();
+    collect(&mailparse::parse_mail(raw.as_bytes()).unwrap(), &mut out);
+    out
 }
 
 fn smtp(server: &harness::smtp::SmtpServer, password: &str) -> Smtp {
@@ -146,6 +163,62 @@ fn a_voicemail_is_emailed_with_or_without_its_recording_and_a_refused_login_lose
         .find(|m| m.contains("Caller 1003"))
         .unwrap();
     assert!(!second.contains("voicemail.ogg"), "{second}");
+    pbx().clear_voicemail(&app.me.user.extension).unwrap();
+}
+
+#[test]
+fn a_spoken_voicemail_is_transcribed_here_found_by_its_words_and_emailed_with_its_transcript() {
+    const SAID: &str = "Hello, this is Grace from accounting. Please call me back about the \
+                        quarterly budget before Friday afternoon.";
+    let mail = harness::smtp::SmtpServer::start("ada", "mail-secret").unwrap();
+    let mut app = signed_in();
+    app.save(|f| {
+        f.mailbox.transcription = true;
+        f.mailbox.email_notification = true;
+        f.mailbox.email_address = "ada@switchboard.test".into();
+        f.mailbox.smtp = smtp(&mail, "mail-secret");
+    });
+    app.voicemail_arrives_saying(
+        "1002",
+        now_secs(),
+        &harness::audio::spoken_wav(SAID, &[8000]).unwrap(),
+    );
+
+    // Heard over the phone's band (8 kHz, as Asterisk records it), by Whisper on this machine.
+    app.h.get_by_label_contains("Voicemails").click();
+    wait_ui(&mut app.h, "the transcript in the list", |h| {
+        h.query_by_label_contains("budget").is_some()
+    });
+    let transcript = app.store().voicemails().unwrap()[0]
+        .voicemail
+        .transcript
+        .clone()
+        .unwrap();
+    let errors = transcribe::score::word_errors(SAID, &transcript);
+    println!(
+        "transcript: {transcript:?}; word error rate {:.0} % ({errors:?})",
+        errors.rate() * 100.0
+    );
+    assert!(errors.rate() <= 0.5, "most words missed: {transcript:?}");
+
+    // Found by what was said.
+    app.h.get_by_label("Search").click();
+    app.h.get_by_label("Search").type_text("quarterly budget");
+    app.h.run();
+    assert!(
+        app.h
+            .query_by_label("Play voicemail from Caller 1002")
+            .is_some()
+    );
+
+    // The email waited for the transcript and carries it.
+    harness::wait_for("the email", TIMEOUT, || {
+        (mail.messages().len() == 1).then_some(())
+    })
+    .unwrap();
+    let text = plain_text(&mail.messages()[0]);
+    assert!(text.contains(&transcript), "{text}");
+    assert!(!text.contains("No transcript."), "{text}");
     pbx().clear_voicemail(&app.me.user.extension).unwrap();
 }
 

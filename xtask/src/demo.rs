@@ -15,6 +15,7 @@ use anyhow::Context;
 /// `app_args` go to the app after the demo's own (`--dial 1002`, `--screenshot-tour DIR`).
 pub fn run(app_args: &[&str]) -> anyhow::Result<i32> {
     crate::test::ensure_packages()?;
+    harness::paths::ensure_speech_model()?;
     let pbx = harness::Pbx::new();
     crate::pbx::up(&pbx)?;
     let root = harness::paths::workspace_root();

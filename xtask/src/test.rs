@@ -43,6 +43,8 @@ pub const PACKAGES: &[&str] = &[
     "alsa-utils",
     "espeak-ng",
     "sox",
+    // Voicemail transcription: numpy for tools/speech_model.py, which makes the speech model.
+    "python3-numpy",
     // The window: X11/Wayland, xkbcommon and GL for eframe, Xvfb to run it headless, D-Bus for
     // the keyring and notifications.
     "libx11-dev",
@@ -69,6 +71,7 @@ pub fn ensure_packages() -> anyhow::Result<()> {
 pub fn run(args: &[&str]) -> anyhow::Result<i32> {
     let started = Instant::now();
     ensure_packages()?;
+    harness::paths::ensure_speech_model()?;
     let pbx = Pbx::new();
     crate::pbx::up(&pbx)?;
 

@@ -165,6 +165,7 @@ impl Backend {
             ));
         }
         self.send_voicemails();
+        self.transcribe_voicemails();
         self.email_new_voicemails(&added);
         // Emails that failed earlier go with this sync's.
         self.send_pending_emails();

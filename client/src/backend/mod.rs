@@ -33,6 +33,7 @@ mod mailbox;
 mod retention;
 mod routing;
 mod session;
+mod transcription;
 mod voicemail;
 mod voicemail_email;
 
@@ -64,6 +65,9 @@ pub struct BackendConfig {
     /// The PBX's voicemail server (IMAP), used until the user sets one in Settings (the
     /// demo's).
     pub voicemail_server: Option<String>,
+    /// The speech model for transcribing voicemail; `None` for the first installed one
+    /// (`transcribe::model_paths`).
+    pub speech_model: Option<std::path::PathBuf>,
 }
 
 /// Everything the backend reacts to, on its one inbox.
@@ -89,6 +93,8 @@ pub(crate) enum Input {
     EmailsSent(Vec<(i64, Result<(), ::mailbox::MailboxError>)>),
     /// Hourly: retention, and emails still to send.
     Housekeeping,
+    /// A voicemail was transcribed, or a batch of them is over ([`transcription`]).
+    Transcribed(transcription::Transcribed),
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -122,6 +128,9 @@ struct Backend {
     mailbox_failing: bool,
     /// The last voicemail email failed (and the user was told): not again until one works.
     email_failing: bool,
+    /// The speech model could not be loaded (and the user was told): emails stop waiting for
+    /// transcripts until a batch works again.
+    transcription_failing: bool,
 }
 
 impl Backend {
@@ -144,6 +153,7 @@ impl Backend {
             directory_failing: false,
             mailbox_failing: false,
             email_failing: false,
+            transcription_failing: false,
         }
     }
 
@@ -191,8 +201,10 @@ impl Backend {
                 Input::EmailsSent(results) => self.emails_sent(results),
                 Input::Housekeeping => {
                     self.apply_retention();
+                    self.transcribe_voicemails();
                     self.send_pending_emails();
                 }
+                Input::Transcribed(news) => self.transcribed(news),
             }
         }
         self.sign_out(false);

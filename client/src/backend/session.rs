@@ -60,6 +60,8 @@ pub(super) struct Engines {
     pub syncing: super::mailbox::Syncing,
     /// Voicemail emails being sent.
     pub sending: super::voicemail_email::Sending,
+    /// Voicemails being transcribed.
+    pub transcribing: super::transcription::Transcribing,
 }
 
 impl Session {
@@ -218,6 +220,7 @@ impl Backend {
             watching: Default::default(),
             queues: None,
             syncing: Default::default(),
+            transcribing: Default::default(),
             sending: Default::default(),
         })
     }
@@ -311,6 +314,7 @@ impl Backend {
         self.apply_retention();
         self.send_voicemails();
         self.sync_mailbox();
+        self.transcribe_voicemails();
         self.send_pending_emails();
         self.start_call_center();
     }
@@ -433,6 +437,8 @@ impl Backend {
             // A shorter retention applies now; a fixed mail server gets what waited for it.
             self.apply_retention();
             self.email_failing = false;
+            self.transcription_failing = false;
+            self.transcribe_voicemails();
             self.send_pending_emails();
         }
         if call_center_changed {

@@ -36,6 +36,7 @@ impl Backend {
 
     /// Sends every voicemail still waiting for its email, on a worker.
     pub(super) fn send_pending_emails(&mut self) {
+        let transcripts_coming = self.transcripts_coming();
         let Some(s) = self.session.engines_mut() else {
             return;
         };
@@ -43,11 +44,15 @@ impl Backend {
         if !m.email_notification || matches!(s.sending, Sending::Running) {
             return;
         }
-        let pending = match s.store.voicemails_to_email() {
-            Ok(p) if p.is_empty() => return,
+        let mut pending = match s.store.voicemails_to_email() {
             Ok(p) => p,
             Err(e) => return self.notice(format!("Voicemails could not be read: {e}")),
         };
+        // Those whose transcript is on its way go with it, when it comes.
+        pending.retain(|vm| !(transcripts_coming && vm.voicemail.transcript.is_none()));
+        if pending.is_empty() {
+            return;
+        }
         if m.smtp.host.trim().is_empty() {
             if !std::mem::replace(&mut self.email_failing, true) {
                 self.notice(

@@ -1,7 +1,7 @@
 //! The crates' own benchmarks, run with `cargo bench` and summarised as table rows: media's
 //! criterion bench `frames` (median per 20 ms frame), media's speech-quality bench `quality`
-//! (its PESQ and latency tables), storage's benchmarks when that crate has any, and the app's
-//! call-center bench `queue_tiles` (its `row:` lines).
+//! (its PESQ and latency tables), storage's benchmarks when that crate has any, and the `row:`
+//! lines of the app's call-center bench `queue_tiles` and of transcribe's `transcription`.
 
 use std::path::Path;
 use std::process::Command;
@@ -129,11 +129,12 @@ pub fn parse_quality(text: &str) -> Rows {
     rows
 }
 
-/// The call-center bench's `row: NAME = VALUE` lines.
-pub fn queue_tiles(root: &Path) -> anyhow::Result<Rows> {
-    let text = cargo_bench(root, &["-p", "switchboard", "--bench", "queue_tiles"])?;
+/// The `row: NAME = VALUE` lines of `package`'s bench `bench` (the call-center tiles, the
+/// transcription).
+pub fn rows_of(root: &Path, package: &str, bench: &str) -> anyhow::Result<Rows> {
+    let text = cargo_bench(root, &["-p", package, "--bench", bench])?;
     let rows = parse_rows(&text);
-    anyhow::ensure!(!rows.is_empty(), "the queue_tiles bench printed no rows");
+    anyhow::ensure!(!rows.is_empty(), "the {bench} bench printed no rows");
     Ok(rows)
 }
 

@@ -192,7 +192,14 @@ pub fn run(args: &[&str]) -> anyhow::Result<i32> {
             ),
             ("media: quality bench", cargo_benches::media_quality(&root)),
             ("storage benchmarks", cargo_benches::storage(&root, full)),
-            ("call-center bench", cargo_benches::queue_tiles(&root)),
+            (
+                "call-center bench",
+                cargo_benches::rows_of(&root, "switchboard", "queue_tiles"),
+            ),
+            (
+                "transcription bench",
+                cargo_benches::rows_of(&root, "transcribe", "transcription"),
+            ),
         ];
         for (what, result) in results {
             match result {
