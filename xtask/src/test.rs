@@ -71,7 +71,10 @@ pub fn ensure_packages() -> anyhow::Result<()> {
 pub fn run(args: &[&str]) -> anyhow::Result<i32> {
     let started = Instant::now();
     ensure_packages()?;
-    harness::paths::ensure_speech_model()?;
+    // Without the model only the transcription tests can fail; the rest should still run.
+    if let Err(e) = harness::paths::ensure_speech_model() {
+        eprintln!("warning: no speech model, so the transcription tests will fail: {e:#}");
+    }
     let pbx = Pbx::new();
     crate::pbx::up(&pbx)?;
 
