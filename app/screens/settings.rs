@@ -330,6 +330,10 @@ fn routing_note(ui: &mut egui::Ui, at_pbx: bool) {
     });
 }
 
+/// What "Take messages on this computer" is for, and when it works.
+pub const TAKE_MESSAGES_NOTE: &str = "For a phone system without voicemail: while the app runs, \
+     a call left ringing for the ring duration hears a greeting and leaves a message here.";
+
 /// What "Transcribe voicemail" does, and what it does not.
 pub const TRANSCRIPTION_NOTE: &str = "Voicemails are transcribed on this computer (Whisper); \
      no audio leaves it. Emails wait for the transcript.";
@@ -546,6 +550,8 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
     });
     ui.checkbox(&mut m.transcription, "Transcribe voicemail");
     ui.small(TRANSCRIPTION_NOTE);
+    ui.checkbox(&mut m.take_messages, "Take messages on this computer");
+    ui.small(TAKE_MESSAGES_NOTE);
 }
 
 fn audio(
@@ -855,6 +861,7 @@ mod tests {
         let mut h = harness();
         h.run();
         assert!(h.query_by_label(TRANSCRIPTION_NOTE).is_some());
+        assert!(h.query_by_label(TAKE_MESSAGES_NOTE).is_some());
         // The routing says where it is carried out, for both its pages.
         assert_eq!(h.query_all_by_label(ROUTING_NEEDS_PBX).count(), 2);
         assert!(h.query_by_label(ROUTING_AT_PBX).is_none());

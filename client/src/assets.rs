@@ -27,6 +27,11 @@ pub fn hold_music() -> PathBuf {
     dir().join("sounds/hold-music.opus")
 }
 
+/// What a caller hears when the app takes a message.
+pub fn greeting() -> PathBuf {
+    dir().join("sounds/greeting.opus")
+}
+
 /// Ringtone names ("chime", "classic", "pulse"), sorted.
 pub fn ringtone_names() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir().join("ringtones"))
@@ -53,5 +58,6 @@ mod tests {
         assert_eq!(names, vec!["chime", "classic", "pulse"]);
         assert!(super::ringtone("classic").is_file());
         assert!(super::hold_music().is_file());
+        assert!(super::greeting().is_file());
     }
 }

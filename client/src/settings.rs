@@ -291,6 +291,9 @@ pub struct Mailbox {
     pub email_address: String,
     pub transcription: bool,
     pub attach_audio: bool,
+    /// Answer calls left ringing here and record a message, for a phone system without
+    /// voicemail.
+    pub take_messages: bool,
     /// The outgoing mail server voicemails are emailed through.
     pub smtp: Smtp,
 }

@@ -414,6 +414,8 @@ pub struct Call {
     pub sdp: SdpOrigin,
     /// The SRTP keys once an offer and answer agreed on them; an encrypted call stays so.
     pub srtp: Option<crate::sdes::Keys>,
+    /// Talking, or taking a message for the user.
+    pub plan: crate::media_control::AudioPlan,
 }
 
 impl Call {
@@ -434,6 +436,7 @@ impl Call {
             referred_by: None,
             sdp,
             srtp: None,
+            plan: Default::default(),
         }
     }
 
@@ -457,6 +460,7 @@ impl Call {
             referred_by: None,
             sdp,
             srtp: None,
+            plan: Default::default(),
         }
     }
 

@@ -27,6 +27,14 @@ pub enum Command {
     /// Answer a ringing call and leave the others as they are: for bots and services that talk
     /// to many callers side by side (the echo bot), not for a person's phone.
     AnswerAlongside(CallId),
+    /// Answer a ringing call as an answering machine, leaving the others as they are: the
+    /// caller hears `greeting` (Ogg Opus) once, and what they say is recorded to `record_to`
+    /// until the call ends.
+    TakeMessage {
+        call: CallId,
+        greeting: std::path::PathBuf,
+        record_to: std::path::PathBuf,
+    },
     /// 486 Busy Here, or 603 Decline when `decline` is set.
     Reject {
         call: CallId,

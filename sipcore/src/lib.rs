@@ -30,7 +30,7 @@
 //! | [`start_with`]`(EngineConfig, Arc<dyn MediaControl>, on_event)` | starts the engine; every [`Event`] goes to `on_event` |
 //! | [`start`]`(EngineConfig, media, Option<Waker>)` | the same with a channel: `(Handle, Receiver<Event>)`, for tests and bots |
 //! | [`Handle`] | `send(Command)`, `shutdown_and_wait(timeout)`, `local_addr`, `wakes()` (idle costs, counted) |
-//! | [`Command`] | `Register(Account)`, `Unregister`, `Dial`, `AddCall`, `Answer`, `AnswerAlongside`, `Reject`, `HangUp`, `Hold`, `Resume`, `SetMute`, `SendDtmf`, `Transfer`, `AttendedTransfer`, `Merge`, `Split { keep }`, `SendMessage`, `SetPresence`, `SetCallOptions`, `Watch`, `Unwatch`, `Shutdown` |
+//! | [`Command`] | `Register(Account)`, `Unregister`, `Dial`, `AddCall`, `Answer`, `AnswerAlongside`, `TakeMessage`, `Reject`, `HangUp`, `Hold`, `Resume`, `SetMute`, `SendDtmf`, `Transfer`, `AttendedTransfer`, `Merge`, `Split { keep }`, `SendMessage`, `SetPresence`, `SetCallOptions`, `Watch`, `Unwatch`, `Shutdown` |
 //! | [`Event`] | `Registration`, `IncomingCall`, `CallState`, `Dtmf`, `Transfer`, `TransferredBy`, `PhoneStatus`, `Presence`, `MessageWaiting`, `MessageReceived`, `MessageResult`, `SessionRefreshed`, `OwnPresence`, `Conference`, `Error` |
 //! | [`Account`], [`Transport`], [`SrtpPolicy`] | who signs in where, over UDP, TCP or TLS, and whether calls are encrypted (SDES-SRTP) |
 //! | [`EngineConfig`], [`SessionTimerConfig`], [`Pacing`] | bind address, keepalive, session timers, subscription pacing and the most watched |

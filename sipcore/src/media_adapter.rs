@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::event::CallId;
-use crate::media_control::{MediaControl, StreamError, StreamParams, StreamUpdate};
+use crate::media_control::{AudioPlan, MediaControl, StreamError, StreamParams, StreamUpdate};
 use crate::sdp::{self, CodecName};
 
 /// What a call's audio is connected to.
@@ -113,14 +113,29 @@ impl MediaEngine {
 
 impl MediaControl for MediaEngine {
     fn start(&self, call: CallId, p: StreamParams) -> Result<(), StreamError> {
-        let route = match &self.source {
-            AudioSource::Devices => media::Route::Local,
-            AudioSource::Echo => media::Route::Echo,
-            AudioSource::File(f) => media::Route::Play {
-                path: f.clone(),
-                looped: true,
-            },
-            AudioSource::Tone(f) => media::Route::Sine(*f),
+        let (route, record) = match &p.plan {
+            AudioPlan::Talk => (
+                match &self.source {
+                    AudioSource::Devices => media::Route::Local,
+                    AudioSource::Echo => media::Route::Echo,
+                    AudioSource::File(f) => media::Route::Play {
+                        path: f.clone(),
+                        looped: true,
+                    },
+                    AudioSource::Tone(f) => media::Route::Sine(*f),
+                },
+                self.recording_path(call),
+            ),
+            AudioPlan::TakeMessage {
+                greeting,
+                record_to,
+            } => (
+                media::Route::Play {
+                    path: greeting.clone(),
+                    looped: false,
+                },
+                Some(record_to.clone()),
+            ),
         };
         let remote_rtcp = p.sockets.rtcp.as_ref().map(|_| p.remote_rtcp);
         self.engine
@@ -135,7 +150,7 @@ impl MediaControl for MediaEngine {
                     telephone_event: telephone_event(p.telephone_event),
                     direction: direction(p.direction),
                     route,
-                    record: self.recording_path(call).map(|path| media::Recording {
+                    record: record.map(|path| media::Recording {
                         path,
                         what: media::RecordWhat::Received,
                     }),

@@ -57,6 +57,21 @@ pub struct StreamParams {
     pub srtp: Option<crate::sdes::Keys>,
     /// ICE on the RTP socket (then `sockets.rtcp` is `None`: rtcp-mux).
     pub ice: Option<media::ice::IceConfig>,
+    pub plan: AudioPlan,
+}
+
+/// What a call's audio is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AudioPlan {
+    /// Talking: the engine's own source (the user's devices, or a bot's tone or file).
+    #[default]
+    Talk,
+    /// Taking a message: the greeting (Ogg Opus) is played once and what the caller sends is
+    /// recorded to `record_to` (Ogg Opus, 48 kHz), closed when the call's audio stops.
+    TakeMessage {
+        greeting: std::path::PathBuf,
+        record_to: std::path::PathBuf,
+    },
 }
 
 /// What changes on a re-INVITE or UPDATE.

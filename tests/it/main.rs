@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod answering_machine;
 mod call_center;
 mod call_routing;
 mod contact_status;

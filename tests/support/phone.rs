@@ -1,5 +1,5 @@
 //! A real SIP phone on a leased extension for a whole-app test: a sipcore engine with a
-//! headless media engine sending a tone, registered before it is returned.
+//! headless media engine sending a tone (or a file), registered before it is returned.
 
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
@@ -19,11 +19,16 @@ pub struct Phone {
 
 impl Phone {
     pub fn register(lease: Lease) -> Self {
+        Self::register_sending(lease, AudioSource::Tone(440.0))
+    }
+
+    /// A phone that sends `source` in its calls (a file: someone speaking).
+    pub fn register_sending(lease: Lease, source: AudioSource) -> Self {
         let (media_tx, _media_rx) = std::sync::mpsc::channel();
         let engine = media::Engine::start(media::EngineConfig::headless(), media_tx).unwrap();
         let media = Arc::new(MediaEngine {
             engine,
-            source: AudioSource::Tone(440.0),
+            source,
             record_dir: None,
         });
         let (sip, events) = sipcore::start(sipcore::EngineConfig::default(), media, None).unwrap();

@@ -1,14 +1,25 @@
 //! `cargo xtask assets`: makes the sounds, icon and font under `assets/` again. Ringtones and
-//! hold music are synthesised with sox and encoded as Ogg Opus with opusenc; the UI font is
-//! copied from Debian's fonts-inter; the icon is rendered from its SVG. The outputs are
-//! committed, and this file is the record of how they were made.
+//! hold music are synthesised with sox and the voicemail greeting spoken by espeak-ng, all
+//! encoded as Ogg Opus with opusenc; the UI font is copied from Debian's fonts-inter; the icon
+//! is rendered from its SVG. The outputs are committed, and this file is the record of how
+//! they were made.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const TOOLS: &[&str] = &["sox", "opus-tools", "fonts-inter", "librsvg2-bin"];
+const TOOLS: &[&str] = &[
+    "sox",
+    "opus-tools",
+    "espeak-ng",
+    "fonts-inter",
+    "librsvg2-bin",
+];
+
+/// What the app says when it takes a message for the user (client/src/backend/answering.rs).
+const GREETING: &str = "Hello. I can't take your call right now. Please leave a message after \
+                        the tone, and hang up when you are done.";
 
 pub fn run() -> anyhow::Result<i32> {
     harness::host::ensure_packages(TOOLS)?;
@@ -137,7 +148,58 @@ pub fn run() -> anyhow::Result<i32> {
     args.extend([hold.as_str(), "reverb", "30", "gain", "-n", "-3"]);
     sox(&args)?;
 
+    // The default voicemail greeting, spoken by espeak-ng, then the tone.
+    check(
+        Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "150", "-w"])
+            .arg(w.join("voice.wav"))
+            .arg(GREETING),
+        "espeak-ng",
+    )?;
+    sox(&[
+        &p(w, "voice.wav"),
+        "-r",
+        "48000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        &p(w, "voice48.wav"),
+        "pad",
+        "0.3",
+        "0.4",
+    ])?;
+    sox(&[
+        "-n",
+        "-r",
+        "48000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        &p(w, "tone.wav"),
+        "synth",
+        "0.4",
+        "sine",
+        "1000",
+        "gain",
+        "-12",
+        "fade",
+        "0.01",
+        "0.4",
+        "0.01",
+        "pad",
+        "0",
+        "0.2",
+    ])?;
+    sox(&[
+        &p(w, "voice48.wav"),
+        &p(w, "tone.wav"),
+        &p(w, "greeting.wav"),
+    ])?;
+
     for (wav, out) in [
+        ("greeting.wav", "sounds/greeting.opus"),
         ("classic.wav", "ringtones/classic.opus"),
         ("chime.wav", "ringtones/chime.opus"),
         ("pulse.wav", "ringtones/pulse.opus"),

@@ -160,8 +160,10 @@ impl Backend {
             }
             media::MediaEvent::FilePosition { secs } => self.voicemail_position(Some(secs)),
             media::MediaEvent::FileFinished => self.voicemail_position(None),
+            media::MediaEvent::StreamStopped { stream } => {
+                self.message_recorded(crate::model::CallId(stream.0))
+            }
             media::MediaEvent::DtmfReceived { .. }
-            | media::MediaEvent::StreamStopped { .. }
             | media::MediaEvent::PlaybackFinished { .. }
             | media::MediaEvent::IceNominated { .. } => {}
         }

@@ -123,6 +123,7 @@ impl Backend {
         c.queue = self.queue_ringing_me(&from.number);
         c.state = CallState::Ringing;
         self.track_call(c, None);
+        self.answer_unanswered_later(id);
         // With calls handled on the desk phone, it rings; the app only shows the call.
         let desk = self
             .session
@@ -248,10 +249,30 @@ impl Backend {
 
     /// A call is over: it leaves the lines and enters My Calls.
     fn call_ended(&mut self, id: CallId, reason: sipcore::EndReason) {
+        if let Some(l) = self.lines.calls.remove(&id) {
+            self.close_line(l, &reason.to_string(), Some(&reason));
+        }
+    }
+
+    /// A call still ringing here goes to the answering machine: it leaves the lines (the
+    /// ringing stops) and enters My Calls as missed. The call as it was shown, if it rang.
+    pub(super) fn line_to_voicemail(&mut self, id: CallId) -> Option<model::Call> {
+        let ringing = self
+            .lines
+            .calls
+            .get(&id)
+            .is_some_and(|l| l.call.state == CallState::Ringing && l.answered_ms.is_none());
+        let l = self.lines.calls.remove(&id).filter(|_| ringing)?;
+        let call = l.call.clone();
+        self.close_line(l, "Sent to voicemail", None);
+        Some(call)
+    }
+
+    /// Writes a line that left into My Calls, and tells the window. `failed` is why a call we
+    /// placed ended, to be said when it never got through.
+    fn close_line(&mut self, l: Line, result: &str, failed: Option<&sipcore::EndReason>) {
+        let id = l.call.id;
         let Some(s) = self.session.engines_mut() else {
-            return;
-        };
-        let Some(l) = self.lines.calls.remove(&id) else {
             return;
         };
         s.media.stop_tone();
@@ -270,19 +291,21 @@ impl Backend {
             started_at: l.started_ms,
             answered_at: l.answered_ms,
             ended_at: now_ms(),
-            result: reason.to_string(),
+            result: result.to_string(),
             account: s.account.aor(),
             quality_mos: l.call.quality.map(|q| q.mos),
             queue: l.call.queue.clone(),
         };
         let saved = s.store.add_history(&entry);
-        tracing::info!(call = id.0, %reason, "call ended");
+        tracing::info!(call = id.0, %result, "call ended");
         self.emit(Event::CallRemoved(id));
-        let outgoing_failed = l.call.direction == Direction::Outgoing
-            && l.answered_ms.is_none()
-            && !matches!(reason, sipcore::EndReason::Cancelled);
-        if outgoing_failed {
-            self.notice(format!("Call to {}: {reason}", l.call.display_name()));
+        if let Some(reason) = failed {
+            let outgoing_failed = l.call.direction == Direction::Outgoing
+                && l.answered_ms.is_none()
+                && !matches!(reason, sipcore::EndReason::Cancelled);
+            if outgoing_failed {
+                self.notice(format!("Call to {}: {reason}", l.call.display_name()));
+            }
         }
         if let Err(e) = saved {
             self.notice(e.to_string());

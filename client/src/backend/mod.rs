@@ -23,6 +23,7 @@ use crate::event::Event;
 use crate::model::HistoryFilter;
 use crate::voicemail_player::Player;
 
+mod answering;
 mod audio;
 mod call_center;
 mod contacts;
@@ -95,6 +96,13 @@ pub(crate) enum Input {
     Housekeeping,
     /// A voicemail was transcribed, or a batch of them is over ([`transcription`]).
     Transcribed(transcription::Transcribed),
+    /// A call has rung its ring duration here: the answering machine takes it if it still
+    /// rings ([`answering`]).
+    Unanswered(crate::model::CallId),
+    /// A message has been recorded for the longest a message may be.
+    MessageTooLong(crate::model::CallId),
+    /// A message's recording was trimmed to what the caller said (`None`: nothing was said).
+    MessageTaken(Result<Option<storage::voicemails::NewVoicemail>, String>),
 }
 
 /// Starts the backend; returns the command sender for the window and the event receiver.
@@ -205,6 +213,9 @@ impl Backend {
                     self.send_pending_emails();
                 }
                 Input::Transcribed(news) => self.transcribed(news),
+                Input::Unanswered(call) => self.unanswered(call),
+                Input::MessageTooLong(call) => self.message_too_long(call),
+                Input::MessageTaken(result) => self.message_taken(result),
             }
         }
         self.sign_out(false);
@@ -341,6 +352,17 @@ fn every(inbox: &Sender<Input>, name: &str, period: std::time::Duration, input: 
                     return;
                 }
             }
+        });
+}
+
+/// Sends `input` to the backend's inbox once, after `delay`.
+fn after(inbox: &Sender<Input>, delay: std::time::Duration, input: Input) {
+    let inbox = inbox.clone();
+    let _ = std::thread::Builder::new()
+        .name("timer".into())
+        .spawn(move || {
+            std::thread::sleep(delay);
+            let _ = inbox.send(input);
         });
 }
 

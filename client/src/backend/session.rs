@@ -62,6 +62,8 @@ pub(super) struct Engines {
     pub sending: super::voicemail_email::Sending,
     /// Voicemails being transcribed.
     pub transcribing: super::transcription::Transcribing,
+    /// Messages being taken by the answering machine, by call.
+    pub taking: std::collections::HashMap<crate::model::CallId, super::answering::Taking>,
 }
 
 impl Session {
@@ -221,6 +223,7 @@ impl Backend {
             queues: None,
             syncing: Default::default(),
             transcribing: Default::default(),
+            taking: Default::default(),
             sending: Default::default(),
         })
     }

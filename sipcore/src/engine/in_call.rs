@@ -313,6 +313,7 @@ impl Core {
             ptime_ms: 20,
             srtp: entry.srtp.clone(),
             ice,
+            plan: entry.plan.clone(),
         };
         if let Err(e) = self.media.start(call, params) {
             entry.audio.start_failed();

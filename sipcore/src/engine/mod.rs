@@ -465,6 +465,19 @@ impl Core {
                 self.answer(call);
             }
             Command::AnswerAlongside(call) => self.answer(call),
+            Command::TakeMessage {
+                call,
+                greeting,
+                record_to,
+            } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.plan = crate::media_control::AudioPlan::TakeMessage {
+                        greeting,
+                        record_to,
+                    };
+                }
+                self.answer(call);
+            }
             Command::Reject { call, decline } => self.reject(call, decline),
             Command::HangUp(call) => self.hang_up(call),
             Command::Hold(call) => self.set_hold(call, true),
