@@ -41,6 +41,7 @@
 //! | [`Engine::start_ringing`]`(path, volume)`, [`Engine::stop_ringing`], [`Engine::preview_ringtone`] | Ogg Opus ringtone on the ringing device |
 //! | [`Engine::play_file`]`(path, from_secs)`, [`Engine::stop_file`] | a voicemail on the speaker, with its position |
 //! | [`Engine::set_devices`], [`Engine::list_devices`], [`Engine::set_mic_meter`] | devices and the level meter |
+//! | [`Engine::record_microphone`]`(path)`, [`Engine::stop_recording_microphone`] | a greeting, outside calls |
 //!
 //! [`StreamConfig`] carries the RTP socket, an optional RTCP socket (none = rtcp-mux), the
 //! remote addresses, the negotiated [`Codec`], telephone-event, [`Direction`], [`Route`]
@@ -316,4 +317,6 @@ pub enum MediaEvent {
     },
     /// The file of [`Engine::play_file`] has played to its end.
     FileFinished,
+    /// The recording of [`Engine::record_microphone`] is stopped and its file complete.
+    MicRecordingStopped,
 }

@@ -77,6 +77,42 @@ fn hear(
     false
 }
 
+/// A greeting is recorded from the real microphone, outside any call: what the speaker plays
+/// reaches it through the sink's monitor, and the file holds it once recording stops.
+#[test]
+fn the_microphone_is_recorded_to_a_file_outside_calls() {
+    card();
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("greeting.ogg");
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::default_devices(), tx).unwrap();
+    engine.record_microphone(&path).unwrap();
+    engine.play_tone(Tone::Sine(800.0));
+    std::thread::sleep(Duration::from_secs(2));
+    engine.stop_recording_microphone();
+    engine.stop_tone();
+    wait_event(
+        &events,
+        Duration::from_secs(5),
+        "the recording closed",
+        |e| matches!(e, MediaEvent::MicRecordingStopped).then_some(()),
+    );
+    let recorded = ogg_opus::OggOpusReader::read_all(&path).unwrap();
+    let secs = recorded.len() as f32 / 48_000.0;
+    assert!((1.5..3.0).contains(&secs), "{secs} s recorded");
+    assert!(
+        has_tone(&recorded, 48_000, 800.0, &[500.0, 1200.0]),
+        "the speaker's 800 Hz is not in the recording"
+    );
+    // A folder that does not exist fails at once, in words.
+    let Err(e) = engine.record_microphone(&dir.path().join("missing/greeting.ogg")) else {
+        panic!("recorded into a missing folder")
+    };
+    assert!(!e.to_string().is_empty());
+    engine.shutdown();
+}
+
 #[test]
 fn a_tone_played_on_the_real_output_is_found_on_the_real_input() {
     card();

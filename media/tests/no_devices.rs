@@ -71,3 +71,27 @@ fn without_any_device_the_engine_says_so_and_still_carries_a_call() {
     engine.shutdown();
     peer.shutdown();
 }
+
+/// With no microphone (a headless engine), a greeting still records on the media clock: silence
+/// as long as the recording ran.
+#[test]
+fn a_greeting_recorded_without_a_microphone_is_silence_of_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("greeting.ogg");
+    let (tx, events) = channel();
+    let engine = Engine::start(EngineConfig::headless(), tx).unwrap();
+    engine.record_microphone(&path).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    engine.stop_recording_microphone();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !matches!(
+        events.recv_timeout(Duration::from_millis(100)),
+        Ok(MediaEvent::MicRecordingStopped)
+    ) {
+        assert!(Instant::now() < deadline, "the recording never closed");
+    }
+    let recorded = ogg_opus::OggOpusReader::read_all(&path).unwrap();
+    let secs = recorded.len() as f32 / 48_000.0;
+    assert!((1.2..2.0).contains(&secs), "{secs} s recorded");
+    assert!(recorded.iter().all(|s| s.abs() < 1e-3), "not silence");
+}

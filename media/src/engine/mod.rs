@@ -67,6 +67,9 @@ enum Command {
     StopFile,
     SetDevices(EngineConfig),
     MicMeter(bool),
+    /// Record the microphone (a voicemail greeting) to this recorder; `None` stops and closes
+    /// the file.
+    RecordMic(Option<Box<crate::recorder::Recorder>>),
     /// The device watcher's latest list of ids.
     DevicesPresent(Vec<String>),
     Shutdown,
@@ -226,6 +229,18 @@ impl Engine {
     /// Turns the [`MediaEvent::MicLevel`] meter on or off.
     pub fn set_mic_meter(&self, on: bool) {
         self.send(Command::MicMeter(on));
+    }
+    /// Records the microphone to `path` (Ogg Opus, 48 kHz), outside any call: a voicemail
+    /// greeting. The file is created here, so a bad path fails at once.
+    pub fn record_microphone(&self, path: &Path) -> Result<(), MediaError> {
+        let recorder = crate::recorder::Recorder::start(path)?;
+        self.send(Command::RecordMic(Some(Box::new(recorder))));
+        Ok(())
+    }
+    /// Stops [`Engine::record_microphone`]; then [`MediaEvent::MicRecordingStopped`] once the
+    /// file is complete.
+    pub fn stop_recording_microphone(&self) {
+        self.send(Command::RecordMic(None));
     }
     /// Stops the media thread and closes devices and streams.
     pub fn shutdown(&self) {

@@ -46,6 +46,8 @@ pub(super) struct MediaThread {
     ringer: Option<Playback>,
     muted: bool,
     meter: bool,
+    /// The microphone being recorded outside calls (a greeting).
+    mic_recording: Option<Box<crate::recorder::Recorder>>,
     tone: Option<ToneGenerator>,
     ringing: Option<Ringing>,
     file: Option<FilePlayer>,
@@ -99,6 +101,7 @@ impl MediaThread {
             ringer: None,
             muted: false,
             meter: false,
+            mic_recording: None,
             tone: None,
             ringing: None,
             file: None,
@@ -117,9 +120,10 @@ impl MediaThread {
         t
     }
 
-    /// Whether anything needs the microphone: a call or the level meter.
+    /// Whether anything needs the microphone: a call, the level meter or a greeting being
+    /// recorded.
     fn wants_mic(&self) -> bool {
-        !self.streams.is_empty() || self.meter
+        !self.streams.is_empty() || self.meter || self.mic_recording.is_some()
     }
 
     /// Whether anything needs the speaker: a call, a tone, a file, or the meter (whose page
@@ -136,6 +140,8 @@ impl MediaThread {
             && !self.ringer_life.open
             && !self.wants_speaker()
             && self.ringing.is_none()
+            // A recording runs on the clock even with no device (then it records silence).
+            && self.mic_recording.is_none()
     }
 
     pub(super) fn run(mut self) {
@@ -240,6 +246,14 @@ impl MediaThread {
             Command::StopFile => self.file = None,
             Command::SetDevices(cfg) => self.open_devices(cfg),
             Command::MicMeter(on) => self.meter = on,
+            Command::RecordMic(recorder) => {
+                let was_recording = self.mic_recording.is_some();
+                // Dropping a recorder closes its file, waiting for the writer thread.
+                self.mic_recording = recorder;
+                if was_recording {
+                    let _ = self.events.send(MediaEvent::MicRecordingStopped);
+                }
+            }
             Command::DevicesPresent(ids) => self.drop_vanished_devices(&ids),
             Command::Shutdown => {}
         }
@@ -263,6 +277,9 @@ impl MediaThread {
                 }
             }
             None => self.mic.fill(0.0),
+        }
+        if let Some(r) = &mut self.mic_recording {
+            r.push(&self.mic);
         }
         if self.meter && self.ticks.is_multiple_of(5) {
             let _ = self
