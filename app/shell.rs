@@ -366,6 +366,7 @@ impl Shell {
                     inputs: model.inputs.clone(),
                     outputs: model.outputs.clone(),
                     time_zones: time_format::zone_names().collect(),
+                    greeting: model.greeting.clone(),
                 };
                 let action = self.settings.ui(
                     ui,
@@ -386,6 +387,16 @@ impl Shell {
                         .commands
                         .send(Command::PreviewRingtone { ringtone, volume }),
                     Some(SettingsAction::PlayTestTone) => self.commands.send(Command::PlayTestTone),
+                    Some(SettingsAction::RecordGreeting) => {
+                        self.commands.send(Command::RecordGreeting)
+                    }
+                    Some(SettingsAction::StopRecordingGreeting) => {
+                        self.commands.send(Command::StopRecordingGreeting)
+                    }
+                    Some(SettingsAction::PlayGreeting) => self.commands.send(Command::PlayGreeting),
+                    Some(SettingsAction::UseSpokenGreeting) => {
+                        self.commands.send(Command::UseSpokenGreeting)
+                    }
                     Some(SettingsAction::Refresh) => self.commands.send(Command::Refresh),
                     Some(SettingsAction::LogOut) => self.commands.send(Command::SignOut),
                     None => {}

@@ -20,6 +20,10 @@ pub enum SettingsAction {
     RemovePhoto,
     PreviewRingtone { ringtone: String, volume: f32 },
     PlayTestTone,
+    RecordGreeting,
+    StopRecordingGreeting,
+    PlayGreeting,
+    UseSpokenGreeting,
     Refresh,
     LogOut,
 }
@@ -31,6 +35,8 @@ pub struct Choices {
     pub inputs: Vec<(String, String)>,
     pub outputs: Vec<(String, String)>,
     pub time_zones: Vec<&'static str>,
+    /// What callers hear when a message is taken here.
+    pub greeting: client::model::Greeting,
 }
 
 pub struct SettingsPage {
@@ -129,7 +135,11 @@ impl SettingsPage {
                         action = Some(a);
                     }
                 });
-                category(ui, "Mailbox", |ui| mailbox(ui, &mut d.mailbox));
+                category(ui, "Mailbox", |ui| {
+                    if let Some(a) = mailbox(ui, &mut d.mailbox, &choices.greeting) {
+                        action = Some(a);
+                    }
+                });
                 category(ui, "Call Center", |ui| call_center(ui, &mut d.call_center));
                 category(ui, "Security", |ui| {
                     let choices: Vec<(Encryption, String)> = Encryption::ALL
@@ -484,7 +494,11 @@ fn notifications(
     action
 }
 
-fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
+fn mailbox(
+    ui: &mut egui::Ui,
+    m: &mut Mailbox,
+    greeting: &client::model::Greeting,
+) -> Option<SettingsAction> {
     ui.horizontal(|ui| {
         labelled(
             ui,
@@ -552,6 +566,40 @@ fn mailbox(ui: &mut egui::Ui, m: &mut Mailbox) {
     ui.small(TRANSCRIPTION_NOTE);
     ui.checkbox(&mut m.take_messages, "Take messages on this computer");
     ui.small(TAKE_MESSAGES_NOTE);
+    greeting_row(ui, greeting)
+}
+
+/// The greeting callers hear here: which one, and record, stop, play or go back to the default.
+fn greeting_row(ui: &mut egui::Ui, greeting: &client::model::Greeting) -> Option<SettingsAction> {
+    use client::model::Greeting;
+    let mut action = None;
+    ui.horizontal(|ui| {
+        match greeting {
+            Greeting::Spoken => ui.label("Greeting: the spoken default"),
+            Greeting::Recording => ui.label("Recording your greeting… speak now"),
+            Greeting::Own { secs } => ui.label(format!(
+                "Greeting: your own, {}",
+                client::model::format_duration(*secs)
+            )),
+        };
+        if matches!(greeting, Greeting::Recording) {
+            if ui.button("Stop recording").clicked() {
+                action = Some(SettingsAction::StopRecordingGreeting);
+            }
+            return;
+        }
+        if ui.button("Record greeting").clicked() {
+            action = Some(SettingsAction::RecordGreeting);
+        }
+        if ui.button("Play greeting").clicked() {
+            action = Some(SettingsAction::PlayGreeting);
+        }
+        if matches!(greeting, Greeting::Own { .. }) && ui.button("Use the spoken default").clicked()
+        {
+            action = Some(SettingsAction::UseSpokenGreeting);
+        }
+    });
+    action
 }
 
 fn audio(
@@ -629,11 +677,16 @@ mod tests {
     type State = (SettingsPage, Vec<SettingsAction>);
 
     fn harness() -> egui_kittest::Harness<'static, State> {
+        harness_with(client::model::Greeting::Spoken)
+    }
+
+    fn harness_with(greeting: client::model::Greeting) -> egui_kittest::Harness<'static, State> {
         let choices = Choices {
             ringtones: vec!["classic".into(), "chime".into(), "pulse".into()],
             inputs: vec![("in-1".into(), "Null Input".into())],
             outputs: vec![("out-1".into(), "Null Output".into())],
             time_zones: vec!["UTC", "Europe/Paris", "America/New_York"],
+            greeting,
         };
         let facts = ProfileFacts {
             name: "Ada Lovelace".into(),
@@ -865,5 +918,41 @@ mod tests {
         // The routing says where it is carried out, for both its pages.
         assert_eq!(h.query_all_by_label(ROUTING_NEEDS_PBX).count(), 2);
         assert!(h.query_by_label(ROUTING_AT_PBX).is_none());
+    }
+
+    #[test]
+    fn the_greeting_is_recorded_played_and_dropped_from_the_mailbox_page() {
+        use client::model::Greeting;
+        let mut h = harness();
+        h.run();
+        assert!(h.query_by_label("Greeting: the spoken default").is_some());
+        assert!(h.query_by_label("Use the spoken default").is_none());
+        h.get_by_label("Record greeting").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::RecordGreeting));
+
+        let mut h = harness_with(Greeting::Recording);
+        h.run();
+        assert!(
+            h.query_by_label("Recording your greeting… speak now")
+                .is_some()
+        );
+        assert!(h.query_by_label("Record greeting").is_none());
+        h.get_by_label("Stop recording").click();
+        h.run();
+        assert_eq!(
+            h.state().1.last(),
+            Some(&SettingsAction::StopRecordingGreeting)
+        );
+
+        let mut h = harness_with(Greeting::Own { secs: 7 });
+        h.run();
+        assert!(h.query_by_label("Greeting: your own, 0:07").is_some());
+        h.get_by_label("Play greeting").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::PlayGreeting));
+        h.get_by_label("Use the spoken default").click();
+        h.run();
+        assert_eq!(h.state().1.last(), Some(&SettingsAction::UseSpokenGreeting));
     }
 }

@@ -95,6 +95,12 @@ pub enum Command {
         volume: f32,
     },
     PlayTestTone,
+    /// Record the microphone as the greeting for messages taken here (until
+    /// `StopRecordingGreeting`), play it back, or go back to the spoken default.
+    RecordGreeting,
+    StopRecordingGreeting,
+    PlayGreeting,
+    UseSpokenGreeting,
     /// The microphone level meter, on while the settings page is open.
     MicMeter(bool),
     /// Our own presence as colleagues see it (online or away; the backend says offline itself

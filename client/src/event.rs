@@ -41,6 +41,7 @@ pub enum Event {
     },
     History(Vec<HistoryEntry>),
     Voicemails(Vec<Voicemail>),
+    Greeting(crate::model::Greeting),
     MessageWaiting {
         new: u32,
         old: u32,

@@ -19,6 +19,8 @@ pub struct Model {
     pub contacts: Vec<Contact>,
     pub history: Vec<HistoryEntry>,
     pub voicemails: Vec<Voicemail>,
+    /// What callers hear when the app takes a message.
+    pub greeting: Greeting,
     pub waiting: Option<(u32, u32)>,
     pub playback: Option<Playback>,
     pub inputs: Vec<(String, String)>,
@@ -114,6 +116,7 @@ impl Model {
                 self.revision += 1;
             }
             Event::Voicemails(list) => self.voicemails = list,
+            Event::Greeting(g) => self.greeting = g,
             Event::MessageWaiting { new, old } => self.waiting = Some((new, old)),
             Event::Playback(p) => self.playback = p,
             Event::SettingsSaved(s) => {
@@ -508,6 +511,18 @@ impl Voicemail {
             .split_whitespace()
             .all(|word| text.contains(word))
     }
+}
+
+/// The greeting callers hear when the app takes a message for the user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Greeting {
+    /// The spoken default ("I can't take your call right now…").
+    #[default]
+    Spoken,
+    /// The microphone is being recorded as the new greeting.
+    Recording,
+    /// The user's own recording, this long.
+    Own { secs: u64 },
 }
 
 /// The voicemail being played, as the media engine reports it.

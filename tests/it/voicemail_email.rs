@@ -178,6 +178,13 @@ fn a_spoken_voicemail_is_transcribed_here_found_by_its_words_and_emailed_with_it
         f.mailbox.email_address = "ada@switchboard.test".into();
         f.mailbox.smtp = smtp(&mail, "mail-secret");
     });
+    // The caller is a contact: the list shows the contact's name, not their phone's.
+    app.commands
+        .send(client::Command::SaveContact(client::model::ContactDraft {
+            name: "Grace Hopper".into(),
+            number: "1002".into(),
+            ..Default::default()
+        }));
     app.voicemail_arrives_saying(
         "1002",
         now_secs(),
@@ -207,7 +214,7 @@ fn a_spoken_voicemail_is_transcribed_here_found_by_its_words_and_emailed_with_it
     app.h.run();
     assert!(
         app.h
-            .query_by_label("Play voicemail from Caller 1002")
+            .query_by_label("Play voicemail from Grace Hopper")
             .is_some()
     );
 
@@ -216,7 +223,12 @@ fn a_spoken_voicemail_is_transcribed_here_found_by_its_words_and_emailed_with_it
         (mail.messages().len() == 1).then_some(())
     })
     .unwrap();
-    let text = plain_text(&mail.messages()[0]);
+    let email = &mail.messages()[0];
+    assert!(
+        email.contains("Voicemail from Grace Hopper (1002)"),
+        "{email}"
+    );
+    let text = plain_text(email);
     assert!(text.contains(&transcript), "{text}");
     assert!(!text.contains("No transcript."), "{text}");
     pbx().clear_voicemail(&app.me.user.extension).unwrap();

@@ -1,8 +1,8 @@
 //! Messages taken on this computer, for a phone system without voicemail: with Settings →
 //! Mailbox → "Take messages on this computer" on, a call that rings here for the ring
 //! duration (the business-hours one or the after-hours one, as the clock says) unanswered is
-//! answered by the app. The caller hears the greeting (`assets/sounds/greeting.opus`, spoken
-//! by espeak-ng) and what they say is recorded to Ogg Opus in the profile until they hang up
+//! answered by the app. The caller hears the greeting (the user's own, see `greeting`, or
+//! `assets/sounds/greeting.opus`, spoken by espeak-ng) and what they say is recorded to Ogg Opus in the profile until they hang up
 //! or [`LONGEST`] passes. The recording, without the greeting's length of it, becomes a
 //! voicemail like those from the PBX: listed, played, transcribed, emailed, kept as long as
 //! the retention says. A caller who hangs up without a word leaves a missed call only.
@@ -83,7 +83,7 @@ impl Backend {
         );
         self.sip(sipcore::Command::TakeMessage {
             call,
-            greeting: crate::assets::greeting(),
+            greeting: self.greeting_path(),
             record_to: path,
         });
         super::after(&self.inbox, LONGEST, Input::MessageTooLong(call));
@@ -111,10 +111,11 @@ impl Backend {
             return;
         };
         let inbox = self.inbox.clone();
+        let greeting = self.greeting_path();
         std::thread::Builder::new()
             .name("message".into())
             .spawn(move || {
-                let result = keep_what_was_said(&taking, &crate::assets::greeting());
+                let result = keep_what_was_said(&taking, &greeting);
                 let _ = inbox.send(Input::MessageTaken(result));
             })
             .expect("spawning a thread");

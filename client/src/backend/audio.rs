@@ -163,6 +163,7 @@ impl Backend {
             media::MediaEvent::StreamStopped { stream } => {
                 self.message_recorded(crate::model::CallId(stream.0))
             }
+            media::MediaEvent::MicRecordingStopped => self.greeting_recorded(),
             media::MediaEvent::DtmfReceived { .. }
             | media::MediaEvent::PlaybackFinished { .. }
             | media::MediaEvent::IceNominated { .. } => {}

@@ -28,6 +28,7 @@ mod audio;
 mod call_center;
 mod contacts;
 mod directory;
+mod greeting;
 mod history;
 mod lines;
 mod mailbox;
@@ -259,6 +260,10 @@ impl Backend {
             @ (Command::MicMeter(_) | Command::PreviewRingtone { .. } | Command::PlayTestTone) => {
                 self.audio_command(c)
             }
+            c @ (Command::RecordGreeting
+            | Command::StopRecordingGreeting
+            | Command::PlayGreeting
+            | Command::UseSpokenGreeting) => self.greeting_command(c),
             c @ (Command::PlayVoicemail(_)
             | Command::PauseVoicemail
             | Command::SeekVoicemail(..)

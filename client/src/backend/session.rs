@@ -62,6 +62,8 @@ pub(super) struct Engines {
     pub sending: super::voicemail_email::Sending,
     /// Voicemails being transcribed.
     pub transcribing: super::transcription::Transcribing,
+    /// The new greeting being recorded (a `.part` file until it is complete).
+    pub recording_greeting: Option<std::path::PathBuf>,
     /// Messages being taken by the answering machine, by call.
     pub taking: std::collections::HashMap<crate::model::CallId, super::answering::Taking>,
 }
@@ -224,6 +226,7 @@ impl Backend {
             syncing: Default::default(),
             transcribing: Default::default(),
             taking: Default::default(),
+            recording_greeting: None,
             sending: Default::default(),
         })
     }
@@ -316,6 +319,7 @@ impl Backend {
         self.send_history();
         self.apply_retention();
         self.send_voicemails();
+        self.send_greeting();
         self.sync_mailbox();
         self.transcribe_voicemails();
         self.send_pending_emails();

@@ -101,10 +101,16 @@ impl Backend {
         };
         match news {
             Transcribed::One { id, result } => {
-                let text = result.unwrap_or_else(|why| {
-                    tracing::warn!("voicemail {id} not transcribed: {why}");
-                    String::new()
-                });
+                let text = match result {
+                    Ok(text) => text,
+                    Err(why) => {
+                        self.notice(format!("A voicemail could not be transcribed: {why}"));
+                        String::new()
+                    }
+                };
+                let Some(s) = self.session.engines_mut() else {
+                    return;
+                };
                 if let Err(e) = s.store.set_voicemail_transcript(id, Some(&text)) {
                     tracing::warn!("voicemail {id}'s transcript not stored: {e}");
                 }

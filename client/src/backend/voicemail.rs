@@ -14,7 +14,15 @@ impl Backend {
         };
         match s.store.voicemails() {
             Ok(list) => {
-                let list = list.into_iter().map(crate::convert::voicemail).collect();
+                let list = list
+                    .into_iter()
+                    .map(|v| {
+                        let mut vm = crate::convert::voicemail(v);
+                        vm.caller_name =
+                            caller_name(&s.store, &vm.caller_number, vm.caller_name.take());
+                        vm
+                    })
+                    .collect();
                 self.emit(Event::Voicemails(list));
             }
             Err(e) => self.notice(format!("Voicemails could not be read: {e}")),
@@ -108,5 +116,22 @@ impl Backend {
             None => self.player.finished(),
         }
         self.emit(Event::Playback(self.player.playback()));
+    }
+}
+
+/// Who left a voicemail, as the user knows them: the contact with that number, else the name
+/// their phone sent.
+pub(super) fn caller_name(
+    store: &storage::Store,
+    number: &str,
+    sent: Option<String>,
+) -> Option<String> {
+    match store.contact_for_number(number) {
+        Ok(Some(contact)) => Some(contact.name),
+        Ok(None) => sent,
+        Err(e) => {
+            tracing::warn!("cannot look up the caller's contact: {e}");
+            sent
+        }
     }
 }

@@ -89,7 +89,12 @@ impl Backend {
             .into_iter()
             .map(|vm| {
                 let v = vm.voicemail;
-                let caller = match &v.caller_name {
+                let name = super::voicemail::caller_name(
+                    &s.store,
+                    &v.caller_number,
+                    v.caller_name.clone(),
+                );
+                let caller = match &name {
                     Some(name) => format!("{name} ({})", v.caller_number),
                     None => v.caller_number.clone(),
                 };
