@@ -93,7 +93,7 @@ fn an_unanswered_call_leaves_a_message_here_that_is_transcribed_and_emailed() {
     h.get_by_label_contains("Voicemails").click();
     let play = format!("Play voicemail from {caller_name}");
     wait_ui(&mut h, "the message in the list", |h| has(h, &play));
-    wait_ui(&mut h, "its transcript", |h| {
+    wait_ui_up_to(&mut h, TRANSCRIBING, "its transcript", |h| {
         h.query_by_label_contains("budget").is_some()
     });
     let store = storage::Store::open(&profile).unwrap();

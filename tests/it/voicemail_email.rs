@@ -193,9 +193,12 @@ fn a_spoken_voicemail_is_transcribed_here_found_by_its_words_and_emailed_with_it
 
     // Heard over the phone's band (8 kHz, as Asterisk records it), by Whisper on this machine.
     app.h.get_by_label_contains("Voicemails").click();
-    wait_ui(&mut app.h, "the transcript in the list", |h| {
-        h.query_by_label_contains("budget").is_some()
-    });
+    wait_ui_up_to(
+        &mut app.h,
+        TRANSCRIBING,
+        "the transcript in the list",
+        |h| h.query_by_label_contains("budget").is_some(),
+    );
     let transcript = app.store().voicemails().unwrap()[0]
         .voicemail
         .transcript

@@ -26,6 +26,10 @@ pub fn pbx() -> Pbx {
 /// Long enough for a loaded 2-core CI machine; conditions normally hold within milliseconds.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How long a voicemail's transcription may take: seconds alone, several times that with the
+/// whole suite running on two cores.
+pub const TRANSCRIBING: Duration = Duration::from_secs(90);
+
 /// The backend as the tests run it: no sound devices, no directory, `data_dir` its own.
 pub fn test_config(data_dir: &Path) -> BackendConfig {
     BackendConfig {
