@@ -6,14 +6,15 @@
 //! ```text
 //! backend::start(BackendConfig, Waker) -> (Commands, Receiver<Event>)
 //!     BackendConfig { headless_audio, directory_url, directory_refresh, data_dir, call_center,
-//!                     voicemail_server }
+//!                     voicemail_server, speech_model }
 //!     Commands::send(Command)          never blocks; the backend runs it off the UI thread
 //! Command   SignIn · Dial · Answer · Hold · Transfer · Merge · SaveSettings · PlayVoicemail …
 //! Event     SignedIn · Registration · Profile · Call · CallRemoved · Contacts · History · Notice …
 //!           SignInFailed(SignInError) — every failure a type, its Display the sentence shown
 //! Model::apply(Event)                  the window's copy of what the backend reported
 //! settings::SettingsForm               every setting, loaded once per sign-in
-//! dial_string::normalize · directory::parse · idle::IdleWatch · assets::ringtone
+//! dial_string::normalize · phone_link::parse (tel:/sip:/callto: links) · directory::parse
+//! idle::IdleWatch · assets::ringtone
 //! call_center::CallCenter          queue tiles from the manager interface's events
 //! routing::entries                 the call strategy, hours and do-not-disturb as the PBX's
 //!                                      routing (its `//!` has the design)
@@ -35,6 +36,7 @@ pub mod directory;
 pub mod event;
 pub mod idle;
 pub mod model;
+pub mod phone_link;
 pub mod routing;
 pub mod settings;
 pub mod voicemail_player;
