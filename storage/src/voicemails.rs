@@ -39,6 +39,17 @@ pub enum Retention {
     Days(u32),
 }
 
+impl Retention {
+    /// Unix milliseconds before which voicemails are not kept at `now`; `None` to keep them
+    /// all.
+    pub fn cutoff(self, now: i64) -> Option<i64> {
+        match self {
+            Retention::Forever => None,
+            Retention::Days(days) => Some(now.saturating_sub(i64::from(days) * DAY_MS)),
+        }
+    }
+}
+
 /// What a retention run did.
 #[derive(Debug, Default)]
 pub struct RetentionReport {
@@ -196,10 +207,9 @@ impl Store {
         retention: Retention,
         now: i64,
     ) -> Result<RetentionReport> {
-        let Retention::Days(days) = retention else {
+        let Some(cutoff) = retention.cutoff(now) else {
             return Ok(RetentionReport::default());
         };
-        let cutoff = now.saturating_sub(i64::from(days) * DAY_MS);
         Ok(self
             .remove_voicemails("received_at < ?1", cutoff)?
             .unwrap_or_default())

@@ -9,26 +9,15 @@
 //! asked meanwhile. Playing a voicemail marks it heard on the server, deleting it deletes it
 //! there; the PBX's message-waiting count follows at its next poll.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{Backend, Input};
 
-/// Where the syncs stand, one at a time.
-#[derive(Debug, Default)]
-pub(super) enum Syncing {
-    #[default]
-    Idle,
-    Running {
-        /// Asked again while running: run once more when this one ends.
-        again: bool,
-    },
-}
-
 /// What a sync brought back.
 pub(crate) struct Synced {
     /// Every voicemail on the server, by reference, and whether it was heard there.
-    on_server: Vec<(String, bool)>,
+    on_server: HashMap<String, bool>,
     /// The ones fetched this time, their audio written.
     fetched: Vec<storage::voicemails::NewVoicemail>,
     /// Messages whose recording could not be fetched or read, with why.
@@ -80,17 +69,17 @@ impl Backend {
         let Some(s) = self.session.engines_mut() else {
             return;
         };
-        if let Syncing::Running { again } = &mut s.syncing {
-            *again = true;
+        if s.syncing.busy() {
             return;
         }
         let known: HashSet<String> = match s.store.voicemails_on_server() {
             Ok(v) => v.into_iter().map(|(_, r)| r).collect(),
             Err(e) => return self.notice(format!("Voicemails could not be read: {e}")),
         };
-        s.syncing = Syncing::Running { again: false };
+        s.syncing.start();
         let dir = s.store.dir().join("voicemail");
-        let cutoff = super::retention::cutoff(s.settings.mailbox.delete_after, super::now_ms());
+        let cutoff =
+            super::retention::retention(s.settings.mailbox.delete_after).cutoff(super::now_ms());
         let inbox = self.inbox.clone();
         std::thread::Builder::new()
             .name("voicemail sync".into())
@@ -105,8 +94,7 @@ impl Backend {
         let Some(s) = self.session.engines_mut() else {
             return;
         };
-        let again = matches!(s.syncing, Syncing::Running { again: true });
-        s.syncing = Syncing::Idle;
+        let again = s.syncing.finish();
         let synced = match result {
             Ok(synced) => synced,
             Err(e) => {
@@ -127,15 +115,10 @@ impl Backend {
                 Err(e) => problems.push(format!("a voicemail could not be saved: {e}")),
             }
         }
-        let on_server: std::collections::HashMap<&str, bool> = synced
-            .on_server
-            .iter()
-            .map(|(r, seen)| (r.as_str(), *seen))
-            .collect();
         match s.store.voicemails_on_server() {
             Ok(stored) => {
                 for (id, reference) in stored {
-                    match on_server.get(reference.as_str()) {
+                    match synced.on_server.get(&reference) {
                         // Deleted on the phone or by another device: gone here too.
                         None => {
                             if let Err(e) = s.store.delete_voicemail(id) {

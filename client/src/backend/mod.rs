@@ -345,6 +345,40 @@ impl Backend {
     }
 }
 
+/// Background work that runs one batch at a time (a voicemail sync, a round of
+/// transcriptions): asked for while a batch runs, it runs once more when that one ends.
+#[derive(Debug, Default)]
+pub(super) enum Batch {
+    #[default]
+    Idle,
+    Running {
+        /// Asked again while running.
+        again: bool,
+    },
+}
+
+impl Batch {
+    /// Whether a batch is running; if so, it is asked to run once more after.
+    fn busy(&mut self) -> bool {
+        match self {
+            Batch::Running { again } => {
+                *again = true;
+                true
+            }
+            Batch::Idle => false,
+        }
+    }
+
+    fn start(&mut self) {
+        *self = Batch::Running { again: false };
+    }
+
+    /// The batch is over: whether it was asked for again meanwhile.
+    fn finish(&mut self) -> bool {
+        matches!(std::mem::take(self), Batch::Running { again: true })
+    }
+}
+
 /// Sends `input()` to the backend's inbox every `period`, for as long as the backend runs.
 fn every(inbox: &Sender<Input>, name: &str, period: std::time::Duration, input: fn() -> Input) {
     let inbox = inbox.clone();

@@ -57,11 +57,11 @@ pub(super) struct Engines {
     /// The call-center client, when the settings name a manager account.
     pub queues: Option<super::call_center::Queues>,
     /// The voicemail sync with the PBX's mailbox.
-    pub syncing: super::mailbox::Syncing,
+    pub syncing: super::Batch,
     /// Voicemail emails being sent.
     pub sending: super::voicemail_email::Sending,
     /// Voicemails being transcribed.
-    pub transcribing: super::transcription::Transcribing,
+    pub transcribing: super::Batch,
     /// The new greeting being recorded (a `.part` file until it is complete).
     pub recording_greeting: Option<std::path::PathBuf>,
     /// Messages being taken by the answering machine, by call.

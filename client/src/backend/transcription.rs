@@ -12,17 +12,6 @@ use std::path::{Path, PathBuf};
 
 use super::{Backend, Input};
 
-/// Where the transcriptions stand: one batch at a time.
-#[derive(Debug, Default)]
-pub(super) enum Transcribing {
-    #[default]
-    Idle,
-    Running {
-        /// Asked again while running (a voicemail came meanwhile): run once more after.
-        again: bool,
-    },
-}
-
 /// What the worker reports.
 pub(crate) enum Transcribed {
     /// One voicemail's transcript, or why its audio could not be transcribed.
@@ -67,8 +56,8 @@ impl Backend {
         if !s.settings.mailbox.transcription {
             return;
         }
-        if let Transcribing::Running { again } = &mut s.transcribing {
-            *again = true;
+        // A voicemail that came meanwhile is taken by the next batch.
+        if s.transcribing.busy() {
             return;
         }
         let waiting: Vec<(i64, PathBuf)> = match s.store.voicemails() {
@@ -82,7 +71,7 @@ impl Backend {
         if waiting.is_empty() {
             return;
         }
-        s.transcribing = Transcribing::Running { again: false };
+        s.transcribing.start();
         let inbox = self.inbox.clone();
         std::thread::Builder::new()
             .name("transcription".into())
@@ -117,8 +106,7 @@ impl Backend {
                 self.send_voicemails();
             }
             Transcribed::Done(result) => {
-                let again = matches!(s.transcribing, Transcribing::Running { again: true });
-                s.transcribing = Transcribing::Idle;
+                let again = s.transcribing.finish();
                 match result {
                     Ok(()) => self.transcription_failing = false,
                     Err(e) => {

@@ -98,7 +98,6 @@ impl Backend {
                     Some(name) => format!("{name} ({})", v.caller_number),
                     None => v.caller_number.clone(),
                 };
-                let secs = v.duration_ms.div_ceil(1000);
                 let email = mailbox::email::VoicemailEmail {
                     from: from.clone(),
                     to: m.email_address.trim().to_string(),
@@ -108,7 +107,7 @@ impl Backend {
                         .single()
                         .map(|t| t.format("%a %-d %b %Y, %H:%M %Z").to_string())
                         .unwrap_or_default(),
-                    duration: format!("{}:{:02}", secs / 60, secs % 60),
+                    duration: crate::model::format_duration(v.duration_ms.div_ceil(1000)),
                     transcript: v.transcript.clone(),
                     attachment: m.attach_audio.then(|| v.audio_path.clone()),
                 };
