@@ -121,34 +121,36 @@ def convert(src, assets, dst):
             if p != "key":  # whisper has no key bias (CT2 stores zeros)
                 t[f"{dst}.{p}.bias"] = B[i * n:(i + 1) * n]
 
+    def self_attention(d, s):
+        split_qkv(f"{d}.attn", f"{s}/self_attention/linear_0", ["query", "key", "value"])
+        lin(f"{d}.attn.out", f"{s}/self_attention/linear_1")
+        ln(f"{d}.attn_ln", f"{s}/self_attention/layer_norm")
+
+    def feed_forward(d, s):
+        lin(f"{d}.mlp.0", f"{s}/ffn/linear_0")
+        lin(f"{d}.mlp.2", f"{s}/ffn/linear_1")
+        ln(f"{d}.mlp_ln", f"{s}/ffn/layer_norm")
+
     for c in ("conv1", "conv2"):
         t[f"encoder.{c}.weight"] = w[f"encoder/{c}/weight"]
         t[f"encoder.{c}.bias"] = w[f"encoder/{c}/bias"]
     t["encoder.positional_embedding"] = w["encoder/position_encodings/encodings"]
     for i in range(n_enc):
-        s, d = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        split_qkv(f"{d}.attn", f"{s}/self_attention/linear_0", ["query", "key", "value"])
-        lin(f"{d}.attn.out", f"{s}/self_attention/linear_1")
-        ln(f"{d}.attn_ln", f"{s}/self_attention/layer_norm")
-        lin(f"{d}.mlp.0", f"{s}/ffn/linear_0")
-        lin(f"{d}.mlp.2", f"{s}/ffn/linear_1")
-        ln(f"{d}.mlp_ln", f"{s}/ffn/layer_norm")
+        d, s = f"encoder.blocks.{i}", f"encoder/layer_{i}"
+        self_attention(d, s)
+        feed_forward(d, s)
     ln("encoder.ln_post", "encoder/layer_norm")
 
     t["decoder.token_embedding.weight"] = w["decoder/embeddings/weight"]
     t["decoder.positional_embedding"] = w["decoder/position_encodings/encodings"]
     for i in range(n_dec):
-        s, d = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        split_qkv(f"{d}.attn", f"{s}/self_attention/linear_0", ["query", "key", "value"])
-        lin(f"{d}.attn.out", f"{s}/self_attention/linear_1")
-        ln(f"{d}.attn_ln", f"{s}/self_attention/layer_norm")
+        d, s = f"decoder.blocks.{i}", f"decoder/layer_{i}"
+        self_attention(d, s)
         lin(f"{d}.cross_attn.query", f"{s}/attention/linear_0")
         split_qkv(f"{d}.cross_attn", f"{s}/attention/linear_1", ["key", "value"])
         lin(f"{d}.cross_attn.out", f"{s}/attention/linear_2")
         ln(f"{d}.cross_attn_ln", f"{s}/attention/layer_norm")
-        lin(f"{d}.mlp.0", f"{s}/ffn/linear_0")
-        lin(f"{d}.mlp.2", f"{s}/ffn/linear_1")
-        ln(f"{d}.mlp_ln", f"{s}/ffn/layer_norm")
+        feed_forward(d, s)
     ln("decoder.ln", "decoder/layer_norm")
 
     with np.load(assets / "mel_filters.npz") as f:

@@ -7,6 +7,7 @@ use crate::shown_rows::ShownRows;
 use crate::theme;
 use crate::widgets::avatar::{self, Avatar, Face, initials};
 use crate::widgets::icon_button::IconButton;
+use crate::widgets::search_field::search_field;
 use client::command::{Command, Commands};
 use client::model::{Contact, PhoneStatus, Presence};
 
@@ -59,13 +60,7 @@ impl Contacts {
                 action = Some(ContactsAction::Import);
             }
         });
-        let caption = ui.small("Search contacts");
-        ui.add(
-            egui::TextEdit::singleline(&mut self.search)
-                .hint_text("Name or extension")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(caption.id);
+        search_field(ui, "Search contacts", &mut self.search, "Name or extension");
         let search = self.search.trim().to_lowercase();
         let shown = self
             .shown

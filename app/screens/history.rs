@@ -2,6 +2,7 @@
 //! row calls the other party back. The list is loaded by the core in pages; the screen asks for
 //! a reload when the filter or search changes.
 
+use crate::widgets::search_field::search_field;
 use chrono_tz::Tz;
 
 use crate::icons;
@@ -46,15 +47,7 @@ impl History {
                     .changed();
             }
         });
-        let caption = ui.small("Search calls");
-        changed |= ui
-            .add(
-                egui::TextEdit::singleline(&mut self.search)
-                    .hint_text("Name or number")
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(caption.id)
-            .changed();
+        changed |= search_field(ui, "Search calls", &mut self.search, "Name or number").changed();
         if changed {
             commands.send(Command::LoadHistory {
                 filter: self.filter,

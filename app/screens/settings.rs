@@ -8,8 +8,8 @@ use crate::theme;
 use crate::widgets::icon_button::IconButton;
 pub use client::model::ProfileFacts;
 use client::settings::{
-    AfterHours, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours, Encryption,
-    Mailbox, Notifications, RetentionDays, SettingsForm, SmtpSecurity, WEEKDAYS,
+    AfterHours, Appearance, Audio, BusinessHours, CallStrategy, CallStrategyMode, DayHours,
+    Encryption, Mailbox, Notifications, RetentionDays, SettingsForm, SmtpSecurity, WEEKDAYS,
 };
 
 /// What the page asks of the window and the core.
@@ -107,11 +107,7 @@ impl SettingsPage {
                     if let Some(a) = profile(ui, facts, photo, &mut d.time_zone, choices) {
                         action = Some(a);
                     }
-                    let looks: Vec<(client::settings::Appearance, String)> =
-                        client::settings::Appearance::ALL
-                            .iter()
-                            .map(|a| (*a, a.label().to_string()))
-                            .collect();
+                    let looks = every_value(&Appearance::ALL, Appearance::label);
                     combo(ui, "Appearance", &mut d.appearance, &looks);
                     labelled(
                         ui,
@@ -142,10 +138,7 @@ impl SettingsPage {
                 });
                 category(ui, "Call Center", |ui| call_center(ui, &mut d.call_center));
                 category(ui, "Security", |ui| {
-                    let choices: Vec<(Encryption, String)> = Encryption::ALL
-                        .iter()
-                        .map(|e| (*e, e.label().to_string()))
-                        .collect();
+                    let choices = every_value(&Encryption::ALL, Encryption::label);
                     combo(ui, "Encrypt calls (SRTP)", &mut d.encryption, &choices);
                     ui.weak(
                         "Calls already under way keep their setting. The keys travel in the call \
@@ -240,6 +233,11 @@ fn call_center(ui: &mut egui::Ui, c: &mut client::settings::CallCenter) {
 fn labelled(ui: &mut egui::Ui, label: &str, widget: impl egui::Widget) -> egui::Response {
     let caption = ui.label(label);
     ui.add(widget).labelled_by(caption.id)
+}
+
+/// A combo box's options: every value of a settings enum, named by its label.
+fn every_value<T: Copy>(all: &[T], label: fn(T) -> &'static str) -> Vec<(T, String)> {
+    all.iter().map(|v| (*v, label(*v).to_string())).collect()
 }
 
 /// A labelled combo box whose accessible name is `label`.
@@ -354,10 +352,7 @@ pub const ROUTING_NEEDS_PBX: &str = "Needs the phone system's manager access (Ca
      app runs.";
 
 fn call_strategy(ui: &mut egui::Ui, s: &mut CallStrategy) {
-    let modes: Vec<(CallStrategyMode, String)> = CallStrategyMode::ALL
-        .iter()
-        .map(|m| (*m, m.label().to_string()))
-        .collect();
+    let modes = every_value(&CallStrategyMode::ALL, CallStrategyMode::label);
     combo(ui, "When someone calls", &mut s.mode, &modes);
     ui.horizontal(|ui| {
         labelled(
@@ -420,10 +415,7 @@ fn business_hours(ui: &mut egui::Ui, b: &mut BusinessHours, time_zone: &str) {
                     ui.end_row();
                 }
             });
-        let modes: Vec<(AfterHours, String)> = AfterHours::ALL
-            .iter()
-            .map(|m| (*m, m.label().to_string()))
-            .collect();
+        let modes = every_value(&AfterHours::ALL, AfterHours::label);
         combo(ui, "Outside business hours", &mut b.after_hours, &modes);
         ui.horizontal(|ui| {
             labelled(
@@ -542,10 +534,7 @@ fn mailbox(
                 egui::DragValue::new(&mut s.port).range(1..=65535),
             );
         });
-        let choices: Vec<(SmtpSecurity, String)> = SmtpSecurity::ALL
-            .iter()
-            .map(|x| (*x, x.label().to_string()))
-            .collect();
+        let choices = every_value(&SmtpSecurity::ALL, SmtpSecurity::label);
         combo(ui, "Mail server security", &mut s.security, &choices);
         ui.horizontal(|ui| {
             labelled(

@@ -2,6 +2,7 @@
 //! delete; a search by caller or by what they said. New messages are marked until played. The
 //! counts come from message-waiting.
 
+use crate::widgets::search_field::search_field;
 use chrono_tz::Tz;
 
 use crate::icons;
@@ -38,12 +39,7 @@ pub fn show(
         ui.weak("No voicemail.");
         return;
     }
-    ui.add(
-        egui::TextEdit::singleline(search)
-            .hint_text("Search voicemails")
-            .desired_width(f32::INFINITY),
-    )
-    .labelled_by(ui.label("Search").id);
+    search_field(ui, "Search", search, "Search voicemails");
     let found: Vec<&Voicemail> = voicemails.iter().filter(|v| v.matches(search)).collect();
     if found.is_empty() {
         ui.weak("No voicemail matches.");

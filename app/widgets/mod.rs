@@ -4,3 +4,4 @@ pub mod avatar;
 pub mod dial_key;
 pub mod icon_button;
 pub mod quality_meter;
+pub mod search_field;
