@@ -181,7 +181,9 @@ pub fn spoken_wav(text: &str, rates: &[u32]) -> anyhow::Result<Vec<u8>> {
         let next = dir.path().join(format!("{rate}.wav"));
         let converted = Command::new("sox")
             .arg(&wav)
-            .args(["-r", &rate.to_string(), "-c", "1", "-b", "16"])
+            // No dither: sox's default adds random noise, and a test's speech must be the
+            // same on every run (Whisper's words in the phone band turn on less than that).
+            .args(["-D", "-r", &rate.to_string(), "-c", "1", "-b", "16"])
             .arg(&next)
             .status()
             .context("running sox")?;

@@ -261,7 +261,7 @@ impl Pbx {
         let user = users::get(extension)?;
         fs::create_dir_all(self.dir.join("leases"))?;
         let lock = FileLock::exclusive(&self.dir.join(format!("leases/{extension}.lock")))?;
-        self.forget_contacts(&user)?;
+        self.fresh_line(&user)?;
         Ok(Lease { user, _lock: lock })
     }
 
@@ -298,9 +298,20 @@ impl Pbx {
             })
         })
         .and_then(|lease| {
-            self.forget_contacts(&lease.user)?;
+            self.fresh_line(&lease.user)?;
             Ok(lease)
         })
+    }
+
+    /// The line as the dialplan has it by default, for the test that just leased it: no
+    /// registration left behind, and no call routing an earlier test's app wrote to the PBX's
+    /// database (family `switchboard/<extension>`, client::routing::family), which would
+    /// otherwise send the next test's calls to a mobile or straight to voicemail.
+    fn fresh_line(&self, user: &User) -> anyhow::Result<()> {
+        self.forget_contacts(user)?;
+        self.cli(&format!("database deltree switchboard/{}", user.extension))
+            .with_context(|| format!("forgetting {}'s call routing", user.extension))?;
+        Ok(())
     }
 
     /// Removes every registration Asterisk keeps for `extension`. Called with its lease held, so

@@ -150,7 +150,6 @@ impl Office {
             Some(mobile_lease),
         );
         let desk = Ringer::register(&me.user.extension, &me.user.password, None);
-        forget_routing(&me.user.extension);
         let data = tempfile::tempdir().unwrap();
         let (commands, events) = start_backend(test_config(data.path()));
         commands.send(Command::SignIn(client::command::SignIn {
